@@ -1,0 +1,12 @@
+//! # fallkd-core
+//!
+//! The platform-independent heart of fallkd: models, knowledge-distillation losses, SmartFallMM
+//! parsing, windowing, perturbations and metrics. No filesystem access and no CLI, so the same
+//! code runs natively and in the browser (wasm32).
+
+pub mod data;
+pub mod error;
+pub mod losses;
+pub mod model;
+
+pub use burn;

@@ -1,0 +1,32 @@
+//! Alignment-free knowledge-distillation losses and the task losses.
+//!
+//! There is no common clock between skeleton and watch, so no loss here compares step `t` of the
+//! teacher with step `t` of the student: they compare pooled embeddings, token-similarity
+//! structure, distributions over a queue of teacher embeddings, or length-normalised attention.
+
+pub mod attention;
+pub mod combined;
+pub mod comodo;
+pub mod embedding;
+pub mod gram;
+pub mod task;
+
+pub use attention::{AttentionDivergence, AttentionKd, AttentionKdConfig};
+pub use combined::{DistillationLoss, DistillationLossConfig, KdInputs, KdWeights, LossParts};
+pub use comodo::{Comodo, ComodoConfig};
+pub use embedding::{EmbeddingKd, EmbeddingKdConfig};
+pub use gram::{GramKd, GramKdConfig};
+pub use task::{TaskLoss, TaskLossKind};
+
+use burn::tensor::Tensor;
+
+/// L2-normalises the last dimension (`eps` guards zero vectors).
+pub fn l2_normalize<const D: usize>(x: Tensor<D>, eps: f32) -> Tensor<D> {
+    let norm = x
+        .clone()
+        .powf_scalar(2.0)
+        .sum_dim(D - 1)
+        .sqrt()
+        .clamp_min(eps);
+    x / norm
+}

@@ -1,0 +1,155 @@
+//! The fixed-rate baseline: linear interpolation of the window onto L evenly spaced instants,
+//! then the same trunk as the student. It is what a model that trusts a nominal sample rate does.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+
+use super::joint_embedding::{JointEmbedding, JointEmbeddingConfig};
+use super::output::ModelOutput;
+use super::trunk::{Trunk, TrunkConfig};
+
+/// Configuration of [`FixedRateStudent`].
+#[derive(Config, Debug)]
+pub struct FixedRateStudentConfig {
+    /// Channels per sample.
+    #[config(default = 6)]
+    pub input_channels: usize,
+    /// Model width D.
+    #[config(default = 48)]
+    pub embed_dim: usize,
+    /// Grid length L.
+    #[config(default = 64)]
+    pub num_tokens: usize,
+    /// Attention heads.
+    #[config(default = 4)]
+    pub num_heads: usize,
+    /// Transformer layers.
+    #[config(default = 2)]
+    pub num_layers: usize,
+    /// Dropout.
+    #[config(default = 0.1)]
+    pub dropout: f64,
+    /// Learnable positional encoding.
+    #[config(default = true)]
+    pub use_pos_enc: bool,
+    /// Tokens pooled for Gram KD.
+    #[config(default = 64)]
+    pub gram_tokens: usize,
+}
+
+/// See the module documentation.
+#[derive(Module, Debug)]
+pub struct FixedRateStudent {
+    embedding: JointEmbedding,
+    trunk: Trunk,
+    num_tokens: usize,
+}
+
+impl FixedRateStudentConfig {
+    fn trunk(&self) -> TrunkConfig {
+        TrunkConfig::new(self.embed_dim)
+            .with_num_layers(self.num_layers)
+            .with_num_heads(self.num_heads)
+            .with_dropout(self.dropout)
+            .with_use_pos_enc(self.use_pos_enc)
+            .with_max_len(self.num_tokens)
+            .with_gram_tokens(self.gram_tokens)
+    }
+
+    /// Checks the configuration, naming the offending key.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.num_tokens == 0 {
+            return Err("num_tokens must be > 0".into());
+        }
+        self.trunk().validate()
+    }
+
+    /// Builds the baseline on `device`.
+    pub fn init(&self, device: &Device) -> FixedRateStudent {
+        FixedRateStudent {
+            embedding: JointEmbeddingConfig::new(self.input_channels, self.embed_dim).init(device),
+            trunk: self.trunk().init(device),
+            num_tokens: self.num_tokens,
+        }
+    }
+}
+
+impl FixedRateStudent {
+    /// Grid length L the input must have.
+    pub fn num_tokens(&self) -> usize {
+        self.num_tokens
+    }
+
+    /// A window already interpolated onto the grid, `(B, L, C)` (see [`interpolate_to_grid`]).
+    pub fn forward(&self, grid: Tensor<3>) -> ModelOutput {
+        let [b, l, _] = grid.dims();
+        let mask = Tensor::ones([b, l], &grid.device());
+        self.trunk.forward(self.embedding.forward(grid), mask)
+    }
+}
+
+/// Linearly interpolates `events` (sorted by `timestamps`, seconds) onto `l` instants evenly
+/// spaced between the first and last timestamp. Duplicate timestamps are averaged first, so the
+/// result does not depend on their order. An empty window gives zeros; a single event (or zero
+/// time span) is repeated.
+pub fn interpolate_to_grid<const C: usize>(
+    events: &[[f32; C]],
+    timestamps: &[f64],
+    l: usize,
+) -> Vec<[f32; C]> {
+    assert_eq!(
+        events.len(),
+        timestamps.len(),
+        "events and timestamps differ in length"
+    );
+    if events.is_empty() {
+        return vec![[0.0; C]; l];
+    }
+    // Merge runs of equal timestamps (mean of their samples).
+    let mut times: Vec<f64> = Vec::with_capacity(events.len());
+    let mut values: Vec<[f32; C]> = Vec::with_capacity(events.len());
+    let mut counts: Vec<u32> = Vec::with_capacity(events.len());
+    for (e, &t) in events.iter().zip(timestamps) {
+        if times.last() == Some(&t) {
+            let v = values.last_mut().unwrap();
+            for (a, b) in v.iter_mut().zip(e) {
+                *a += *b;
+            }
+            *counts.last_mut().unwrap() += 1;
+        } else {
+            times.push(t);
+            values.push(*e);
+            counts.push(1);
+        }
+    }
+    for (v, &c) in values.iter_mut().zip(&counts) {
+        for a in v.iter_mut() {
+            *a /= c as f32;
+        }
+    }
+    let (t0, t1) = (times[0], *times.last().unwrap());
+    if times.len() == 1 || t1 <= t0 {
+        return vec![values[0]; l];
+    }
+    let mut out = Vec::with_capacity(l);
+    let mut k = 0;
+    for j in 0..l {
+        let t = if l == 1 {
+            0.5 * (t0 + t1)
+        } else {
+            t0 + (t1 - t0) * j as f64 / (l - 1) as f64
+        };
+        while k + 2 < times.len() && times[k + 1] < t {
+            k += 1;
+        }
+        let (ta, tb) = (times[k], times[k + 1]);
+        let w = ((t - ta) / (tb - ta)).clamp(0.0, 1.0) as f32;
+        let mut v = [0.0; C];
+        for (c, slot) in v.iter_mut().enumerate() {
+            *slot = values[k][c] * (1.0 - w) + values[k + 1][c] * w;
+        }
+        out.push(v);
+    }
+    out
+}

@@ -1,0 +1,39 @@
+//! Per-step input embedding: Linear + LayerNorm + SiLU.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::tensor::{Device, Tensor, activation::silu};
+
+/// Configuration of [`JointEmbedding`].
+#[derive(Config, Debug)]
+pub struct JointEmbeddingConfig {
+    /// Input features per step (96 for 32 joints x xyz).
+    pub input_dim: usize,
+    /// Output embedding size.
+    pub embed_dim: usize,
+}
+
+/// Linear projection of each step's features, layer-normalised, SiLU-activated.
+#[derive(Module, Debug)]
+pub struct JointEmbedding {
+    linear: Linear,
+    norm: LayerNorm,
+}
+
+impl JointEmbeddingConfig {
+    /// Builds the module on `device`.
+    pub fn init(&self, device: &Device) -> JointEmbedding {
+        JointEmbedding {
+            linear: LinearConfig::new(self.input_dim, self.embed_dim).init(device),
+            norm: LayerNormConfig::new(self.embed_dim).init(device),
+        }
+    }
+}
+
+impl JointEmbedding {
+    /// `(B, T, input_dim)` -> `(B, T, embed_dim)`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        silu(self.norm.forward(self.linear.forward(x)))
+    }
+}

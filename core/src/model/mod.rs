@@ -1,0 +1,25 @@
+//! Neural networks: the skeleton teacher, the event-based student, the fixed-rate baseline and
+//! the blocks they share.
+
+pub mod attention_pooling;
+pub mod fixed_rate;
+pub mod joint_embedding;
+pub mod masking;
+pub mod output;
+pub mod positional;
+pub mod resampler;
+pub mod squeeze_excitation;
+pub mod student;
+pub mod teacher;
+pub mod trunk;
+
+pub use attention_pooling::{TemporalAttentionPooling, TemporalAttentionPoolingConfig};
+pub use fixed_rate::{FixedRateStudent, FixedRateStudentConfig};
+pub use joint_embedding::{JointEmbedding, JointEmbeddingConfig};
+pub use output::ModelOutput;
+pub use positional::{LearnedPositionalEncoding, LearnedPositionalEncodingConfig};
+pub use resampler::{EventTokenResampler, EventTokenResamplerConfig, TimeMode};
+pub use squeeze_excitation::{SqueezeExcitation, SqueezeExcitationConfig};
+pub use student::{TimestampAwareStudent, TimestampAwareStudentConfig};
+pub use teacher::{SkeletonTransformer, SkeletonTransformerConfig};
+pub use trunk::{Trunk, TrunkConfig};

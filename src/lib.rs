@@ -1,0 +1,2 @@
+//! Umbrella crate; see fallkd-core.
+pub use fallkd_core as core;
