@@ -7,6 +7,9 @@
 pub mod data;
 pub mod error;
 pub mod losses;
+pub mod metrics;
 pub mod model;
+pub mod perturb;
+pub mod rng;
 
 pub use burn;

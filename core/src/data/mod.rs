@@ -1,4 +1,15 @@
 //! Data: parsing SmartFallMM CSV from bytes, trial assembly, windowing, normalisation, splits
 //! and the timestamp audit. No filesystem access: callers hand in bytes and names.
 
+pub mod audit;
+pub mod error;
 pub mod events;
+pub mod imu_csv;
+pub mod normalize;
+pub mod skeleton_csv;
+pub mod split;
+pub mod timestamp;
+pub mod trial;
+pub mod window;
+
+pub use error::DataError;

@@ -98,58 +98,5 @@ pub fn interpolate_to_grid<const C: usize>(
     timestamps: &[f64],
     l: usize,
 ) -> Vec<[f32; C]> {
-    assert_eq!(
-        events.len(),
-        timestamps.len(),
-        "events and timestamps differ in length"
-    );
-    if events.is_empty() {
-        return vec![[0.0; C]; l];
-    }
-    // Merge runs of equal timestamps (mean of their samples).
-    let mut times: Vec<f64> = Vec::with_capacity(events.len());
-    let mut values: Vec<[f32; C]> = Vec::with_capacity(events.len());
-    let mut counts: Vec<u32> = Vec::with_capacity(events.len());
-    for (e, &t) in events.iter().zip(timestamps) {
-        if times.last() == Some(&t) {
-            let v = values.last_mut().unwrap();
-            for (a, b) in v.iter_mut().zip(e) {
-                *a += *b;
-            }
-            *counts.last_mut().unwrap() += 1;
-        } else {
-            times.push(t);
-            values.push(*e);
-            counts.push(1);
-        }
-    }
-    for (v, &c) in values.iter_mut().zip(&counts) {
-        for a in v.iter_mut() {
-            *a /= c as f32;
-        }
-    }
-    let (t0, t1) = (times[0], *times.last().unwrap());
-    if times.len() == 1 || t1 <= t0 {
-        return vec![values[0]; l];
-    }
-    let mut out = Vec::with_capacity(l);
-    let mut k = 0;
-    for j in 0..l {
-        let t = if l == 1 {
-            0.5 * (t0 + t1)
-        } else {
-            t0 + (t1 - t0) * j as f64 / (l - 1) as f64
-        };
-        while k + 2 < times.len() && times[k + 1] < t {
-            k += 1;
-        }
-        let (ta, tb) = (times[k], times[k + 1]);
-        let w = ((t - ta) / (tb - ta)).clamp(0.0, 1.0) as f32;
-        let mut v = [0.0; C];
-        for (c, slot) in v.iter_mut().enumerate() {
-            *slot = values[k][c] * (1.0 - w) + values[k + 1][c] * w;
-        }
-        out.push(v);
-    }
-    out
+    crate::data::events::Interpolator::new(events, timestamps).grid(l)
 }

@@ -1,0 +1,105 @@
+//! Subject splits: leave-one-subject-out folds and a fixed split from subject lists.
+
+use serde::{Deserialize, Serialize};
+
+use crate::rng::Rng;
+
+/// Subjects for training, validation and test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Split {
+    /// A name for reports (`loso-S31`, `fixed`).
+    pub name: String,
+    /// Training subjects.
+    pub train: Vec<u16>,
+    /// Validation subjects (early stopping, threshold).
+    pub val: Vec<u16>,
+    /// Test subjects.
+    pub test: Vec<u16>,
+}
+
+/// One fold per subject: that subject is the test set, one other subject (chosen by `seed`) the
+/// validation set, the rest train. Same seed, same folds.
+pub fn leave_one_subject_out(subjects: &[u16], seed: u64) -> Vec<Split> {
+    let mut subjects = subjects.to_vec();
+    subjects.sort_unstable();
+    subjects.dedup();
+    let mut rng = Rng::new(seed);
+    subjects
+        .iter()
+        .map(|&test| {
+            let others: Vec<u16> = subjects.iter().copied().filter(|&s| s != test).collect();
+            let val = others[rng
+                .below(others.len().max(1))
+                .min(others.len().saturating_sub(1))];
+            Split {
+                name: format!("loso-S{test:02}"),
+                train: others.iter().copied().filter(|&s| s != val).collect(),
+                val: vec![val],
+                test: vec![test],
+            }
+        })
+        .collect()
+}
+
+/// A fixed split from lists; every subject in `available` not in `val` or `test` trains.
+pub fn fixed_split(available: &[u16], val: &[u16], test: &[u16]) -> Result<Split, String> {
+    for s in val.iter().chain(test) {
+        if !available.contains(s) {
+            return Err(format!(
+                "split subject S{s:02} has no usable trials in this data"
+            ));
+        }
+    }
+    if let Some(s) = val.iter().find(|s| test.contains(s)) {
+        return Err(format!(
+            "subject S{s:02} is in both split.val and split.test"
+        ));
+    }
+    let mut train: Vec<u16> = available
+        .iter()
+        .copied()
+        .filter(|s| !val.contains(s) && !test.contains(s))
+        .collect();
+    train.sort_unstable();
+    train.dedup();
+    if train.is_empty() {
+        return Err("the split leaves no training subject".into());
+    }
+    Ok(Split {
+        name: "fixed".into(),
+        train,
+        val: val.to_vec(),
+        test: test.to_vec(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loso_is_reproducible_and_disjoint() {
+        let subjects = [29, 30, 31, 34, 36];
+        let a = leave_one_subject_out(&subjects, 7);
+        assert_eq!(a, leave_one_subject_out(&subjects, 7));
+        assert_eq!(a.len(), 5);
+        for s in &a {
+            assert_eq!(s.train.len() + s.val.len() + s.test.len(), 5);
+            assert!(
+                !s.train.contains(&s.test[0]) && !s.train.contains(&s.val[0]) && s.val != s.test
+            );
+        }
+    }
+
+    #[test]
+    fn fixed_split_checks_its_lists() {
+        let s = fixed_split(&[1, 2, 3, 4], &[2], &[3]).unwrap();
+        assert_eq!(s.train, vec![1, 4]);
+        assert!(
+            fixed_split(&[1, 2], &[2], &[9])
+                .unwrap_err()
+                .contains("S09")
+        );
+        assert!(fixed_split(&[1, 2], &[2], &[2]).is_err());
+    }
+}

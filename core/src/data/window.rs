@@ -1,0 +1,347 @@
+//! Windows: fixed-duration (or fixed-count) pieces of a trial's event stream, each paired with a
+//! stretch of the same trial's skeleton for KD.
+//!
+//! Long gaps (over `max_gap_s`) split a recording into segments first, so no window spans minutes
+//! of silence. Training uses class-aware strides (falls denser than ADLs); evaluation a fixed
+//! stride. Windows with more than `max_events` events are thinned evenly (bursty files can hold
+//! hundreds of events a second).
+
+use serde::{Deserialize, Serialize};
+
+use super::events::Event;
+use super::trial::{Trial, TrialKey};
+
+/// How window length is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "by")]
+pub enum WindowLength {
+    /// A fixed duration in seconds.
+    Duration {
+        /// Seconds.
+        seconds: f64,
+    },
+    /// A fixed number of events.
+    Count {
+        /// Events.
+        events: usize,
+    },
+}
+
+/// How a window's skeleton partner is chosen (there is no common clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum SkeletonPairing {
+    /// The skeleton frames at the same relative position (tau) in the trial; falls back to the
+    /// whole trial when that stretch holds fewer than 8 frames.
+    #[default]
+    Tau,
+    /// Always the whole skeleton trial.
+    WholeTrial,
+}
+
+/// Windowing settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WindowConfig {
+    /// Window length.
+    pub length: WindowLength,
+    /// Training stride for falls, as a fraction of the window length.
+    pub fall_stride: f64,
+    /// Training stride for ADLs, as a fraction of the window length.
+    pub adl_stride: f64,
+    /// Evaluation stride, as a fraction of the window length.
+    pub eval_stride: f64,
+    /// A gap longer than this (seconds) splits the recording.
+    pub max_gap_s: f64,
+    /// Windows with fewer events are dropped.
+    pub min_events: usize,
+    /// Windows with more events are thinned evenly to this many.
+    pub max_events: usize,
+    /// Skeleton pairing rule.
+    pub pairing: SkeletonPairing,
+}
+
+impl Default for WindowConfig {
+    fn default() -> Self {
+        WindowConfig {
+            length: WindowLength::Duration { seconds: 4.0 },
+            fall_stride: 0.125,
+            adl_stride: 0.5,
+            eval_stride: 0.5,
+            max_gap_s: 1.0,
+            min_events: 16,
+            max_events: 256,
+            pairing: SkeletonPairing::Tau,
+        }
+    }
+}
+
+impl WindowConfig {
+    /// Checks the settings, naming the offending key.
+    pub fn validate(&self) -> Result<(), String> {
+        match self.length {
+            WindowLength::Duration { seconds } if !(seconds > 0.0 && seconds.is_finite()) => {
+                return Err(format!("window.length.seconds must be > 0, got {seconds}"));
+            }
+            WindowLength::Count { events } if events < 2 => {
+                return Err(format!("window.length.events must be >= 2, got {events}"));
+            }
+            _ => {}
+        }
+        for (k, v) in [
+            ("fall_stride", self.fall_stride),
+            ("adl_stride", self.adl_stride),
+            ("eval_stride", self.eval_stride),
+        ] {
+            if !(v > 0.0 && v <= 4.0) {
+                return Err(format!("window.{k} must be in (0, 4], got {v}"));
+            }
+        }
+        if !(self.max_gap_s > 0.0) {
+            return Err(format!(
+                "window.max_gap_s must be > 0, got {}",
+                self.max_gap_s
+            ));
+        }
+        if self.max_events < self.min_events.max(1) {
+            return Err("window.max_events must be >= window.min_events".into());
+        }
+        Ok(())
+    }
+}
+
+/// Training (class-aware strides) or evaluation (fixed stride).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Class-aware strides.
+    Train,
+    /// Fixed stride.
+    Eval,
+}
+
+/// One window, referring to its trial by index.
+#[derive(Debug, Clone)]
+pub struct Window {
+    /// Index of the trial in the list windowed.
+    pub trial: usize,
+    /// Subject, activity, trial.
+    pub key: TrialKey,
+    /// Fall label.
+    pub label: bool,
+    /// Events of the window.
+    pub events: Vec<Event>,
+    /// Seconds since the window's first event.
+    pub timestamps: Vec<f64>,
+    /// Start of the window in seconds since the trial's first event.
+    pub start_s: f64,
+    /// Relative position of the window's start and end in the trial, in [0, 1].
+    pub tau: (f64, f64),
+    /// Skeleton frame range `[start, end)` paired with the window (None without skeleton).
+    pub skeleton_frames: Option<(usize, usize)>,
+}
+
+/// Index ranges of `timestamps` separated by gaps longer than `max_gap`.
+pub fn segments(timestamps: &[f64], max_gap: f64) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..timestamps.len() {
+        if timestamps[i] - timestamps[i - 1] > max_gap {
+            out.push(start..i);
+            start = i;
+        }
+    }
+    if start < timestamps.len() {
+        out.push(start..timestamps.len());
+    }
+    out
+}
+
+fn thin<T: Copy>(v: &[T], max: usize) -> Vec<T> {
+    if v.len() <= max {
+        return v.to_vec();
+    }
+    (0..max).map(|j| v[j * v.len() / max]).collect()
+}
+
+/// Skeleton frame range paired with trial-relative positions `tau`.
+pub fn pair_skeleton(frames: usize, tau: (f64, f64), pairing: SkeletonPairing) -> (usize, usize) {
+    if frames == 0 {
+        return (0, 0);
+    }
+    let whole = (0, frames);
+    if pairing == SkeletonPairing::WholeTrial {
+        return whole;
+    }
+    let a = ((tau.0 * frames as f64).floor() as usize).min(frames - 1);
+    let b = ((tau.1 * frames as f64).ceil() as usize).clamp(a + 1, frames);
+    if b - a < 8 { whole } else { (a, b) }
+}
+
+/// Cuts one trial (index `trial_index` in the caller's list) into windows.
+pub fn window_trial(
+    trial_index: usize,
+    trial: &Trial,
+    cfg: &WindowConfig,
+    purpose: Purpose,
+) -> Vec<Window> {
+    let stride_frac = match purpose {
+        Purpose::Eval => cfg.eval_stride,
+        Purpose::Train if trial.is_fall() => cfg.fall_stride,
+        Purpose::Train => cfg.adl_stride,
+    };
+    let ts = &trial.timestamps;
+    let total = trial.duration().max(1e-9);
+    let mut out = Vec::new();
+    for seg in segments(ts, cfg.max_gap_s) {
+        let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+        match cfg.length {
+            WindowLength::Duration { seconds } => {
+                let stride = seconds * stride_frac;
+                let (s0, s1) = (ts[seg.start], ts[seg.end - 1]);
+                // Short segments give one window covering them.
+                let mut start = s0;
+                loop {
+                    let a = seg.start + ts[seg.clone()].partition_point(|&t| t < start);
+                    let b = seg.start + ts[seg.clone()].partition_point(|&t| t < start + seconds);
+                    ranges.push(a..b);
+                    start += stride;
+                    if start + seconds > s1 + 1e-9 {
+                        break;
+                    }
+                }
+            }
+            WindowLength::Count { events } => {
+                let stride = ((events as f64 * stride_frac).round() as usize).max(1);
+                let mut a = seg.start;
+                loop {
+                    let b = (a + events).min(seg.end);
+                    ranges.push(a..b);
+                    if b >= seg.end {
+                        break;
+                    }
+                    a += stride;
+                }
+            }
+        }
+        for r in ranges {
+            if r.len() < cfg.min_events.max(1) {
+                continue;
+            }
+            let ev = thin(&trial.events[r.clone()], cfg.max_events);
+            let t_abs = thin(&ts[r.clone()], cfg.max_events);
+            let start_s = t_abs[0];
+            let tau = (start_s / total, (t_abs[t_abs.len() - 1] / total).min(1.0));
+            let skeleton_frames = trial
+                .skeleton
+                .as_ref()
+                .map(|s| pair_skeleton(s.len(), tau, cfg.pairing));
+            out.push(Window {
+                trial: trial_index,
+                key: trial.key,
+                label: trial.is_fall(),
+                events: ev,
+                timestamps: t_abs.iter().map(|t| t - start_s).collect(),
+                start_s,
+                tau,
+                skeleton_frames,
+            });
+        }
+    }
+    out
+}
+
+/// Windows of every trial.
+pub fn window_trials(trials: &[Trial], cfg: &WindowConfig, purpose: Purpose) -> Vec<Window> {
+    trials
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| window_trial(i, t, cfg, purpose))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trial(ts: Vec<f64>, activity: u16, skeleton: usize) -> Trial {
+        Trial {
+            key: TrialKey {
+                subject: 1,
+                activity,
+                trial: 1,
+            },
+            events: ts.iter().map(|&t| [t as f32; 6]).collect(),
+            timestamps: ts,
+            gyro_missing: false,
+            skeleton: (skeleton > 0).then(|| vec![[0.0; 96]; skeleton]),
+        }
+    }
+
+    #[test]
+    fn gaps_split_recordings() {
+        let mut ts: Vec<f64> = (0..200).map(|i| i as f64 * 0.03).collect();
+        ts.extend((0..200).map(|i| 1500.0 + i as f64 * 0.03));
+        let t = trial(ts, 1, 0);
+        let w = window_trial(0, &t, &WindowConfig::default(), Purpose::Eval);
+        assert!(!w.is_empty());
+        for win in &w {
+            assert!(
+                *win.timestamps.last().unwrap() < 4.0 + 1e-9,
+                "window spans the gap"
+            );
+        }
+        assert!(w.iter().any(|x| x.start_s >= 1500.0));
+    }
+
+    #[test]
+    fn falls_get_denser_strides_in_training_only() {
+        let ts: Vec<f64> = (0..400).map(|i| i as f64 * 0.03).collect();
+        let cfg = WindowConfig::default();
+        let fall = window_trial(0, &trial(ts.clone(), 11, 0), &cfg, Purpose::Train).len();
+        let adl = window_trial(0, &trial(ts.clone(), 2, 0), &cfg, Purpose::Train).len();
+        assert!(fall > 3 * adl, "{fall} vs {adl}");
+        let fe = window_trial(0, &trial(ts.clone(), 11, 0), &cfg, Purpose::Eval).len();
+        let ae = window_trial(0, &trial(ts, 2, 0), &cfg, Purpose::Eval).len();
+        assert_eq!(fe, ae);
+    }
+
+    #[test]
+    fn count_windows_and_thinning() {
+        let ts: Vec<f64> = (0..100).map(|i| i as f64 * 0.01).collect();
+        let cfg = WindowConfig {
+            length: WindowLength::Count { events: 40 },
+            min_events: 10,
+            max_events: 20,
+            ..Default::default()
+        };
+        let w = window_trial(0, &trial(ts, 1, 0), &cfg, Purpose::Eval);
+        assert!(w.iter().all(|x| x.events.len() <= 20));
+        assert!(w.len() >= 4);
+    }
+
+    #[test]
+    fn skeleton_partner_comes_from_the_same_trial_at_the_same_tau() {
+        let ts: Vec<f64> = (0..1000).map(|i| i as f64 * 0.02).collect(); // 20 s
+        let trials = vec![trial(ts.clone(), 1, 300), trial(ts, 12, 600)];
+        let ws = window_trials(&trials, &WindowConfig::default(), Purpose::Eval);
+        for w in &ws {
+            let frames = trials[w.trial].skeleton.as_ref().unwrap().len();
+            assert_eq!(trials[w.trial].key, w.key);
+            let (a, b) = w.skeleton_frames.unwrap();
+            assert!(a < b && b <= frames);
+            assert!(((a as f64 / frames as f64) - w.tau.0).abs() < 0.01);
+        }
+        assert_eq!(
+            pair_skeleton(100, (0.5, 0.52), SkeletonPairing::Tau),
+            (0, 100)
+        );
+        assert_eq!(
+            pair_skeleton(100, (0.5, 0.7), SkeletonPairing::WholeTrial),
+            (0, 100)
+        );
+        assert_eq!(
+            pair_skeleton(100, (0.5, 0.7), SkeletonPairing::Tau),
+            (50, 70)
+        );
+    }
+}

@@ -1,0 +1,124 @@
+//! Binary classification metrics: F1, precision, recall, accuracy, AUC, best threshold.
+
+use serde::{Deserialize, Serialize};
+
+/// Metrics at one threshold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct BinaryMetrics {
+    /// Threshold on the fall probability.
+    pub threshold: f64,
+    /// F1 of the fall class.
+    pub f1: f64,
+    /// Precision.
+    pub precision: f64,
+    /// Recall.
+    pub recall: f64,
+    /// Accuracy.
+    pub accuracy: f64,
+    /// Area under the ROC curve (threshold-free).
+    pub auc: f64,
+}
+
+/// Metrics of probabilities against labels at `threshold`.
+pub fn binary_metrics(probs: &[f64], labels: &[bool], threshold: f64) -> BinaryMetrics {
+    assert_eq!(
+        probs.len(),
+        labels.len(),
+        "probabilities and labels differ in length"
+    );
+    let (mut tp, mut fp, mut tn, mut fneg) = (0usize, 0usize, 0usize, 0usize);
+    for (&p, &y) in probs.iter().zip(labels) {
+        match (p >= threshold, y) {
+            (true, true) => tp += 1,
+            (true, false) => fp += 1,
+            (false, false) => tn += 1,
+            (false, true) => fneg += 1,
+        }
+    }
+    let precision = if tp + fp > 0 {
+        tp as f64 / (tp + fp) as f64
+    } else {
+        0.0
+    };
+    let recall = if tp + fneg > 0 {
+        tp as f64 / (tp + fneg) as f64
+    } else {
+        0.0
+    };
+    let f1 = if precision + recall > 0.0 {
+        2.0 * precision * recall / (precision + recall)
+    } else {
+        0.0
+    };
+    BinaryMetrics {
+        threshold,
+        f1,
+        precision,
+        recall,
+        accuracy: if probs.is_empty() {
+            0.0
+        } else {
+            (tp + tn) as f64 / probs.len() as f64
+        },
+        auc: auc(probs, labels),
+    }
+}
+
+/// ROC AUC by ranks (ties share their mean rank); 0.5 when one class is absent.
+pub fn auc(probs: &[f64], labels: &[bool]) -> f64 {
+    let pos = labels.iter().filter(|&&y| y).count();
+    let neg = labels.len() - pos;
+    if pos == 0 || neg == 0 {
+        return 0.5;
+    }
+    let mut idx: Vec<usize> = (0..probs.len()).collect();
+    idx.sort_by(|&a, &b| probs[a].total_cmp(&probs[b]));
+    let mut rank_sum = 0.0;
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && probs[idx[j + 1]] == probs[idx[i]] {
+            j += 1;
+        }
+        let mean_rank = (i + j) as f64 / 2.0 + 1.0;
+        rank_sum += (i..=j).filter(|&k| labels[idx[k]]).count() as f64 * mean_rank;
+        i = j + 1;
+    }
+    (rank_sum - (pos * (pos + 1)) as f64 / 2.0) / (pos * neg) as f64
+}
+
+/// The threshold (among the observed probabilities and 0.5) that maximises F1.
+pub fn best_threshold(probs: &[f64], labels: &[bool]) -> BinaryMetrics {
+    let mut candidates: Vec<f64> = probs.to_vec();
+    candidates.push(0.5);
+    candidates.sort_by(f64::total_cmp);
+    candidates.dedup();
+    let mut best = binary_metrics(probs, labels, 0.5);
+    for &t in &candidates {
+        let m = binary_metrics(probs, labels, t);
+        if m.f1 > best.f1 {
+            best = m;
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_computed_metrics() {
+        let p = [0.9, 0.8, 0.3, 0.6, 0.1];
+        let y = [true, true, true, false, false];
+        let m = binary_metrics(&p, &y, 0.5);
+        assert!((m.precision - 2.0 / 3.0).abs() < 1e-12);
+        assert!((m.recall - 2.0 / 3.0).abs() < 1e-12);
+        assert!((m.accuracy - 0.6).abs() < 1e-12);
+        // Pairs (pos, neg) ranked right: (0.9,0.6),(0.9,0.1),(0.8,0.6),(0.8,0.1),(0.3,0.1) = 5/6.
+        assert!((m.auc - 5.0 / 6.0).abs() < 1e-12);
+        assert_eq!(auc(&[0.5, 0.5], &[true, false]), 0.5);
+        let b = best_threshold(&p, &y);
+        assert!(b.f1 >= m.f1 && (b.threshold - 0.3).abs() < 1e-12);
+    }
+}
