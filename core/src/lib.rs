@@ -11,5 +11,6 @@ pub mod metrics;
 pub mod model;
 pub mod perturb;
 pub mod rng;
+pub mod synth;
 
 pub use burn;

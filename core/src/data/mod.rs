@@ -2,6 +2,7 @@
 //! and the timestamp audit. No filesystem access: callers hand in bytes and names.
 
 pub mod audit;
+pub mod batch;
 pub mod error;
 pub mod events;
 pub mod imu_csv;
