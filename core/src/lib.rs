@@ -9,6 +9,7 @@ pub mod error;
 pub mod losses;
 pub mod metrics;
 pub mod model;
+pub mod model_file;
 pub mod perturb;
 pub mod rng;
 pub mod synth;

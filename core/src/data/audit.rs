@@ -27,6 +27,8 @@ pub struct IntervalStats {
     pub largest_gap_file: String,
     /// Sum of recording spans (last - first, sorted), seconds.
     pub total_span_s: f64,
+    /// Recorded time without gaps over 1 s (sum of the intervals in [0, 1] s), seconds.
+    pub active_span_s: f64,
 }
 
 impl IntervalStats {
@@ -50,6 +52,8 @@ impl IntervalStats {
             }
             if dt > 1.0 {
                 s.gaps_over_1s += 1;
+            } else if dt > 0.0 {
+                s.active_span_s += dt;
             }
             if dt > s.largest_gap_s {
                 s.largest_gap_s = dt;
@@ -79,6 +83,7 @@ impl IntervalStats {
         self.gaps_over_1s += o.gaps_over_1s;
         self.files_with_gap_over_1s += o.files_with_gap_over_1s;
         self.total_span_s += o.total_span_s;
+        self.active_span_s += o.active_span_s;
         if o.largest_gap_s > self.largest_gap_s {
             self.largest_gap_s = o.largest_gap_s;
             self.largest_gap_file = o.largest_gap_file.clone();
@@ -182,7 +187,8 @@ mod tests {
             (6, 1, 1, 2, 1)
         );
         assert!((s.largest_gap_s - 1.3).abs() < 1e-9);
-        assert!((s.effective_rate_hz() - 6.0 / 1.55).abs() < 1e-9);
+        // 5 intervals up to 1 s cover 0.03 + 0.18 + 0.05 = 0.26 s (the backwards step counts as a sample, not time).
+        assert!((s.effective_rate_hz() - 5.0 / 0.26).abs() < 1e-9);
         let mut p = PairStats::default();
         p.add_trial(&[1.0, 2.0], &[3.0, 4.0, 5.0]);
         p.add_trial(&[1.0], &[1.0]);

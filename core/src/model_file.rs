@@ -1,0 +1,122 @@
+//! The exported student: one file the CLI writes and the browser reads.
+//!
+//! Layout: the 8 bytes `FALLKD01`, a little-endian u32 length, that many bytes of JSON
+//! ([`ModelHeader`]: architecture, normalisation statistics, decision threshold, provenance),
+//! then the Burnpack bytes of the weights.
+
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device};
+use serde::{Deserialize, Serialize};
+
+use crate::data::normalize::NormStats;
+use crate::model::{
+    FixedRateStudent, FixedRateStudentConfig, TimestampAwareStudent, TimestampAwareStudentConfig,
+};
+
+const MAGIC: &[u8; 8] = b"FALLKD01";
+
+/// Which student the file holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum StudentArch {
+    /// The timestamp-aware student.
+    TimestampAware(TimestampAwareStudentConfig),
+    /// The fixed-rate baseline.
+    FixedRate(FixedRateStudentConfig),
+}
+
+/// Everything needed to run the weights.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelHeader {
+    /// Architecture and its configuration.
+    pub arch: StudentArch,
+    /// Normalisation statistics of the training subjects.
+    pub stats: NormStats,
+    /// Decision threshold on the fall probability (best on validation).
+    pub threshold: f64,
+    /// Window length in seconds the model was trained on.
+    pub window_seconds: f64,
+    /// Free-form provenance (run name, data, split, metrics).
+    pub description: String,
+}
+
+/// A loaded student of either kind.
+#[derive(Debug, Clone)]
+pub enum LoadedStudent {
+    /// Timestamp-aware.
+    TimestampAware(TimestampAwareStudent),
+    /// Fixed-rate baseline.
+    FixedRate(FixedRateStudent),
+}
+
+/// Why a model file cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelFileError(pub String);
+
+impl std::fmt::Display for ModelFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ModelFileError {}
+
+/// Serialises header and weights.
+pub fn to_bytes(header: &ModelHeader, weights: ModuleRecord) -> Result<Vec<u8>, ModelFileError> {
+    let json = serde_json::to_vec(header)
+        .map_err(|e| ModelFileError(format!("cannot encode the header: {e}")))?;
+    let pack = weights
+        .into_bytes()
+        .map_err(|e| ModelFileError(format!("cannot encode the weights: {e}")))?;
+    let mut out = Vec::with_capacity(12 + json.len() + pack.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&pack);
+    Ok(out)
+}
+
+/// Reads the header only.
+pub fn read_header(bytes: &[u8]) -> Result<(ModelHeader, &[u8]), ModelFileError> {
+    if bytes.len() < 12 || &bytes[..8] != MAGIC {
+        return Err(ModelFileError(
+            "not a fallkd model file (it should start with FALLKD01; export one with `fallkd export`)".into(),
+        ));
+    }
+    let len = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize;
+    let json = bytes
+        .get(12..12 + len)
+        .ok_or_else(|| ModelFileError("the model file is truncated (header cut short)".into()))?;
+    let header: ModelHeader = serde_json::from_slice(json)
+        .map_err(|e| ModelFileError(format!("the model header is corrupt: {e}")))?;
+    Ok((header, &bytes[12 + len..]))
+}
+
+/// Reads header and weights onto `device`.
+pub fn from_bytes(
+    bytes: &[u8],
+    device: &Device,
+) -> Result<(ModelHeader, LoadedStudent), ModelFileError> {
+    let (header, pack) = read_header(bytes)?;
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(pack.to_vec()))
+        .map_err(|e| ModelFileError(format!("the model weights are corrupt: {e}")))?;
+    let bad = |e: burn::store::RecordError| {
+        ModelFileError(format!(
+            "the weights do not fit the architecture in the header: {e}"
+        ))
+    };
+    let model = match &header.arch {
+        StudentArch::TimestampAware(c) => {
+            c.validate()
+                .map_err(|e| ModelFileError(format!("bad architecture in header: {e}")))?;
+            LoadedStudent::TimestampAware(c.init(device).try_load_record(record).map_err(bad)?)
+        }
+        StudentArch::FixedRate(c) => {
+            c.validate()
+                .map_err(|e| ModelFileError(format!("bad architecture in header: {e}")))?;
+            LoadedStudent::FixedRate(c.init(device).try_load_record(record).map_err(bad)?)
+        }
+    };
+    Ok((header, model))
+}

@@ -1,0 +1,187 @@
+//! `fallkd teacher-ablation` / `fallkd student-ablation`: sweeps from `kd_config/ablation_kd.yaml`,
+//! each configuration a child `fallkd` process, `--parallel N` at a time, spread over
+//! `--num-gpus N` GPUs; one summary table at the end.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+use crate::checkpoint::write_atomic;
+use crate::trainer::RunSummary;
+
+/// One configuration of a sweep.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    /// Run name.
+    pub name: String,
+    /// `key=value` overrides on top of the base configuration.
+    #[serde(default)]
+    pub set: Vec<String>,
+}
+
+/// The ablation file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AblationFile {
+    /// Base configuration files for teacher runs.
+    pub teacher_base: Vec<PathBuf>,
+    /// Teacher variants.
+    pub teacher: Vec<Variant>,
+    /// Base configuration files for student runs.
+    pub student_base: Vec<PathBuf>,
+    /// Student variants (tokens, time features, KD combinations).
+    pub student: Vec<Variant>,
+}
+
+/// Runs the `which` sweep ("teacher" or "student").
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    which: &str,
+    file: &Path,
+    extra_sets: &[String],
+    out: &Path,
+    parallel: usize,
+    num_gpus: usize,
+    only: Option<&str>,
+) -> Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let ab: AblationFile = serde_yaml::from_str(&text)
+        .with_context(|| format!("{} is not a valid ablation file", file.display()))?;
+    let (base, variants, sub) = match which {
+        "teacher" => (ab.teacher_base, ab.teacher, "train-teacher"),
+        _ => (ab.student_base, ab.student, "train-student"),
+    };
+    let variants: Vec<Variant> = variants
+        .into_iter()
+        .filter(|v| only.is_none_or(|o| o.split(',').any(|x| x == v.name)))
+        .collect();
+    if variants.is_empty() {
+        bail!("no {which} variant selected in {}", file.display());
+    }
+    std::fs::create_dir_all(out)?;
+    let exe = std::env::current_exe()?;
+    let queue = Arc::new(Mutex::new(
+        variants.iter().cloned().enumerate().collect::<Vec<_>>(),
+    ));
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut handles = Vec::new();
+    for _ in 0..parallel.max(1) {
+        let (queue, failures, exe, base, out, extra) = (
+            queue.clone(),
+            failures.clone(),
+            exe.clone(),
+            base.clone(),
+            out.to_path_buf(),
+            extra_sets.to_vec(),
+        );
+        handles.push(std::thread::spawn(move || {
+            loop {
+                let Some((i, v)) = queue.lock().expect("queue").pop() else {
+                    break;
+                };
+                let mut cmd = Command::new(&exe);
+                cmd.arg(sub)
+                    .arg("--quiet")
+                    .arg("--out")
+                    .arg(out.join(&v.name));
+                for b in &base {
+                    cmd.arg("--config").arg(b);
+                }
+                for s in extra.iter().chain(&v.set) {
+                    cmd.arg("--set").arg(s);
+                }
+                if num_gpus > 0 {
+                    cmd.arg("--device").arg(format!("cuda:{}", i % num_gpus));
+                }
+                eprintln!("[ablation] start {}", v.name);
+                match cmd.status() {
+                    Ok(s) if s.success() => eprintln!("[ablation] done {}", v.name),
+                    Ok(s) => failures
+                        .lock()
+                        .expect("lock")
+                        .push(format!("{} exited with {s}", v.name)),
+                    Err(e) => failures
+                        .lock()
+                        .expect("lock")
+                        .push(format!("{}: {e}", v.name)),
+                }
+            }
+        }));
+    }
+    for h in handles {
+        h.join()
+            .map_err(|_| anyhow::anyhow!("an ablation worker panicked"))?;
+    }
+    let mut rows = Vec::new();
+    for v in &variants {
+        let path = out.join(&v.name).join("metrics.json");
+        if let Ok(b) = std::fs::read(&path) {
+            let s: RunSummary = serde_json::from_slice(&b)?;
+            rows.push((v.clone(), s));
+        }
+    }
+    let table = summary_table(&rows);
+    write_atomic(&out.join("summary.md"), table.as_bytes())?;
+    let mut csv = String::from(
+        "name,overrides,test_f1,precision,recall,accuracy,auc,f1_at_val_threshold,parameters,ms_per_window\n",
+    );
+    for (v, s) in &rows {
+        csv.push_str(&format!(
+            "{},\"{}\",{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{},{:.3}\n",
+            v.name,
+            v.set.join(" "),
+            s.test.f1,
+            s.test.precision,
+            s.test.recall,
+            s.test.accuracy,
+            s.test.auc,
+            s.test_at_val_threshold.f1,
+            s.parameters,
+            s.ms_per_window
+        ));
+    }
+    write_atomic(&out.join("summary.csv"), csv.as_bytes())?;
+    println!("{table}");
+    let failures = failures.lock().expect("lock");
+    if !failures.is_empty() {
+        bail!(
+            "{} ablation runs failed: {}",
+            failures.len(),
+            failures.join("; ")
+        );
+    }
+    Ok(())
+}
+
+/// Markdown table of run summaries.
+pub fn summary_table(rows: &[(Variant, RunSummary)]) -> String {
+    let mut t = String::from(
+        "| run | overrides | split | F1 | precision | recall | accuracy | AUC | F1 @ val thr | params | ms/window |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for (v, s) in rows {
+        t.push_str(&format!(
+            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {:.2} |\n",
+            v.name,
+            if v.set.is_empty() {
+                "-".into()
+            } else {
+                v.set.join(" ")
+            },
+            s.split.name,
+            s.test.f1,
+            s.test.precision,
+            s.test.recall,
+            s.test.accuracy,
+            s.test.auc,
+            s.test_at_val_threshold.f1,
+            s.parameters,
+            s.ms_per_window
+        ));
+    }
+    t
+}

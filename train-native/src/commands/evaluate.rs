@@ -1,0 +1,73 @@
+//! `fallkd evaluate --run DIR`: test metrics of a finished run.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use burn::tensor::Device;
+use fallkd_core::metrics::binary_metrics;
+
+use crate::config::RunConfig;
+use crate::dataset::{data_root, prepare};
+use crate::trainer::{Batcher, Role, load_trained, predict};
+
+/// Role of a run directory (teacher if its metrics say so).
+pub fn role_of(run: &Path) -> Result<Role> {
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("metrics.json")).with_context(|| {
+            format!(
+                "{} has no metrics.json: did its training finish?",
+                run.display()
+            )
+        })?)?;
+    Ok(if m["role"] == "teacher" {
+        Role::Teacher
+    } else {
+        Role::Student
+    })
+}
+
+/// Evaluates `run` on its test split (or on `data_root_override`).
+pub fn run(run: &Path, data_root_override: Option<&Path>, device: &Device) -> Result<()> {
+    let mut cfg = RunConfig::load(&[run.join("config.yaml")], &[])?;
+    if let Some(r) = data_root_override {
+        cfg.data.root = Some(r.to_path_buf());
+    }
+    let role = role_of(run)?;
+    let root = data_root(&cfg, run.parent().unwrap_or(Path::new(".")))?;
+    let data = prepare(&cfg, &root)?;
+    let net = load_trained(&cfg, role, run, device)?;
+    let batcher = Batcher {
+        data: &data,
+        stats: data.stats.clone(),
+        teacher_stats: None,
+        role,
+        grid_len: cfg.student.num_tokens,
+        frames: cfg.data.skeleton_frames,
+    };
+    let state: crate::trainer::TrainState =
+        serde_json::from_slice(&std::fs::read(run.join("state.json"))?)?;
+    let test: Vec<_> = data
+        .test
+        .iter()
+        .filter(|w| role == Role::Student || w.skeleton_frames.is_some())
+        .cloned()
+        .collect();
+    let labels: Vec<bool> = test.iter().map(|w| w.label).collect();
+    let probs = predict(&net, &batcher, &test, 64, device);
+    for (name, t) in [("0.5", 0.5), ("validation", state.best_threshold)] {
+        let m = binary_metrics(&probs, &labels, t);
+        println!(
+            "{} on {} test windows of {:?}, threshold {name} ({:.3}): F1 {:.4} precision {:.4} recall {:.4} accuracy {:.4} AUC {:.4}",
+            run.display(),
+            test.len(),
+            data.split.test,
+            t,
+            m.f1,
+            m.precision,
+            m.recall,
+            m.accuracy,
+            m.auc
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! `fallkd export --run DIR --out FILE`: the student as one file for the browser.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use burn::module::Module;
+use burn::tensor::Device;
+use fallkd_core::data::normalize::NormStats;
+use fallkd_core::data::window::WindowLength;
+use fallkd_core::model_file::{ModelHeader, StudentArch, to_bytes};
+
+use crate::checkpoint::write_atomic;
+use crate::config::{RunConfig, StudentArchKind};
+use crate::trainer::{Role, TrainState, load_trained};
+
+/// Exports a student run; returns the file size in bytes.
+pub fn run(run: &Path, out: &Path, device: &Device) -> Result<usize> {
+    if crate::commands::evaluate::role_of(run)? == Role::Teacher {
+        bail!(
+            "{} is a teacher run: export a student run (the browser has no skeleton)",
+            run.display()
+        );
+    }
+    let cfg = RunConfig::load(&[run.join("config.yaml")], &[])?;
+    let stats: NormStats = serde_json::from_slice(
+        &std::fs::read(run.join("norm.json")).context("norm.json missing")?,
+    )?;
+    let state: TrainState = serde_json::from_slice(
+        &std::fs::read(run.join("state.json")).context("state.json missing")?,
+    )?;
+    let metrics = std::fs::read_to_string(run.join("metrics.json")).unwrap_or_default();
+    let net = load_trained(&cfg, Role::Student, run, device)?;
+    let (arch, record) = match cfg.student.arch {
+        StudentArchKind::TimestampAware => (
+            StudentArch::TimestampAware(cfg.student.timestamp_aware()),
+            net.student().expect("student").clone().into_record(),
+        ),
+        StudentArchKind::FixedRate => (
+            StudentArch::FixedRate(cfg.student.fixed_rate()),
+            net.baseline().expect("baseline").clone().into_record(),
+        ),
+    };
+    let window_seconds = match cfg.window.length {
+        WindowLength::Duration { seconds } => seconds,
+        WindowLength::Count { .. } => 4.0,
+    };
+    let summary: serde_json::Value = serde_json::from_str(&metrics).unwrap_or_default();
+    let header = ModelHeader {
+        arch,
+        stats,
+        threshold: state.best_threshold,
+        window_seconds,
+        description: format!(
+            "run {} ({}), split {}, test F1 {:.3} AUC {:.3}",
+            run.display(),
+            cfg.data
+                .root
+                .as_ref()
+                .map_or("generated data".into(), |r| r.display().to_string()),
+            summary["split"]["name"].as_str().unwrap_or("?"),
+            summary["test"]["f1"].as_f64().unwrap_or(f64::NAN),
+            summary["test"]["auc"].as_f64().unwrap_or(f64::NAN)
+        ),
+    };
+    let bytes = to_bytes(&header, record).map_err(anyhow::Error::msg)?;
+    write_atomic(out, &bytes)?;
+    Ok(bytes.len())
+}

@@ -1,0 +1,10 @@
+//! One module per subcommand.
+
+pub mod ablation;
+pub mod audit;
+pub mod evaluate;
+pub mod export;
+pub mod generate;
+pub mod pipeline;
+pub mod stress;
+pub mod train;

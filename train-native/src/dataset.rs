@@ -1,0 +1,314 @@
+//! Reading a SmartFallMM folder (or a generated one) into trials, and preparing split windows.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use fallkd_core::data::imu_csv::{ImuRecording, parse_imu_csv};
+use fallkd_core::data::normalize::NormStats;
+use fallkd_core::data::skeleton_csv::parse_skeleton_csv;
+use fallkd_core::data::split::{Split, fixed_split, leave_one_subject_out};
+use fallkd_core::data::trial::{GyroPolicy, Trial, TrialKey, assemble_trial};
+use fallkd_core::data::window::{Purpose, Window, WindowConfig, window_trials};
+
+use crate::config::{RunConfig, SplitKind};
+
+/// The three modality folders of a dataset root.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// `.../skeleton`.
+    pub skeleton: PathBuf,
+    /// `.../accelerometer/watch`.
+    pub accelerometer: PathBuf,
+    /// `.../gyroscope/watch`.
+    pub gyroscope: PathBuf,
+}
+
+impl Layout {
+    /// Accepts the folder holding `young/`, or `young/` itself.
+    pub fn find(root: &Path) -> Result<Layout> {
+        for base in [root.join("young"), root.to_path_buf()] {
+            let l = Layout {
+                skeleton: base.join("skeleton"),
+                accelerometer: base.join("accelerometer").join("watch"),
+                gyroscope: base.join("gyroscope").join("watch"),
+            };
+            if l.accelerometer.is_dir() {
+                return Ok(l);
+            }
+        }
+        bail!(
+            "{} does not look like a SmartFallMM root: expected young/accelerometer/watch/ below it \
+             (unpack the archive with `tar -xzf smartfallmm-young.tar.gz -C DIR` and pass DIR, \
+             or run `fallkd generate --out DIR`)",
+            root.display()
+        )
+    }
+
+    fn csv_files(dir: &Path) -> Result<Vec<PathBuf>> {
+        if !dir.is_dir() {
+            return Ok(vec![]);
+        }
+        let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot list {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("csv")))
+            .collect();
+        v.sort();
+        Ok(v)
+    }
+}
+
+/// What happened to every file and trial.
+#[derive(Debug, Clone, Default)]
+pub struct LoadReport {
+    /// Files parsed (possibly with repairs).
+    pub loaded_files: usize,
+    /// Files rejected, with the reason.
+    pub rejected_files: Vec<String>,
+    /// Trials left out, with the reason.
+    pub skipped_trials: Vec<String>,
+    /// Header lines skipped, mangled values fixed, non-finite rows dropped, skeleton frames filled.
+    pub repairs: [usize; 4],
+}
+
+impl LoadReport {
+    /// One-paragraph summary.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} files loaded, {} rejected; {} trials left out; repairs: {} header lines skipped, {} duplicate-column values fixed, {} non-finite rows dropped, {} skeleton frames filled",
+            self.loaded_files,
+            self.rejected_files.len(),
+            self.skipped_trials.len(),
+            self.repairs[0],
+            self.repairs[1],
+            self.repairs[2],
+            self.repairs[3]
+        )
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn imu_folder(dir: &Path, report: &mut LoadReport) -> Result<BTreeMap<TrialKey, ImuRecording>> {
+    let mut out = BTreeMap::new();
+    for p in Layout::csv_files(dir)? {
+        let name = p.display().to_string();
+        let Some(key) = TrialKey::parse(&name) else {
+            report
+                .rejected_files
+                .push(format!("{name}: name is not SxxAyyTzz.csv"));
+            continue;
+        };
+        match parse_imu_csv(&name, &read(&p)?) {
+            Ok(r) => {
+                report.loaded_files += 1;
+                report.repairs[0] += r.repairs.header_lines_skipped;
+                report.repairs[1] += r.repairs.mangled_values_fixed;
+                report.repairs[2] += r.repairs.non_finite_lines_dropped;
+                out.insert(key, r);
+            }
+            Err(e) => report.rejected_files.push(e.to_string()),
+        }
+    }
+    Ok(out)
+}
+
+/// Parsed recordings of a folder, before trial assembly (also used by the audit).
+pub struct Recordings {
+    /// Accelerometer files by trial.
+    pub accelerometer: BTreeMap<TrialKey, ImuRecording>,
+    /// Gyroscope files by trial.
+    pub gyroscope: BTreeMap<TrialKey, ImuRecording>,
+    /// Skeleton frames by trial.
+    pub skeleton: BTreeMap<TrialKey, Vec<fallkd_core::data::skeleton_csv::Frame>>,
+    /// What happened.
+    pub report: LoadReport,
+}
+
+/// Parses every CSV of the three folders; a bad file is reported, never fatal.
+pub fn read_recordings(root: &Path, with_skeleton: bool) -> Result<Recordings> {
+    let layout = Layout::find(root)?;
+    let mut report = LoadReport::default();
+    let accelerometer = imu_folder(&layout.accelerometer, &mut report)?;
+    let gyroscope = imu_folder(&layout.gyroscope, &mut report)?;
+    let mut skeleton = BTreeMap::new();
+    if with_skeleton {
+        for p in Layout::csv_files(&layout.skeleton)? {
+            let name = p.display().to_string();
+            let Some(key) = TrialKey::parse(&name) else {
+                report
+                    .rejected_files
+                    .push(format!("{name}: name is not SxxAyyTzz.csv"));
+                continue;
+            };
+            match parse_skeleton_csv(&name, &read(&p)?) {
+                Ok(r) => {
+                    report.loaded_files += 1;
+                    report.repairs[0] += r.header_lines_skipped;
+                    report.repairs[3] += r.frames_filled;
+                    skeleton.insert(key, r.frames);
+                }
+                Err(e) => report.rejected_files.push(e.to_string()),
+            }
+        }
+    }
+    Ok(Recordings {
+        accelerometer,
+        gyroscope,
+        skeleton,
+        report,
+    })
+}
+
+/// Trials with accelerometer (+ gyroscope per policy) and, if `require_skeleton`, skeleton.
+pub fn load_trials(
+    root: &Path,
+    policy: GyroPolicy,
+    require_skeleton: bool,
+) -> Result<(Vec<Trial>, LoadReport)> {
+    let mut rec = read_recordings(root, true)?;
+    let mut trials = Vec::new();
+    let keys: BTreeSet<TrialKey> = rec.accelerometer.keys().copied().collect();
+    for key in keys {
+        let skeleton = rec.skeleton.remove(&key);
+        if require_skeleton && skeleton.is_none() {
+            rec.report
+                .skipped_trials
+                .push(format!("{key}: no skeleton recording"));
+            continue;
+        }
+        let acc = &rec.accelerometer[&key];
+        match assemble_trial(key, acc, rec.gyroscope.get(&key), skeleton, policy) {
+            Ok(t) => trials.push(t),
+            Err(why) => rec.report.skipped_trials.push(format!("{key}: {why}")),
+        }
+    }
+    if trials.is_empty() {
+        bail!(
+            "no usable trial under {} ({})",
+            root.display(),
+            rec.report.summary()
+        );
+    }
+    Ok((trials, rec.report))
+}
+
+/// Trials split into windows, with statistics fitted on training subjects.
+pub struct Prepared {
+    /// All trials (windows refer to them by index).
+    pub trials: Vec<Trial>,
+    /// The split used.
+    pub split: Split,
+    /// Training windows (class-aware strides).
+    pub train: Vec<Window>,
+    /// Validation windows (fixed stride).
+    pub val: Vec<Window>,
+    /// Test windows (fixed stride).
+    pub test: Vec<Window>,
+    /// Normalisation statistics of the training subjects.
+    pub stats: NormStats,
+    /// Loading report.
+    pub report: LoadReport,
+}
+
+/// Resolves the configured split over the subjects present.
+pub fn resolve_split(cfg: &RunConfig, subjects: &[u16]) -> Result<Split> {
+    let s = &cfg.data.split;
+    match s.kind {
+        SplitKind::Loso => {
+            let fold = s.fold.expect("validated");
+            leave_one_subject_out(subjects, cfg.seed)
+                .into_iter()
+                .find(|f| f.test == [fold])
+                .with_context(|| {
+                    format!("data.split.fold: subject S{fold:02} has no usable trials")
+                })
+        }
+        SplitKind::Fixed => {
+            let (val, test) = if s.val.is_empty() && s.test.is_empty() {
+                // Automatic: the last subject tests, the one before validates.
+                let n = subjects.len();
+                if n < 3 {
+                    bail!("need at least 3 subjects for an automatic split, found {n}");
+                }
+                (vec![subjects[n - 2]], vec![subjects[n - 1]])
+            } else {
+                (s.val.clone(), s.test.clone())
+            };
+            fixed_split(subjects, &val, &test).map_err(|e| anyhow::anyhow!("data.split: {e}"))
+        }
+    }
+}
+
+/// Loads (or generates), splits, windows and fits statistics.
+pub fn prepare(cfg: &RunConfig, root: &Path) -> Result<Prepared> {
+    let (trials, report) = load_trials(root, cfg.data.gyro, true)?;
+    let subjects: Vec<u16> = trials
+        .iter()
+        .map(|t| t.key.subject)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let split = resolve_split(cfg, &subjects)?;
+    Ok(prepare_split(trials, split, &cfg.window, report))
+}
+
+/// Windows and statistics for one split of loaded trials.
+pub fn prepare_split(
+    trials: Vec<Trial>,
+    split: Split,
+    window: &WindowConfig,
+    report: LoadReport,
+) -> Prepared {
+    let pick = |subjects: &[u16], purpose| {
+        let mut w = window_trials(&trials, window, purpose);
+        w.retain(|w| subjects.contains(&w.key.subject));
+        w
+    };
+    let train = pick(&split.train, Purpose::Train);
+    let val = pick(&split.val, Purpose::Eval);
+    let test = pick(&split.test, Purpose::Eval);
+    let stats = NormStats::fit(
+        trials
+            .iter()
+            .filter(|t| split.train.contains(&t.key.subject))
+            .flat_map(|t| t.events.iter()),
+        trials
+            .iter()
+            .filter(|t| split.train.contains(&t.key.subject))
+            .flat_map(|t| t.skeleton.iter().flatten()),
+    );
+    Prepared {
+        trials,
+        split,
+        train,
+        val,
+        test,
+        stats,
+        report,
+    }
+}
+
+/// The dataset root of a run: the configured one, or generated data under `runs_root/generated`
+/// (created once per seed and size).
+pub fn data_root(cfg: &RunConfig, runs_root: &Path) -> Result<PathBuf> {
+    if let Some(r) = &cfg.data.root {
+        return Ok(r.clone());
+    }
+    let dir = runs_root.join(format!(
+        "generated-s{}-n{}x{}",
+        cfg.seed, cfg.data.synth_subjects, cfg.data.synth_trials
+    ));
+    if !dir.join("young").is_dir() {
+        crate::commands::generate::write_dataset(
+            &dir,
+            cfg.data.synth_subjects,
+            cfg.data.synth_trials,
+            cfg.seed,
+        )?;
+    }
+    Ok(dir)
+}

@@ -1,0 +1,409 @@
+//! `fallkd`: wearable fall detection by cross-modal knowledge distillation.
+
+mod checkpoint;
+mod commands;
+mod config;
+mod dataset;
+mod device;
+mod plot;
+mod trainer;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+
+use config::{RunConfig, StudentArchKind};
+use trainer::Role;
+
+#[derive(Parser)]
+#[command(
+    name = "fallkd",
+    version,
+    about = "Fall detection from smartwatch IMU, distilled from a skeleton teacher"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+/// Options shared by commands that train.
+#[derive(Args, Clone, Default)]
+struct Common {
+    /// YAML configuration file(s), later ones override earlier ones.
+    #[arg(long = "config")]
+    configs: Vec<PathBuf>,
+    /// Override one key, e.g. --set train.epochs=5 (repeatable).
+    #[arg(long = "set")]
+    sets: Vec<String>,
+    /// SmartFallMM root (the folder holding young/); generated data when absent.
+    #[arg(long)]
+    data_root: Option<PathBuf>,
+    /// cpu (default), cuda, cuda:N or libtorch (the last three need --features tch).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Maximum epochs.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// No progress bars.
+    #[arg(long)]
+    quiet: bool,
+}
+
+impl Common {
+    fn config(&self, extra: &[String]) -> Result<RunConfig> {
+        let mut sets = self.sets.clone();
+        sets.extend_from_slice(extra);
+        if let Some(r) = &self.data_root {
+            sets.push(format!(
+                "data.root={}",
+                serde_yaml::to_string(&r.display().to_string())?.trim()
+            ));
+        }
+        if let Some(s) = self.seed {
+            sets.push(format!("seed={s}"));
+        }
+        if let Some(e) = self.epochs {
+            sets.push(format!("train.epochs={e}"));
+        }
+        RunConfig::load(&self.configs, &sets)
+    }
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Write the generated SmartFallMM look-alike dataset.
+    Generate {
+        /// Output folder (gets young/...).
+        #[arg(long)]
+        out: PathBuf,
+        /// Subjects.
+        #[arg(long, default_value_t = 8)]
+        subjects: u16,
+        /// Trials per activity and subject.
+        #[arg(long, default_value_t = 2)]
+        trials: u16,
+        /// Seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Audit watch timestamps: duplicates, backwards steps, gaps, rates, acc/gyro offsets.
+    AnalyzeTimestamps {
+        /// SmartFallMM root.
+        #[arg(long)]
+        data_root: PathBuf,
+        /// JSON output.
+        #[arg(long, default_value = "timestamp_audit.json")]
+        json: PathBuf,
+    },
+    /// Train the skeleton teacher.
+    TrainTeacher {
+        #[command(flatten)]
+        common: Common,
+        /// Run directory.
+        #[arg(long, default_value = "runs/teacher")]
+        out: PathBuf,
+        /// Continue an interrupted run in --out.
+        #[arg(long)]
+        resume: bool,
+    },
+    /// Train a student, with or without distillation.
+    TrainStudent {
+        #[command(flatten)]
+        common: Common,
+        /// baseline (no KD) or kd.
+        #[arg(long, default_value = "kd")]
+        mode: String,
+        /// Teacher run directory for KD.
+        #[arg(long)]
+        teacher_weights: Option<PathBuf>,
+        /// Use the fixed-rate (interpolating) baseline architecture.
+        #[arg(long)]
+        fixed_rate: bool,
+        /// timestamps, cleaned or position.
+        #[arg(long)]
+        time_mode: Option<String>,
+        /// Tokens L.
+        #[arg(long)]
+        num_tokens: Option<usize>,
+        /// Add attention KD.
+        #[arg(long)]
+        attention_kd: bool,
+        /// Attention KD source (pool: the teacher's temporal-attention pooling).
+        #[arg(long, default_value = "pool")]
+        attention_type: String,
+        /// Attention KD weight.
+        #[arg(long)]
+        attention_weight: Option<f64>,
+        /// kl, mse or js.
+        #[arg(long)]
+        attention_loss: Option<String>,
+        /// Embedding KD weight.
+        #[arg(long)]
+        embedding_weight: Option<f64>,
+        /// Gram KD weight.
+        #[arg(long)]
+        gram_weight: Option<f64>,
+        /// COMODO weight.
+        #[arg(long)]
+        comodo_weight: Option<f64>,
+        /// Run directory.
+        #[arg(long, default_value = "runs/student")]
+        out: PathBuf,
+        /// Continue an interrupted run in --out.
+        #[arg(long)]
+        resume: bool,
+    },
+    /// Teacher ablation sweep (kd_config/ablation_kd.yaml).
+    TeacherAblation(AblationArgs),
+    /// Student ablation sweep: tokens, time features, KD combinations.
+    StudentAblation(AblationArgs),
+    /// Robustness curves of trained students under timestamp perturbations.
+    StressTest {
+        /// Student run directories.
+        #[arg(long = "run", required = true)]
+        runs: Vec<PathBuf>,
+        /// Output folder.
+        #[arg(long, default_value = "runs/stress")]
+        out: PathBuf,
+        /// cpu or cuda[:N].
+        #[arg(long, default_value = "cpu")]
+        device: String,
+    },
+    /// Test metrics of a finished run.
+    Evaluate {
+        /// Run directory.
+        #[arg(long)]
+        run: PathBuf,
+        /// Evaluate on another data root (same split subjects).
+        #[arg(long)]
+        data_root: Option<PathBuf>,
+        /// cpu or cuda[:N].
+        #[arg(long, default_value = "cpu")]
+        device: String,
+    },
+    /// Export a student run for the browser demo.
+    Export {
+        /// Student run directory.
+        #[arg(long)]
+        run: PathBuf,
+        /// Output file.
+        #[arg(long, default_value = "student.fallkd")]
+        out: PathBuf,
+    },
+    /// The main job: teacher, students with and without KD, baseline, stress tests, report.
+    Pipeline {
+        #[command(flatten)]
+        common: Common,
+        /// Output folder.
+        #[arg(long, default_value = "runs/pipeline")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct AblationArgs {
+    /// Ablation file.
+    #[arg(long, default_value = "kd_config/ablation_kd.yaml")]
+    file: PathBuf,
+    /// Extra overrides for every run (e.g. --set data.root=data).
+    #[arg(long = "set")]
+    sets: Vec<String>,
+    /// Output folder.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Runs at a time.
+    #[arg(long, default_value_t = 1)]
+    parallel: usize,
+    /// Spread runs over this many GPUs (0: CPU).
+    #[arg(long, default_value_t = 0)]
+    num_gpus: usize,
+    /// Only these variants (comma-separated names).
+    #[arg(long)]
+    only: Option<String>,
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::Generate {
+            out,
+            subjects,
+            trials,
+            seed,
+        } => {
+            let t0 = std::time::Instant::now();
+            let n = commands::generate::write_dataset(&out, subjects, trials, seed)?;
+            println!(
+                "wrote {n} files under {} in {:.1} s",
+                out.join("young").display(),
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        Cmd::AnalyzeTimestamps { data_root, json } => commands::audit::run(&data_root, &json)?,
+        Cmd::TrainTeacher {
+            common,
+            out,
+            resume,
+        } => {
+            let cfg = if resume {
+                RunConfig::default()
+            } else {
+                common.config(&[])?
+            };
+            commands::train::run(
+                &cfg,
+                Role::Teacher,
+                &out,
+                &device::parse_device(&common.device)?,
+                resume,
+                !common.quiet,
+            )?;
+        }
+        Cmd::TrainStudent {
+            common,
+            mode,
+            teacher_weights,
+            fixed_rate,
+            time_mode,
+            num_tokens,
+            attention_kd,
+            attention_type,
+            attention_weight,
+            attention_loss,
+            embedding_weight,
+            gram_weight,
+            comodo_weight,
+            out,
+            resume,
+        } => {
+            let mut sets = Vec::new();
+            match mode.as_str() {
+                "kd" => sets.push("kd.enabled=true".to_string()),
+                "baseline" => sets.push("kd.enabled=false".to_string()),
+                o => anyhow::bail!("--mode {o}: expected baseline or kd"),
+            }
+            if let Some(t) = teacher_weights {
+                sets.push(format!(
+                    "kd.teacher={}",
+                    serde_yaml::to_string(&t.display().to_string())?.trim()
+                ));
+            }
+            if fixed_rate {
+                sets.push("student.arch=fixed-rate".into());
+            }
+            if let Some(m) = time_mode {
+                sets.push(format!("student.time_mode={m}"));
+            }
+            if let Some(l) = num_tokens {
+                sets.push(format!("student.num_tokens={l}"));
+            }
+            if attention_type != "pool" {
+                anyhow::bail!(
+                    "--attention-type {attention_type}: only pool (the teacher's temporal-attention pooling) exists"
+                );
+            }
+            if attention_kd {
+                sets.push(format!(
+                    "kd.weights.attention={}",
+                    attention_weight.unwrap_or(1.0)
+                ));
+            } else if let Some(w) = attention_weight {
+                sets.push(format!("kd.weights.attention={w}"));
+            }
+            if let Some(l) = attention_loss {
+                sets.push(format!("kd.attention_loss={l}"));
+            }
+            for (k, v) in [
+                ("embedding", embedding_weight),
+                ("gram", gram_weight),
+                ("comodo", comodo_weight),
+            ] {
+                if let Some(v) = v {
+                    sets.push(format!("kd.weights.{k}={v}"));
+                }
+            }
+            let cfg = if resume {
+                RunConfig::default()
+            } else {
+                common.config(&sets)?
+            };
+            if !resume && cfg.kd.enabled && cfg.student.arch == StudentArchKind::FixedRate {
+                eprintln!("note: distilling into the fixed-rate baseline");
+            }
+            commands::train::run(
+                &cfg,
+                Role::Student,
+                &out,
+                &device::parse_device(&common.device)?,
+                resume,
+                !common.quiet,
+            )?;
+        }
+        Cmd::TeacherAblation(a) => {
+            let out = a
+                .out
+                .clone()
+                .unwrap_or_else(|| "runs/teacher-ablation".into());
+            commands::ablation::run(
+                "teacher",
+                &a.file,
+                &a.sets,
+                &out,
+                a.parallel,
+                a.num_gpus,
+                a.only.as_deref(),
+            )?;
+        }
+        Cmd::StudentAblation(a) => {
+            let out = a
+                .out
+                .clone()
+                .unwrap_or_else(|| "runs/student-ablation".into());
+            commands::ablation::run(
+                "student",
+                &a.file,
+                &a.sets,
+                &out,
+                a.parallel,
+                a.num_gpus,
+                a.only.as_deref(),
+            )?;
+        }
+        Cmd::StressTest { runs, out, device } => {
+            commands::stress::run(&runs, &out, &device::parse_device(&device)?, true)?;
+            println!("written {}", out.join("stress.csv").display());
+        }
+        Cmd::Evaluate {
+            run,
+            data_root,
+            device,
+        } => commands::evaluate::run(&run, data_root.as_deref(), &device::parse_device(&device)?)?,
+        Cmd::Export { run, out } => {
+            let n = commands::export::run(&run, &out, &burn::tensor::Device::flex())?;
+            println!("exported {} ({:.1} KiB)", out.display(), n as f64 / 1024.0);
+        }
+        Cmd::Pipeline { common, out } => {
+            let cfg = common.config(&[])?;
+            let line = std::env::args().collect::<Vec<_>>().join(" ");
+            commands::pipeline::run(
+                &cfg,
+                &out,
+                &device::parse_device(&common.device)?,
+                !common.quiet,
+                &line,
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,785 @@
+//! The training loop shared by teacher, students and baseline: AdamW with linear warm-up and
+//! cosine decay, gradient clipping, early stopping on validation F1, atomic checkpoints, resume.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use burn::module::Module;
+use burn::optim::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Bytes, Device, Tensor, activation::sigmoid};
+use fallkd_core::data::batch::{EventWindow, student_batch, teacher_batch};
+use fallkd_core::data::normalize::NormStats;
+use fallkd_core::data::window::Window;
+use fallkd_core::losses::{
+    AttentionKdConfig, ComodoConfig, DistillationLoss, DistillationLossConfig, EmbeddingKdConfig,
+    KdInputs, TaskLoss,
+};
+use fallkd_core::metrics::{BinaryMetrics, best_threshold, binary_metrics};
+use fallkd_core::model::{
+    FixedRateStudent, ModelOutput, SkeletonTransformer, TimestampAwareStudent,
+};
+use fallkd_core::rng::Rng;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{load_module, save_module, write_atomic};
+use crate::config::{RunConfig, StudentArchKind};
+use crate::dataset::Prepared;
+
+/// What a run trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// The skeleton teacher.
+    Teacher,
+    /// A student (timestamp-aware or fixed-rate, per `student.arch`).
+    Student,
+}
+
+/// Everything trained in one run: one model and, for KD, the loss projection.
+#[derive(Module, Debug)]
+pub struct Net {
+    teacher: Option<SkeletonTransformer>,
+    student: Option<TimestampAwareStudent>,
+    baseline: Option<FixedRateStudent>,
+    kd: Option<DistillationLoss>,
+}
+
+impl Net {
+    /// A fresh network for `role`.
+    pub fn init(
+        cfg: &RunConfig,
+        role: Role,
+        kd_teacher_dim: Option<usize>,
+        device: &Device,
+    ) -> Net {
+        let mut net = Net {
+            teacher: None,
+            student: None,
+            baseline: None,
+            kd: None,
+        };
+        match role {
+            Role::Teacher => net.teacher = Some(cfg.teacher.model().init(device)),
+            Role::Student => match cfg.student.arch {
+                StudentArchKind::TimestampAware => {
+                    net.student = Some(cfg.student.timestamp_aware().init(device))
+                }
+                StudentArchKind::FixedRate => {
+                    net.baseline = Some(cfg.student.fixed_rate().init(device))
+                }
+            },
+        }
+        if let Some(td) = kd_teacher_dim {
+            net.kd = Some(
+                DistillationLossConfig::new(td, cfg.student.embed_dim)
+                    .with_weights(cfg.kd.weights.kd_weights())
+                    .with_task(cfg.train.loss)
+                    .with_embedding(
+                        EmbeddingKdConfig::new().with_temperature(cfg.kd.embedding_temperature),
+                    )
+                    .with_attention(
+                        AttentionKdConfig::new()
+                            .with_divergence(cfg.kd.attention_loss)
+                            .with_temperature(cfg.kd.attention_temperature),
+                    )
+                    .init(device),
+            );
+        }
+        net
+    }
+
+    /// Forward on a prepared batch.
+    pub fn forward(&self, b: &Batch) -> ModelOutput {
+        if let Some(t) = &self.teacher {
+            return t
+                .forward(b.frames.clone().expect("teacher batch has frames"), None)
+                .expect("window length checked by config");
+        }
+        let s = b.student.as_ref().expect("student batch");
+        if let Some(m) = &self.student {
+            return m.forward(s.events.clone(), s.timestamps.clone(), s.mask.clone());
+        }
+        self.baseline
+            .as_ref()
+            .expect("one model is set")
+            .forward(s.grid.clone())
+    }
+
+    /// The trained timestamp-aware student, if any.
+    pub fn student(&self) -> Option<&TimestampAwareStudent> {
+        self.student.as_ref()
+    }
+
+    /// The trained baseline, if any.
+    pub fn baseline(&self) -> Option<&FixedRateStudent> {
+        self.baseline.as_ref()
+    }
+
+    /// The trained teacher, if any.
+    pub fn teacher(&self) -> Option<&SkeletonTransformer> {
+        self.teacher.as_ref()
+    }
+}
+
+/// Tensors for one batch.
+pub struct Batch {
+    /// Student input (students only).
+    pub student: Option<fallkd_core::data::batch::StudentBatch>,
+    /// Skeleton frames: the teacher's input, or the KD teacher's for students.
+    pub frames: Option<Tensor<3>>,
+    /// Labels.
+    pub labels: Tensor<1>,
+}
+
+/// Builds batches for a role.
+pub struct Batcher<'a> {
+    /// Data.
+    pub data: &'a Prepared,
+    /// Statistics for the model being trained.
+    pub stats: NormStats,
+    /// Statistics of the KD teacher (skeleton normalisation).
+    pub teacher_stats: Option<NormStats>,
+    /// Role.
+    pub role: Role,
+    /// Student grid length.
+    pub grid_len: usize,
+    /// Teacher frames per window.
+    pub frames: usize,
+}
+
+impl Batcher<'_> {
+    fn skeleton<'w>(&'w self, w: &Window) -> &'w [fallkd_core::data::skeleton_csv::Frame] {
+        let (a, b) = w.skeleton_frames.unwrap_or((0, 0));
+        self.data.trials[w.trial]
+            .skeleton
+            .as_deref()
+            .map_or(&[][..], |s| &s[a..b])
+    }
+
+    /// Batch of `windows` on `device`; `with_frames` adds skeleton frames for students (KD).
+    pub fn batch(&self, windows: &[&Window], with_frames: bool, device: &Device) -> Batch {
+        let labels: Vec<bool> = windows.iter().map(|w| w.label).collect();
+        match self.role {
+            Role::Teacher => {
+                let items: Vec<_> = windows.iter().map(|w| self.skeleton(w)).collect();
+                let (frames, labels) =
+                    teacher_batch(&items, &labels, &self.stats, self.frames, device);
+                Batch {
+                    student: None,
+                    frames: Some(frames),
+                    labels,
+                }
+            }
+            Role::Student => {
+                let ev: Vec<EventWindow> = windows.iter().map(|w| EventWindow::from(*w)).collect();
+                let refs: Vec<&EventWindow> = ev.iter().collect();
+                let sb = student_batch(&refs, &labels, &self.stats, self.grid_len, device);
+                let frames = (with_frames).then(|| {
+                    let items: Vec<_> = windows.iter().map(|w| self.skeleton(w)).collect();
+                    teacher_batch(
+                        &items,
+                        &labels,
+                        self.teacher_stats.as_ref().unwrap_or(&self.stats),
+                        self.frames,
+                        device,
+                    )
+                    .0
+                });
+                let labels = sb.labels.clone();
+                Batch {
+                    student: Some(sb),
+                    frames,
+                    labels,
+                }
+            }
+        }
+    }
+}
+
+/// The frozen teacher used for distillation.
+pub struct KdTeacher {
+    /// Teacher (no gradients, no dropout).
+    pub model: SkeletonTransformer,
+    /// Its normalisation statistics.
+    pub stats: NormStats,
+    /// Feature width.
+    pub dim: usize,
+}
+
+/// Loads a teacher run (`config.yaml`, `best.bpk`, `norm.json`) for distillation.
+pub fn load_kd_teacher(dir: &Path, device: &Device) -> Result<KdTeacher> {
+    let cfg: RunConfig = serde_yaml::from_str(
+        &std::fs::read_to_string(dir.join("config.yaml")).with_context(|| format!("{} holds no config.yaml: is it a teacher run directory (fallkd train-teacher --out DIR)?", dir.display()))?,
+    )
+    .with_context(|| format!("{}/config.yaml is not a fallkd run configuration", dir.display()))?;
+    let model = load_module(
+        cfg.teacher.model().with_dropout(0.0).init(device),
+        &dir.join("best.bpk"),
+        device,
+    )?
+    .no_grad();
+    let stats: NormStats = serde_json::from_slice(
+        &std::fs::read(dir.join("norm.json"))
+            .with_context(|| format!("{}/norm.json missing", dir.display()))?,
+    )?;
+    Ok(KdTeacher {
+        model,
+        stats,
+        dim: cfg.teacher.embed_dim,
+    })
+}
+
+/// One epoch's numbers.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// Epoch (1-based).
+    pub epoch: usize,
+    /// Mean training loss and its parts.
+    pub loss: f64,
+    /// Task part.
+    pub task: f64,
+    /// Embedding KD part.
+    pub embedding: f64,
+    /// Gram KD part.
+    pub gram: f64,
+    /// COMODO part.
+    pub comodo: f64,
+    /// Attention KD part.
+    pub attention: f64,
+    /// Validation metrics at 0.5.
+    pub val: BinaryMetrics,
+    /// Validation metrics at the best threshold.
+    pub val_best: BinaryMetrics,
+    /// Seconds for the epoch.
+    pub seconds: f64,
+    /// Training steps per second.
+    pub steps_per_s: f64,
+}
+
+const CSV_HEADER: &str = "epoch,loss,task,embedding,gram,comodo,attention,val_f1,val_precision,val_recall,val_accuracy,val_auc,val_best_threshold,val_best_f1,val_best_precision,val_best_recall,val_best_accuracy,seconds,steps_per_s";
+
+impl EpochRecord {
+    fn csv(&self) -> String {
+        format!(
+            "{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.2},{:.3}",
+            self.epoch,
+            self.loss,
+            self.task,
+            self.embedding,
+            self.gram,
+            self.comodo,
+            self.attention,
+            self.val.f1,
+            self.val.precision,
+            self.val.recall,
+            self.val.accuracy,
+            self.val.auc,
+            self.val_best.threshold,
+            self.val_best.f1,
+            self.val_best.precision,
+            self.val_best.recall,
+            self.val_best.accuracy,
+            self.seconds,
+            self.steps_per_s
+        )
+    }
+}
+
+/// Resume state, written with every `last` checkpoint.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Epochs finished.
+    pub epochs_done: usize,
+    /// Optimiser steps taken.
+    pub steps: usize,
+    /// Best validation F1 (best threshold) so far.
+    pub best_f1: f64,
+    /// Epoch of the best checkpoint.
+    pub best_epoch: usize,
+    /// Validation threshold of the best checkpoint.
+    pub best_threshold: f64,
+    /// Epochs since the best.
+    pub since_best: usize,
+    /// Stopped early or finished.
+    pub finished: bool,
+}
+
+/// Final numbers of a run (`metrics.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// Run name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Split name and subjects.
+    pub split: fallkd_core::data::split::Split,
+    /// Parameters of the trained model (projection excluded).
+    pub parameters: usize,
+    /// Best epoch.
+    pub best_epoch: usize,
+    /// Validation threshold used.
+    pub threshold: f64,
+    /// Best validation F1 (at that threshold): what model selection uses.
+    pub val_f1: f64,
+    /// Test metrics at 0.5.
+    pub test: BinaryMetrics,
+    /// Test metrics at the validation threshold.
+    pub test_at_val_threshold: BinaryMetrics,
+    /// Windows in train / val / test.
+    pub windows: [usize; 3],
+    /// Mean training steps per second.
+    pub steps_per_s: f64,
+    /// Inference milliseconds per window (batch 1, mean over test windows, up to 64).
+    pub ms_per_window: f64,
+}
+
+/// Probabilities of `net` on `windows` (batched, no gradients).
+pub fn predict(
+    net: &Net,
+    batcher: &Batcher,
+    windows: &[Window],
+    batch_size: usize,
+    device: &Device,
+) -> Vec<f64> {
+    let net = net.valid();
+    let mut out = Vec::with_capacity(windows.len());
+    for chunk in windows.chunks(batch_size.max(1)) {
+        let refs: Vec<&Window> = chunk.iter().collect();
+        let b = batcher.batch(&refs, false, device);
+        let p = sigmoid(net.forward(&b).logits)
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .expect("f32 logits");
+        out.extend(p.iter().map(|&x| x as f64));
+    }
+    out
+}
+
+fn lr_at(cfg: &RunConfig, step: usize, steps_per_epoch: usize) -> f64 {
+    let total = (cfg.train.epochs * steps_per_epoch).max(1) as f64;
+    let warm = (cfg.train.warmup_epochs * steps_per_epoch as f64).max(0.0);
+    let s = step as f64;
+    if s < warm {
+        cfg.train.lr * (s + 1.0) / warm
+    } else {
+        let p = ((s - warm) / (total - warm).max(1.0)).min(1.0);
+        cfg.train.lr * (0.02 + 0.98 * 0.5 * (1.0 + (std::f64::consts::PI * p).cos()))
+    }
+}
+
+fn scalar(t: Tensor<1>) -> f64 {
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("scalar")[0] as f64
+}
+
+/// Options of one training run.
+pub struct RunOptions {
+    /// Run directory.
+    pub out: PathBuf,
+    /// Continue from `last.bpk` in `out`.
+    pub resume: bool,
+    /// Show progress bars.
+    pub progress: bool,
+    /// Stop after this many epochs in this invocation (tests use it to simulate an interruption).
+    pub stop_after: Option<usize>,
+}
+
+/// Trains one model; returns the run summary (also written to `metrics.json`).
+pub fn train(
+    cfg: &RunConfig,
+    role: Role,
+    data: &Prepared,
+    device: &Device,
+    opts: &RunOptions,
+) -> Result<RunSummary> {
+    let out = &opts.out;
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create run directory {}", out.display()))?;
+    let ad = device.clone().autodiff();
+    ad.seed(cfg.seed);
+    let plain = device.clone();
+    let kd_teacher = match (role, cfg.kd.enabled) {
+        (Role::Student, true) => {
+            let dir = cfg.kd.teacher.as_ref().context(
+                "kd.enabled needs kd.teacher (a teacher run directory; --teacher-weights DIR)",
+            )?;
+            Some(load_kd_teacher(dir, &ad)?)
+        }
+        _ => None,
+    };
+    if data.train.is_empty() || data.val.is_empty() {
+        bail!(
+            "the split leaves no training or validation windows ({} / {}): check data.split",
+            data.train.len(),
+            data.val.len()
+        );
+    }
+    let train_windows: Vec<&Window> = match role {
+        Role::Teacher => data
+            .train
+            .iter()
+            .filter(|w| w.skeleton_frames.is_some())
+            .collect(),
+        Role::Student => data.train.iter().collect(),
+    };
+    let batcher = Batcher {
+        data,
+        stats: data.stats.clone(),
+        teacher_stats: kd_teacher.as_ref().map(|t| t.stats.clone()),
+        role,
+        grid_len: cfg.student.num_tokens,
+        frames: cfg.data.skeleton_frames,
+    };
+    let mut net = Net::init(cfg, role, kd_teacher.as_ref().map(|t| t.dim), &ad);
+    let mut optim: ModuleOptimizer = AdamWConfig::new()
+        .with_weight_decay(cfg.train.weight_decay as f32)
+        .with_grad_clipping(
+            (cfg.train.grad_clip > 0.0)
+                .then_some(GradientClippingConfig::Norm(cfg.train.grad_clip as f32)),
+        )
+        .init();
+    let mut state = TrainState::default();
+    let metrics_path = out.join("metrics.csv");
+    if opts.resume {
+        let text = std::fs::read_to_string(out.join("state.json")).with_context(|| {
+            format!("nothing to resume in {}: state.json missing", out.display())
+        })?;
+        state = serde_json::from_str(&text)?;
+        net = load_module(net, &out.join("last.bpk"), &ad)?;
+        let ob = std::fs::read(out.join("optim.bpk")).context("optim.bpk missing")?;
+        optim = optim
+            .from_bytes(Bytes::from_bytes_vec(ob))
+            .map_err(|e| anyhow::anyhow!("optim.bpk unreadable: {e}"))?;
+        eprintln!(
+            "resuming {} after epoch {}",
+            out.display(),
+            state.epochs_done
+        );
+    } else {
+        cfg.save(&out.join("config.yaml"))?;
+        write_atomic(
+            &out.join("norm.json"),
+            &serde_json::to_vec_pretty(&data.stats)?,
+        )?;
+        write_atomic(&metrics_path, format!("{CSV_HEADER}\n").as_bytes())?;
+    }
+    let mut comodo = if kd_teacher.is_some() && cfg.kd.weights.comodo > 0.0 {
+        let mut c = ComodoConfig::new()
+            .with_queue_size(cfg.kd.comodo_queue)
+            .with_teacher_temperature(cfg.kd.comodo_teacher_temperature)
+            .with_student_temperature(cfg.kd.comodo_student_temperature)
+            .init();
+        // Seed the queue with real teacher embeddings of training windows.
+        let t = kd_teacher.as_ref().expect("checked");
+        for chunk in train_windows
+            .chunks(cfg.train.batch_size)
+            .take(cfg.kd.comodo_queue.div_ceil(cfg.train.batch_size))
+        {
+            let b = batcher.batch(chunk, true, &ad);
+            c.enqueue(t.model.forward(b.frames.expect("frames"), None)?.features);
+        }
+        Some(c)
+    } else {
+        None
+    };
+
+    let bs = cfg.train.batch_size;
+    let mut steps_per_epoch = train_windows.len().div_ceil(bs);
+    if cfg.train.max_batches_per_epoch > 0 {
+        steps_per_epoch = steps_per_epoch.min(cfg.train.max_batches_per_epoch);
+    }
+    let task = TaskLoss {
+        kind: cfg.train.loss,
+    };
+    let mut rates = Vec::new();
+    let mut ran_here = 0;
+    while state.epochs_done < cfg.train.epochs && !state.finished {
+        if opts.stop_after.is_some_and(|n| ran_here >= n) {
+            break;
+        }
+        let epoch = state.epochs_done + 1;
+        let mut order: Vec<usize> = (0..train_windows.len()).collect();
+        Rng::new(cfg.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9)).shuffle(&mut order);
+        let bar = if opts.progress {
+            ProgressBar::new(steps_per_epoch as u64)
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} eta {eta}")
+                .expect("template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(format!(
+            "{} epoch {epoch}/{}",
+            out.file_name().and_then(|n| n.to_str()).unwrap_or("run"),
+            cfg.train.epochs
+        ));
+        let t0 = Instant::now();
+        let mut sums = [0f64; 6];
+        let mut n = 0usize;
+        for chunk in order.chunks(bs).take(steps_per_epoch) {
+            let ws: Vec<&Window> = chunk.iter().map(|&i| train_windows[i]).collect();
+            let b = batcher.batch(&ws, kd_teacher.is_some(), &ad);
+            let out_s = net.forward(&b);
+            let (loss, parts) = match (&net.kd, &kd_teacher) {
+                (Some(kd), Some(t)) => {
+                    let t_out = t.model.forward(b.frames.clone().expect("frames"), None)?;
+                    let p = kd.forward(
+                        KdInputs {
+                            student: &out_s,
+                            teacher: Some(&t_out),
+                            targets: b.labels.clone(),
+                        },
+                        comodo.as_ref(),
+                    );
+                    if let Some(c) = comodo.as_mut() {
+                        c.enqueue(t_out.features.clone());
+                    }
+                    let vals = [
+                        scalar(p.total.clone()),
+                        scalar(p.task.clone()),
+                        p.embedding.clone().map_or(0.0, scalar),
+                        p.gram.clone().map_or(0.0, scalar),
+                        p.comodo.clone().map_or(0.0, scalar),
+                        p.attention.clone().map_or(0.0, scalar),
+                    ];
+                    (p.total, vals)
+                }
+                _ => {
+                    let l = task.forward(out_s.logits, b.labels.clone());
+                    let v = scalar(l.clone());
+                    (l, [v, v, 0.0, 0.0, 0.0, 0.0])
+                }
+            };
+            if !parts[0].is_finite() {
+                bail!(
+                    "the training loss became {} at epoch {epoch}: lower train.lr or check the data",
+                    parts[0]
+                );
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &net);
+            let lr = lr_at(cfg, state.steps, steps_per_epoch);
+            net = optim.step(lr, net, grads);
+            state.steps += 1;
+            for (s, v) in sums.iter_mut().zip(parts) {
+                *s += v;
+            }
+            n += 1;
+            bar.set_message(format!("loss {:.4}", sums[0] / n as f64));
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        let secs = t0.elapsed().as_secs_f64();
+        let labels: Vec<bool> = data.val.iter().map(|w| w.label).collect();
+        let val_windows: Vec<Window> = match role {
+            Role::Teacher => data
+                .val
+                .iter()
+                .filter(|w| w.skeleton_frames.is_some())
+                .cloned()
+                .collect(),
+            Role::Student => data.val.clone(),
+        };
+        let labels = if role == Role::Teacher {
+            val_windows.iter().map(|w| w.label).collect()
+        } else {
+            labels
+        };
+        let probs = predict(&net, &batcher, &val_windows, 64, &plain);
+        let rec = EpochRecord {
+            epoch,
+            loss: sums[0] / n.max(1) as f64,
+            task: sums[1] / n.max(1) as f64,
+            embedding: sums[2] / n.max(1) as f64,
+            gram: sums[3] / n.max(1) as f64,
+            comodo: sums[4] / n.max(1) as f64,
+            attention: sums[5] / n.max(1) as f64,
+            val: binary_metrics(&probs, &labels, 0.5),
+            val_best: best_threshold(&probs, &labels),
+            seconds: secs,
+            steps_per_s: n as f64 / secs.max(1e-9),
+        };
+        rates.push(rec.steps_per_s);
+        if opts.progress {
+            eprintln!(
+                "{} epoch {epoch}: loss {:.4}  val F1 {:.3} (best-threshold {:.3} at {:.2})  AUC {:.3}  {:.1} steps/s",
+                out.file_name().and_then(|n| n.to_str()).unwrap_or("run"),
+                rec.loss,
+                rec.val.f1,
+                rec.val_best.f1,
+                rec.val_best.threshold,
+                rec.val.auc,
+                rec.steps_per_s
+            );
+        }
+        let mut csv =
+            std::fs::read_to_string(&metrics_path).unwrap_or_else(|_| format!("{CSV_HEADER}\n"));
+        csv.push_str(&rec.csv());
+        csv.push('\n');
+        write_atomic(&metrics_path, csv.as_bytes())?;
+        state.epochs_done = epoch;
+        if rec.val_best.f1 > state.best_f1 || state.best_epoch == 0 {
+            state.best_f1 = rec.val_best.f1;
+            state.best_epoch = epoch;
+            state.best_threshold = rec.val_best.threshold;
+            state.since_best = 0;
+            save_module(&net, &out.join("best.bpk"))?;
+            save_inner_model(&net, out)?;
+        } else {
+            state.since_best += 1;
+            if state.since_best >= cfg.train.patience.max(1) {
+                state.finished = true;
+            }
+        }
+        if state.epochs_done >= cfg.train.epochs {
+            state.finished = true;
+        }
+        save_module(&net, &out.join("last.bpk"))?;
+        write_atomic(
+            &out.join("optim.bpk"),
+            &optim
+                .into_bytes()
+                .map_err(|e| anyhow::anyhow!("cannot encode optimiser state: {e}"))?,
+        )?;
+        write_atomic(&out.join("state.json"), &serde_json::to_vec_pretty(&state)?)?;
+        ran_here += 1;
+    }
+    if !state.finished {
+        bail!(
+            "stopped after epoch {} as asked; continue with --resume",
+            state.epochs_done
+        );
+    }
+    summarize(cfg, role, data, device, out, &state, &rates)
+}
+
+/// Saves the trained model alone as `model.bpk` (what `evaluate`, `export` and KD load).
+fn save_inner_model(net: &Net, out: &Path) -> Result<()> {
+    if let Some(t) = net.teacher() {
+        save_module(t, &out.join("model.bpk"))
+    } else if let Some(s) = net.student() {
+        save_module(s, &out.join("model.bpk"))
+    } else {
+        save_module(net.baseline().expect("one model"), &out.join("model.bpk"))
+    }
+}
+
+/// The best model of a finished run (`model.bpk`), without any KD head.
+pub fn load_trained(cfg: &RunConfig, role: Role, out: &Path, device: &Device) -> Result<Net> {
+    let mut net = Net::init(cfg, role, None, device);
+    let path = out.join("model.bpk");
+    if let Some(t) = net.teacher.take() {
+        net.teacher = Some(load_module(t, &path, device)?);
+    } else if let Some(s) = net.student.take() {
+        net.student = Some(load_module(s, &path, device)?);
+    } else if let Some(b) = net.baseline.take() {
+        net.baseline = Some(load_module(b, &path, device)?);
+    }
+    Ok(net)
+}
+
+/// Reloads the best checkpoint and measures it on the test windows.
+pub fn summarize(
+    cfg: &RunConfig,
+    role: Role,
+    data: &Prepared,
+    device: &Device,
+    out: &Path,
+    state: &TrainState,
+    rates: &[f64],
+) -> Result<RunSummary> {
+    let net = load_trained(cfg, role, out, device)?;
+    let batcher = Batcher {
+        data,
+        stats: data.stats.clone(),
+        teacher_stats: None,
+        role,
+        grid_len: cfg.student.num_tokens,
+        frames: cfg.data.skeleton_frames,
+    };
+    let test: Vec<Window> = match role {
+        Role::Teacher => data
+            .test
+            .iter()
+            .filter(|w| w.skeleton_frames.is_some())
+            .cloned()
+            .collect(),
+        Role::Student => data.test.clone(),
+    };
+    let labels: Vec<bool> = test.iter().map(|w| w.label).collect();
+    let probs = predict(&net, &batcher, &test, 64, device);
+    // Latency: batch 1 over up to 64 windows, after one warm-up.
+    let valid = net.valid();
+    let sample: Vec<&Window> = test.iter().take(64).collect();
+    let mut ms = 0.0;
+    if let Some(first) = sample.first() {
+        let _ = valid
+            .forward(&batcher.batch(&[first], false, device))
+            .logits
+            .into_data();
+        let t0 = Instant::now();
+        for w in &sample {
+            let _ = valid
+                .forward(&batcher.batch(&[w], false, device))
+                .logits
+                .into_data();
+        }
+        ms = t0.elapsed().as_secs_f64() * 1000.0 / sample.len() as f64;
+    }
+    let parameters = net
+        .teacher()
+        .map(|m| m.num_params())
+        .or(net.student().map(|m| m.num_params()))
+        .or(net.baseline().map(|m| m.num_params()))
+        .unwrap_or(0);
+    let summary = RunSummary {
+        name: out
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("run")
+            .to_string(),
+        role,
+        split: data.split.clone(),
+        parameters,
+        best_epoch: state.best_epoch,
+        threshold: state.best_threshold,
+        val_f1: state.best_f1,
+        test: binary_metrics(&probs, &labels, 0.5),
+        test_at_val_threshold: binary_metrics(&probs, &labels, state.best_threshold),
+        windows: [data.train.len(), data.val.len(), test.len()],
+        steps_per_s: if rates.is_empty() {
+            0.0
+        } else {
+            rates.iter().sum::<f64>() / rates.len() as f64
+        },
+        ms_per_window: ms,
+    };
+    write_atomic(
+        &out.join("metrics.json"),
+        &serde_json::to_vec_pretty(&summary)?,
+    )?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(out.join("test.txt"))?;
+    writeln!(
+        f,
+        "test F1 {:.4} precision {:.4} recall {:.4} accuracy {:.4} AUC {:.4} (threshold 0.5); F1 {:.4} at validation threshold {:.3}",
+        summary.test.f1,
+        summary.test.precision,
+        summary.test.recall,
+        summary.test.accuracy,
+        summary.test.auc,
+        summary.test_at_val_threshold.f1,
+        summary.threshold
+    )?;
+    Ok(summary)
+}
