@@ -100,10 +100,11 @@ impl IntervalStats {
         self.backwards as f64 / self.intervals.max(1) as f64
     }
 
-    /// Samples per second of recording (intervals over total span).
+    /// Samples per second while recording: intervals up to 1 s over the time they cover
+    /// (gaps over 1 s excluded; duplicates count as samples).
     pub fn effective_rate_hz(&self) -> f64 {
-        if self.total_span_s > 0.0 {
-            self.intervals as f64 / self.total_span_s
+        if self.active_span_s > 0.0 {
+            (self.intervals - self.gaps_over_1s) as f64 / self.active_span_s
         } else {
             0.0
         }
