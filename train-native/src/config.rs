@@ -241,7 +241,7 @@ impl StudentSection {
 pub struct KdSection {
     /// Distil from a teacher at all.
     pub enabled: bool,
-    /// Teacher run directory (holding `config.yaml`, `best.bpk`, `norm.json`).
+    /// Teacher run directory (holding `config.yaml`, `model.bpk`, `norm.json`).
     pub teacher: Option<PathBuf>,
     /// Loss weights.
     pub weights: WeightsSection,

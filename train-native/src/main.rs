@@ -1,20 +1,13 @@
 //! `fallkd`: wearable fall detection by cross-modal knowledge distillation.
 
-mod checkpoint;
-mod commands;
-mod config;
-mod dataset;
-mod device;
-mod plot;
-mod trainer;
-
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
-use config::{RunConfig, StudentArchKind};
-use trainer::Role;
+use fallkd_train::config::{RunConfig, StudentArchKind};
+use fallkd_train::trainer::Role;
+use fallkd_train::{commands, device};
 
 #[derive(Parser)]
 #[command(

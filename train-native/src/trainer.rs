@@ -210,7 +210,7 @@ pub struct KdTeacher {
     pub dim: usize,
 }
 
-/// Loads a teacher run (`config.yaml`, `best.bpk`, `norm.json`) for distillation.
+/// Loads a teacher run (`config.yaml`, `model.bpk`, `norm.json`) for distillation.
 pub fn load_kd_teacher(dir: &Path, device: &Device) -> Result<KdTeacher> {
     let cfg: RunConfig = serde_yaml::from_str(
         &std::fs::read_to_string(dir.join("config.yaml")).with_context(|| format!("{} holds no config.yaml: is it a teacher run directory (fallkd train-teacher --out DIR)?", dir.display()))?,
@@ -218,7 +218,7 @@ pub fn load_kd_teacher(dir: &Path, device: &Device) -> Result<KdTeacher> {
     .with_context(|| format!("{}/config.yaml is not a fallkd run configuration", dir.display()))?;
     let model = load_module(
         cfg.teacher.model().with_dropout(0.0).init(device),
-        &dir.join("best.bpk"),
+        &dir.join("model.bpk"),
         device,
     )?
     .no_grad();

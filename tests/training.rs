@@ -1,0 +1,321 @@
+//! The training loop on a tiny generated dataset: loss goes down, checkpoints round-trip, resume
+//! continues where it stopped, KD runs with every loss, broken configs are rejected, export loads.
+
+use std::path::{Path, PathBuf};
+
+use fallkd_core::burn::module::Module;
+use fallkd_core::burn::tensor::{Device, activation::sigmoid};
+use fallkd_core::data::batch::{EventWindow, student_batch};
+use fallkd_core::model_file::{LoadedStudent, from_bytes};
+use fallkd_train::checkpoint::{load_module, save_module};
+use fallkd_train::commands::generate::write_dataset;
+use fallkd_train::config::RunConfig;
+use fallkd_train::dataset::prepare;
+use fallkd_train::trainer::{Role, RunOptions, TrainState, train};
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("fallkd-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A small, fast configuration over a 4-subject generated dataset.
+fn tiny(dir: &Path, extra: &[&str]) -> RunConfig {
+    let data = dir.join("data");
+    if !data.join("young").is_dir() {
+        write_dataset(&data, 4, 1, 3).unwrap();
+    }
+    let mut sets: Vec<String> = [
+        format!("data.root={}", data.display()),
+        "data.skeleton_frames=32".into(),
+        "teacher={embed_dim: 32, num_layers: 1, num_heads: 2, dropout: 0.1, use_pos_enc: true, max_len: 64}".into(),
+        "student={embed_dim: 16, num_tokens: 16, num_heads: 2, num_layers: 1, dropout: 0.0}".into(),
+        "train={epochs: 5, batch_size: 16, lr: 0.003, warmup_epochs: 0.5, patience: 10, max_batches_per_epoch: 6}".into(),
+        "window.max_events=96".into(),
+        "stress={kinds: [jitter, dropout], severities: [0.0, 1.0]}".into(),
+    ]
+    .to_vec();
+    sets.extend(extra.iter().map(|s| s.to_string()));
+    RunConfig::load(&[], &sets).unwrap()
+}
+
+fn losses(run: &Path) -> Vec<f64> {
+    std::fs::read_to_string(run.join("metrics.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect()
+}
+
+fn opts(out: &Path) -> RunOptions {
+    RunOptions {
+        out: out.to_path_buf(),
+        resume: false,
+        progress: false,
+        stop_after: None,
+    }
+}
+
+#[test]
+fn teacher_loss_goes_down_and_checkpoints_round_trip() {
+    let dir = scratch("teacher");
+    let cfg = tiny(&dir, &[]);
+    let data = prepare(&cfg, cfg.data.root.as_ref().unwrap()).unwrap();
+    assert!(!data.train.is_empty() && !data.val.is_empty() && !data.test.is_empty());
+    let out = dir.join("teacher");
+    let summary = train(&cfg, Role::Teacher, &data, &Device::flex(), &opts(&out)).unwrap();
+    let l = losses(&out);
+    assert_eq!(l.len(), 5);
+    assert!(l[4] < l[0], "training loss did not go down: {l:?}");
+    assert!(summary.test.auc.is_finite() && summary.parameters > 0);
+    for f in [
+        "config.yaml",
+        "norm.json",
+        "metrics.csv",
+        "metrics.json",
+        "best.bpk",
+        "last.bpk",
+        "model.bpk",
+        "optim.bpk",
+        "state.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    // Round trip: saved weights reload to the same outputs.
+    let device = Device::flex();
+    let model = load_module(
+        cfg.teacher.model().init(&device),
+        &out.join("model.bpk"),
+        &device,
+    )
+    .unwrap();
+    let copy = dir.join("copy.bpk");
+    save_module(&model, &copy).unwrap();
+    let again = load_module(cfg.teacher.model().init(&device), &copy, &device).unwrap();
+    let x = fallkd_core::burn::tensor::Tensor::<3>::ones([2, 32, 96], &device);
+    let a = model
+        .valid()
+        .forward(x.clone(), None)
+        .unwrap()
+        .logits
+        .into_data();
+    let b = again.valid().forward(x, None).unwrap().logits.into_data();
+    assert_eq!(a, b);
+    // A corrupt checkpoint is an error, not a panic.
+    std::fs::write(&copy, b"not a checkpoint").unwrap();
+    let err = load_module(cfg.teacher.model().init(&device), &copy, &device).unwrap_err();
+    assert!(err.to_string().contains("copy.bpk"), "{err}");
+}
+
+#[test]
+fn resume_continues_where_it_stopped() {
+    let dir = scratch("resume");
+    let cfg = tiny(&dir, &["train.epochs=4"]);
+    let data = prepare(&cfg, cfg.data.root.as_ref().unwrap()).unwrap();
+    let out = dir.join("student");
+    let mut o = opts(&out);
+    o.stop_after = Some(2);
+    let err = train(&cfg, Role::Student, &data, &Device::flex(), &o).unwrap_err();
+    assert!(err.to_string().contains("--resume"), "{err}");
+    let state: TrainState =
+        serde_json::from_slice(&std::fs::read(out.join("state.json")).unwrap()).unwrap();
+    assert_eq!((state.epochs_done, state.finished), (2, false));
+    let steps_before = state.steps;
+    let mut o = opts(&out);
+    o.resume = true;
+    train(&cfg, Role::Student, &data, &Device::flex(), &o).unwrap();
+    let state: TrainState =
+        serde_json::from_slice(&std::fs::read(out.join("state.json")).unwrap()).unwrap();
+    assert_eq!((state.epochs_done, state.finished), (4, true));
+    assert_eq!(
+        state.steps,
+        2 * steps_before,
+        "resumed run restarted its step count"
+    );
+    let epochs: Vec<usize> = std::fs::read_to_string(out.join("metrics.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(epochs, vec![1, 2, 3, 4]);
+    // Nothing to resume elsewhere.
+    let mut o = opts(&dir.join("empty"));
+    o.resume = true;
+    assert!(
+        train(&cfg, Role::Student, &data, &Device::flex(), &o)
+            .unwrap_err()
+            .to_string()
+            .contains("nothing to resume")
+    );
+}
+
+#[test]
+fn distillation_with_every_loss_and_export_round_trip() {
+    let dir = scratch("kd");
+    let cfg = tiny(&dir, &["train.epochs=2"]);
+    let data = prepare(&cfg, cfg.data.root.as_ref().unwrap()).unwrap();
+    let teacher = dir.join("teacher");
+    train(&cfg, Role::Teacher, &data, &Device::flex(), &opts(&teacher)).unwrap();
+    let kd = tiny(
+        &dir,
+        &[
+            "train.epochs=2",
+            "kd.enabled=true",
+            &format!("kd.teacher={}", teacher.display()),
+            "kd.weights={task: 1, embedding: 1, gram: 1, comodo: 0.5, attention: 1}",
+            "kd.comodo_queue=64",
+            "kd.attention_loss=js",
+        ],
+    );
+    let out = dir.join("student-kd");
+    train(&kd, Role::Student, &data, &Device::flex(), &opts(&out)).unwrap();
+    let header = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let row: Vec<f64> = header
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .map(|v| v.parse().unwrap())
+        .collect();
+    for (i, name) in [
+        (3, "embedding"),
+        (4, "gram"),
+        (5, "comodo"),
+        (6, "attention"),
+    ] {
+        assert!(row[i] > 0.0, "{name} loss was not used: {row:?}");
+    }
+    // Export, reload from bytes, and compare probabilities with the native model.
+    let file = dir.join("student.fallkd");
+    fallkd_train::commands::export::run(&out, &file, &Device::flex()).unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    let device = Device::flex();
+    let (header, model) = from_bytes(&bytes, &device).unwrap();
+    let LoadedStudent::TimestampAware(student) = model else {
+        panic!("wrong kind")
+    };
+    let native = fallkd_train::trainer::load_trained(&kd, Role::Student, &out, &device).unwrap();
+    let w = EventWindow::from(&data.test[0]);
+    let b = student_batch(&[&w], &[true], &header.stats, 16, &device);
+    let p1 = sigmoid(
+        student
+            .forward(b.events.clone(), b.timestamps.clone(), b.mask.clone())
+            .logits,
+    )
+    .into_data();
+    let p2 = sigmoid(
+        native
+            .student()
+            .unwrap()
+            .forward(b.events, b.timestamps, b.mask)
+            .logits,
+    )
+    .into_data();
+    assert_eq!(p1, p2);
+    // A truncated or foreign file gets a clear message.
+    assert!(
+        from_bytes(&bytes[..20], &device)
+            .unwrap_err()
+            .to_string()
+            .contains("truncated")
+    );
+    assert!(
+        from_bytes(b"PK\x03\x04zipfile", &device)
+            .unwrap_err()
+            .to_string()
+            .contains("not a fallkd model file")
+    );
+    let mut corrupt = bytes.clone();
+    let n = corrupt.len();
+    corrupt.truncate(n - 100);
+    assert!(from_bytes(&corrupt, &device).is_err());
+}
+
+#[test]
+fn broken_configs_are_rejected_naming_the_key() {
+    let dir = scratch("config");
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&bad, "train:\n  lrr: 0.1\n").unwrap();
+    let e = RunConfig::load(&[bad.clone()], &[])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("lrr") && e.contains("bad.yaml"), "{e}");
+    std::fs::write(&bad, "train:\n  lr: -1\n").unwrap();
+    assert!(
+        RunConfig::load(&[bad.clone()], &[])
+            .unwrap_err()
+            .to_string()
+            .contains("train.lr")
+    );
+    std::fs::write(&bad, "teacher:\n  num_heads: 5\n").unwrap();
+    assert!(
+        RunConfig::load(&[bad.clone()], &[])
+            .unwrap_err()
+            .to_string()
+            .contains("num_heads")
+    );
+    std::fs::write(&bad, "student:\n  time_mode: sundial\n").unwrap();
+    assert!(
+        RunConfig::load(&[bad.clone()], &[])
+            .unwrap_err()
+            .to_string()
+            .contains("sundial")
+    );
+    assert!(
+        RunConfig::load(&[], &["kd.weights.gram=-2".into()])
+            .unwrap_err()
+            .to_string()
+            .contains("kd.weights.gram")
+    );
+    assert!(
+        RunConfig::load(&[], &["data.split={kind: loso}".into()])
+            .unwrap_err()
+            .to_string()
+            .contains("data.split.fold")
+    );
+    assert!(
+        RunConfig::load(&[], &["stress.kinds=[quake]".into()])
+            .unwrap_err()
+            .to_string()
+            .contains("quake")
+    );
+    assert!(
+        RunConfig::load(&[dir.join("missing.yaml")], &[])
+            .unwrap_err()
+            .to_string()
+            .contains("missing.yaml")
+    );
+    // The shipped configs are valid.
+    for f in ["teacher_skeleton.yaml", "student_kd.yaml"] {
+        RunConfig::load(
+            &[Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("kd_config")
+                .join(f)],
+            &[],
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn stress_test_writes_curves() {
+    let dir = scratch("stress");
+    let cfg = tiny(&dir, &["train.epochs=1"]);
+    let data = prepare(&cfg, cfg.data.root.as_ref().unwrap()).unwrap();
+    let a = dir.join("student");
+    train(&cfg, Role::Student, &data, &Device::flex(), &opts(&a)).unwrap();
+    let b = dir.join("baseline");
+    let base = tiny(&dir, &["train.epochs=1", "student.arch=fixed-rate"]);
+    train(&base, Role::Student, &data, &Device::flex(), &opts(&b)).unwrap();
+    let points =
+        fallkd_train::commands::stress::run(&[a, b], &dir.join("stress"), &Device::flex(), false)
+            .unwrap();
+    assert_eq!(points.len(), 2 * 2 * 2);
+    assert!(
+        dir.join("stress/stress.csv").is_file() && dir.join("stress/stress-jitter.svg").is_file()
+    );
+    assert!(points.iter().all(|p| (0.0..=1.0).contains(&p.f1)));
+}

@@ -1,0 +1,10 @@
+//! fallkd-train: the native side of fallkd (data from disk, training, reports). The `fallkd`
+//! binary is a thin command-line layer over this library.
+
+pub mod checkpoint;
+pub mod commands;
+pub mod config;
+pub mod dataset;
+pub mod device;
+pub mod plot;
+pub mod trainer;
