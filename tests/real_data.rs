@@ -8,15 +8,13 @@ use fallkd_core::data::trial::GyroPolicy;
 use fallkd_train::dataset::{Layout, load_trials, read_recordings};
 
 fn root() -> Option<PathBuf> {
+    // Written to the stderr handle directly: the test harness captures eprintln! of passing tests.
     let notice = |why: &str| {
-        eprintln!(
-            "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-        );
-        eprintln!("!! SKIPPING REAL-DATA TEST: {why}");
-        eprintln!("!! Unpack ../shared/smartfallmm/smartfallmm-young.tar.gz into data/ and set");
-        eprintln!("!! FALLKD_SMARTFALLMM=data (see README, \"Real data\").");
-        eprintln!(
-            "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+        use std::io::Write;
+        let bar = "!".repeat(78);
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "\n{bar}\n!! SKIPPING REAL-DATA TEST: {why}\n!! Unpack ../shared/smartfallmm/smartfallmm-young.tar.gz into data/ and set\n!! FALLKD_SMARTFALLMM=data (see README, \"Real data\").\n{bar}\n"
         );
     };
     match std::env::var_os("FALLKD_SMARTFALLMM") {
