@@ -13,8 +13,8 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-log "cargo test --workspace (native: models, losses, data, training loop, CLI, properties, real data)"
-cargo test --workspace --locked
+log "cargo test --workspace --all-targets (models, losses, data, training loop, CLI, properties, real data; benches run once as smoke tests)"
+cargo test --workspace --all-targets --locked
 
 log "cargo check -p fallkd-core --target wasm32-unknown-unknown (core must build for the browser)"
 cargo check -p fallkd-core --target wasm32-unknown-unknown --locked

@@ -9,8 +9,18 @@ use proptest::prelude::*;
 
 /// Lines that look like the real files, then mutated.
 fn imu_line() -> impl Strategy<Value = String> {
-    (0u32..24, 0u32..60, 0u32..60, 0u32..1000, -80.0f32..80.0, -80.0f32..80.0, -80.0f32..80.0)
-        .prop_map(|(h, m, s, ms, x, y, z)| format!("2022-08-04 {h:02}:{m:02}:{s:02}.{ms:03},{x},{y},{z}"))
+    (
+        0u32..24,
+        0u32..60,
+        0u32..60,
+        0u32..1000,
+        -80.0f32..80.0,
+        -80.0f32..80.0,
+        -80.0f32..80.0,
+    )
+        .prop_map(|(h, m, s, ms, x, y, z)| {
+            format!("2022-08-04 {h:02}:{m:02}:{s:02}.{ms:03},{x},{y},{z}")
+        })
 }
 
 fn mutate(s: String, pos: usize, byte: u8, op: u8) -> String {

@@ -187,6 +187,21 @@ enum Cmd {
         #[arg(long, default_value = "student.fallkd")]
         out: PathBuf,
     },
+    /// Training steps/s and batch-1 latency of the default teacher or student (JSON).
+    Speed {
+        /// teacher or student.
+        #[arg(long, default_value = "student")]
+        model: String,
+        /// Training batch size.
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        /// Timed training steps (after 3 warm-up steps).
+        #[arg(long, default_value_t = 20)]
+        steps: usize,
+        /// cpu, cuda[:N] or libtorch.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+    },
     /// The main job: teacher, students with and without KD, baseline, stress tests, report.
     Pipeline {
         #[command(flatten)]
@@ -385,6 +400,17 @@ fn run() -> Result<()> {
         Cmd::Export { run, out } => {
             let n = commands::export::run(&run, &out, &burn::tensor::Device::flex())?;
             println!("exported {} ({:.1} KiB)", out.display(), n as f64 / 1024.0);
+        }
+        Cmd::Speed {
+            model,
+            batch,
+            steps,
+            device,
+        } => {
+            println!(
+                "{}",
+                commands::speed::run(&model, batch, steps, &device::parse_device(&device)?)?
+            );
         }
         Cmd::Pipeline { common, out } => {
             let cfg = common.config(&[])?;

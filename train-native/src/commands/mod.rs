@@ -6,5 +6,6 @@ pub mod evaluate;
 pub mod export;
 pub mod generate;
 pub mod pipeline;
+pub mod speed;
 pub mod stress;
 pub mod train;

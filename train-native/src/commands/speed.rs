@@ -1,0 +1,119 @@
+//! `fallkd speed`: training steps per second and batch-1 latency of the default teacher or
+//! student on random inputs, as JSON (the Rust side of benches/compare).
+
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use burn::module::Module;
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::tensor::{Device, Distribution, Tensor};
+use fallkd_core::losses::TaskLoss;
+use fallkd_core::model::{SkeletonTransformerConfig, TimestampAwareStudentConfig};
+
+fn student_inputs(b: usize, d: &Device) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
+    let ev = Tensor::random([b, 160, 6], Distribution::Normal(0.0, 1.0), d);
+    let ts = Tensor::<2>::random([b, 160], Distribution::Uniform(0.0, 0.05), d).cumsum(1);
+    (ev, ts, Tensor::ones([b, 160], d))
+}
+
+fn sync(d: &Device) {
+    let _ = d.sync();
+}
+
+/// Times `steps` training steps at `batch` and 50 batch-1 forwards.
+pub fn run(model: &str, batch: usize, steps: usize, device: &Device) -> Result<serde_json::Value> {
+    let ad = device.clone().autodiff();
+    ad.seed(0);
+    let task = TaskLoss::default();
+    let y = Tensor::<1>::random([batch], Distribution::Bernoulli(0.4), &ad);
+    let mut optim = AdamWConfig::new().with_weight_decay(0.01).init();
+    let (params, train_sps, ms) = match model {
+        "teacher" => {
+            let mut m = SkeletonTransformerConfig::new().init(&ad);
+            let x = Tensor::random([batch, 120, 96], Distribution::Normal(0.0, 1.0), &ad);
+            let mut step = |m: burn_model::Teacher| {
+                let loss =
+                    task.forward(m.forward(x.clone(), None).expect("T=120").logits, y.clone());
+                let g = GradientsParams::from_grads(loss.backward(), &m);
+                optim.step(1e-3, m, g)
+            };
+            for _ in 0..3 {
+                m = step(m);
+            }
+            sync(&ad);
+            let t0 = Instant::now();
+            for _ in 0..steps {
+                m = step(m);
+            }
+            sync(&ad);
+            let sps = steps as f64 / t0.elapsed().as_secs_f64();
+            let v = m.valid();
+            let x1 = Tensor::random([1, 120, 96], Distribution::Normal(0.0, 1.0), device);
+            for _ in 0..5 {
+                let _ = v.forward(x1.clone(), None)?.logits.into_data();
+            }
+            let t0 = Instant::now();
+            for _ in 0..50 {
+                let _ = v.forward(x1.clone(), None)?.logits.into_data();
+            }
+            (
+                v.num_params(),
+                sps,
+                t0.elapsed().as_secs_f64() * 1000.0 / 50.0,
+            )
+        }
+        "student" => {
+            let mut m = TimestampAwareStudentConfig::new().init(&ad);
+            let (ev, ts, mask) = student_inputs(batch, &ad);
+            let mut step = |m: burn_model::Student| {
+                let loss = task.forward(
+                    m.forward(ev.clone(), ts.clone(), mask.clone()).logits,
+                    y.clone(),
+                );
+                let g = GradientsParams::from_grads(loss.backward(), &m);
+                optim.step(1e-3, m, g)
+            };
+            for _ in 0..3 {
+                m = step(m);
+            }
+            sync(&ad);
+            let t0 = Instant::now();
+            for _ in 0..steps {
+                m = step(m);
+            }
+            sync(&ad);
+            let sps = steps as f64 / t0.elapsed().as_secs_f64();
+            let v = m.valid();
+            let (e1, t1, m1) = student_inputs(1, device);
+            for _ in 0..5 {
+                let _ = v
+                    .forward(e1.clone(), t1.clone(), m1.clone())
+                    .logits
+                    .into_data();
+            }
+            let t0 = Instant::now();
+            for _ in 0..50 {
+                let _ = v
+                    .forward(e1.clone(), t1.clone(), m1.clone())
+                    .logits
+                    .into_data();
+            }
+            (
+                v.num_params(),
+                sps,
+                t0.elapsed().as_secs_f64() * 1000.0 / 50.0,
+            )
+        }
+        o => bail!("--model {o}: expected teacher or student"),
+    };
+    Ok(serde_json::json!({
+        "impl": format!("fallkd {} ({device:?})", env!("CARGO_PKG_VERSION")),
+        "model": model, "params": params, "batch": batch,
+        "train_steps_per_s": train_sps, "infer_ms_b1": ms,
+    }))
+}
+
+mod burn_model {
+    pub type Teacher = fallkd_core::model::SkeletonTransformer;
+    pub type Student = fallkd_core::model::TimestampAwareStudent;
+}
