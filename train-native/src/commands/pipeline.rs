@@ -120,8 +120,12 @@ pub fn run(
     md.push_str(
         "\n## Robustness (test F1 at the validation threshold against perturbation severity)\n\n",
     );
-    let mut kinds: Vec<&str> = points.iter().map(|p| p.kind.as_str()).collect();
-    kinds.dedup();
+    let mut kinds: Vec<&str> = Vec::new();
+    for p in &points {
+        if !kinds.contains(&p.kind.as_str()) {
+            kinds.push(p.kind.as_str());
+        }
+    }
     for k in &kinds {
         md.push_str(&format!("![{k}](stress/stress-{k}.svg)\n\n"));
     }
