@@ -6,6 +6,7 @@
 
 pub mod data;
 pub mod error;
+pub mod inference;
 pub mod losses;
 pub mod metrics;
 pub mod model;

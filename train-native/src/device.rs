@@ -13,6 +13,7 @@ pub fn parse_device(name: &str) -> Result<Device> {
 }
 
 #[cfg(feature = "tch")]
+#[allow(deprecated)] // burn-tch is deprecated upstream but is the CUDA path users asked for
 fn tch_device(name: &str) -> Result<Device> {
     Ok(match name {
         "libtorch" => Device::libtorch(),

@@ -1,0 +1,109 @@
+"""End-to-end test of the browser demo: serve the built page, drive headless Chromium through
+ChromeDriver's WebDriver protocol (standard library only), upload a recording, read the result,
+check that a bad upload shows file, line and reason, and save screenshots.
+
+    python3 scripts/e2e.py SITE_DIR RECORDING.csv OUT_DIR
+"""
+import base64, http.server, json, os, socket, subprocess, sys, threading, time, urllib.request
+
+site, recording, out = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
+os.makedirs(out, exist_ok=True)
+
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+
+
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, *a, **k):
+        super().__init__(*a, directory=site, **k)
+
+    def log_message(self, *a):
+        pass
+
+
+Quiet.extensions_map[".wasm"] = "application/wasm"
+Quiet.extensions_map[".js"] = "text/javascript"
+http_port, wd_port = free_port(), free_port()
+server = http.server.ThreadingHTTPServer(("127.0.0.1", http_port), Quiet)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+driver = subprocess.Popen(["chromedriver", f"--port={wd_port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+base = f"http://127.0.0.1:{wd_port}"
+
+
+def call(method, path, body=None, timeout=180):
+    req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return json.loads(r.read() or b"{}")
+
+
+for _ in range(100):
+    try:
+        call("GET", "/status"); break
+    except Exception:
+        time.sleep(0.1)
+
+args = ["--headless=new", "--no-sandbox", "--enable-unsafe-webgpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1200,1600",
+        f"--user-data-dir={os.path.abspath(out)}/profile"]
+failures = []
+try:
+    sid = call("POST", "/session", {"capabilities": {"alwaysMatch": {"goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}}}})["value"]["sessionId"]
+    s = f"/session/{sid}"
+
+    def find(css):
+        return call("POST", s + "/element", {"using": "css selector", "value": css})["value"]["element-6066-11e4-a52e-4f27d9b7e691"]
+
+    def text(css):
+        return call("GET", f"{s}/element/{find(css)}/text")["value"]
+
+    def wait(pred, what, timeout=240):
+        t0 = time.time()
+        while time.time() - t0 < timeout:
+            v = pred()
+            if v:
+                return v
+            time.sleep(0.5)
+        raise AssertionError(f"timed out waiting for {what}; error box: {text('#error')!r}")
+
+    def js(script):
+        return call("POST", s + "/execute/sync", {"script": script, "args": []})["value"]
+
+    for mode, query in [("webgpu", ""), ("cpu", "?cpu")]:
+        call("POST", s + "/url", {"url": f"http://127.0.0.1:{http_port}/index.html{query}"})
+        wait(lambda: js("return document.getElementById('backend').dataset.ready === '1' || document.getElementById('error').textContent"), "the model to load")
+        backend = text("#backend")
+        print(f"[e2e] {mode}: backend {backend!r}")
+        if not backend.startswith(mode):
+            failures.append(f"{mode}: backend is {backend!r}")
+        call("POST", f"{s}/element/{find('#acc-file')}/value", {"text": recording})
+        call("POST", f"{s}/element/{find('#analyze')}/click", {})
+        prob = wait(lambda: (t := text("#result-prob")) not in ("", "–") and t, "a result", timeout=300)
+        latency = text("#latency")
+        print(f"[e2e] {mode}: highest fall probability {prob}, latency {latency}, verdict {text('#verdict')}")
+        p = float(prob)
+        if not 0.0 <= p <= 1.0:
+            failures.append(f"{mode}: probability {prob} out of range")
+        png = call("GET", s + "/screenshot")["value"]
+        with open(os.path.join(out, f"screenshot-{mode}.png"), "wb") as f:
+            f.write(base64.b64decode(png))
+    # A bad upload: a clear message naming the file, the line and the reason, and no crash.
+    bad = os.path.join(os.path.abspath(out), "broken.csv")
+    with open(bad, "w") as f:
+        f.write("2022-08-04 11:24:02.384,1,2,3\n2022-08-04 11:24:02.400,1,oops,3\n")
+    call("POST", f"{s}/element/{find('#acc-file')}/value", {"text": bad})
+    call("POST", f"{s}/element/{find('#analyze')}/click", {})
+    err = wait(lambda: text("#error"), "the error message", timeout=60)
+    print(f"[e2e] bad upload: {err!r}")
+    if "broken.csv:2" not in err or "not a number" not in err:
+        failures.append(f"bad upload message unclear: {err!r}")
+    call("DELETE", s)
+except Exception as e:  # noqa: BLE001
+    failures.append(f"{type(e).__name__}: {e}")
+finally:
+    driver.terminate(); server.shutdown()
+
+if failures:
+    print("[e2e] FAILED:\n  " + "\n  ".join(failures)); sys.exit(1)
+print(f"[e2e] ok; screenshots in {out}")

@@ -1,0 +1,278 @@
+//! fallkd in the browser. JavaScript calls (see `index.html`):
+//!
+//! - `init_backend(prefer_gpu)`: picks WebGPU when the browser gives an adapter, else the CPU
+//!   backend (burn-flex); once per page (wgpu can be initialised only once), cached.
+//! - `Detector.load_default()` / `Detector.load(bytes)`: the bundled distilled student or a user's
+//!   exported `.fallkd` file; a wrong or corrupt file is a clear error.
+//! - `detector.analyze(acc, acc_name, gyro, gyro_name, stress_kind, severity, seed)`: parses the
+//!   watch CSV with the same `fallkd-core` code as the CLI, windows it, runs the student on the
+//!   clean and (optionally) perturbed events, returns probabilities, alarms, signals, attention.
+//! - `detector.predict_window(events, timestamps)`: one window (live sensor mode).
+//! - `sample_recording(activity, seed)`: a generated recording (not SmartFallMM data).
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use serde::Serialize;
+
+use burn::tensor::Device;
+use fallkd_core::data::batch::EventWindow;
+use fallkd_core::inference::{Detector as CoreDetector, Stress, analyze};
+use fallkd_core::perturb::Perturbation;
+use fallkd_core::synth::{SynthConfig, generate};
+use wasm_bindgen::prelude::*;
+
+/// The default student shipped with the page.
+pub const DEFAULT_MODEL: &[u8] = include_bytes!("../assets/student.fallkd");
+
+thread_local! {
+    static BACKEND: RefCell<Option<(Device, String)>> = const { RefCell::new(None) };
+}
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+fn err(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+/// Chooses the backend once: WebGPU if `prefer_gpu` and an adapter exists, else CPU. Returns
+/// its name (`webgpu` or `cpu`, with the reason for a fallback).
+#[wasm_bindgen]
+pub async fn init_backend(prefer_gpu: bool) -> String {
+    console_error_panic_hook::set_once();
+    if let Some(name) = BACKEND.with(|b| b.borrow().as_ref().map(|(_, n)| n.clone())) {
+        return name;
+    }
+    let (device, name) = if prefer_gpu && gpu_adapter_available().await {
+        match Device::wgpu_options().init_async().await {
+            Ok(d) => (d, "webgpu".to_string()),
+            Err(e) => (
+                Device::flex(),
+                format!("cpu (WebGPU initialisation failed: {e:?})"),
+            ),
+        }
+    } else if prefer_gpu {
+        (
+            Device::flex(),
+            "cpu (this browser offers no WebGPU adapter)".to_string(),
+        )
+    } else {
+        (Device::flex(), "cpu".to_string())
+    };
+    BACKEND.with(|b| *b.borrow_mut() = Some((device, name.clone())));
+    name
+}
+
+/// `navigator.gpu.requestAdapter()` resolves to an adapter (not just: `navigator.gpu` exists).
+async fn gpu_adapter_available() -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let gpu = js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("gpu"))
+        .unwrap_or(JsValue::UNDEFINED);
+    if gpu.is_undefined() || gpu.is_null() {
+        return false;
+    }
+    let Ok(request) = js_sys::Reflect::get(&gpu, &JsValue::from_str("requestAdapter")) else {
+        return false;
+    };
+    let Ok(request) = request.dyn_into::<js_sys::Function>() else {
+        return false;
+    };
+    let Ok(promise) = request.call0(&gpu) else {
+        return false;
+    };
+    match wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise)).await {
+        Ok(adapter) => !adapter.is_null() && !adapter.is_undefined(),
+        Err(_) => false,
+    }
+}
+
+fn device() -> Result<(Device, String), JsError> {
+    BACKEND
+        .with(|b| b.borrow().clone())
+        .ok_or_else(|| JsError::new("call init_backend() before loading a model"))
+}
+
+/// A loaded student on the chosen backend. Methods that compute return Promises.
+#[wasm_bindgen]
+pub struct Detector {
+    inner: Rc<CoreDetector>,
+    backend: String,
+    warm: Rc<Cell<bool>>,
+}
+
+async fn warm_up(inner: &CoreDetector, warm: &Cell<bool>) -> Result<(), String> {
+    if warm.get() {
+        return Ok(());
+    }
+    let w = EventWindow {
+        events: (0..64)
+            .map(|i| [0.1 * i as f32, 9.8, 0.0, 0.0, 0.0, 0.0])
+            .collect(),
+        timestamps: (0..64).map(|i| i as f64 * 0.03).collect(),
+    };
+    inner.run(&[w]).await?;
+    warm.set(true);
+    Ok(())
+}
+
+/// Validates and runs one window.
+pub async fn predict_one(
+    inner: &CoreDetector,
+    events: &[f32],
+    timestamps: &[f64],
+) -> Result<f64, String> {
+    if events.len() != timestamps.len() * 6 {
+        return Err(format!(
+            "{} values for {} timestamps: expected 6 per event",
+            events.len(),
+            timestamps.len()
+        ));
+    }
+    if timestamps.iter().any(|t| !t.is_finite()) || events.iter().any(|v| !v.is_finite()) {
+        return Err("the window holds NaN or infinite values".into());
+    }
+    let mut ev: Vec<[f32; 6]> = events.chunks(6).map(|c| c.try_into().expect("6")).collect();
+    let mut ts = timestamps.to_vec();
+    fallkd_core::data::events::sort_events(&mut ev, &mut ts);
+    let r = inner
+        .run(&[EventWindow {
+            events: ev,
+            timestamps: ts,
+        }])
+        .await?;
+    Ok(r[0].0)
+}
+
+#[wasm_bindgen]
+impl Detector {
+    /// The bundled default student.
+    pub fn load_default() -> Result<Detector, JsError> {
+        Detector::load(DEFAULT_MODEL)
+    }
+
+    /// A user's exported student (`fallkd export`).
+    pub fn load(bytes: &[u8]) -> Result<Detector, JsError> {
+        let (device, backend) = device()?;
+        let inner = CoreDetector::from_bytes(bytes, &device).map_err(err)?;
+        Ok(Detector {
+            inner: Rc::new(inner),
+            backend,
+            warm: Rc::new(Cell::new(false)),
+        })
+    }
+
+    /// Backend in use.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.backend.clone()
+    }
+
+    /// Provenance recorded at export.
+    #[wasm_bindgen(getter)]
+    pub fn description(&self) -> String {
+        self.inner.header.description.clone()
+    }
+
+    /// Decision threshold.
+    #[wasm_bindgen(getter)]
+    pub fn threshold(&self) -> f64 {
+        self.inner.header.threshold
+    }
+
+    /// Window length in seconds.
+    #[wasm_bindgen(getter)]
+    pub fn window_seconds(&self) -> f64 {
+        self.inner.header.window_seconds
+    }
+
+    /// Analyses an uploaded recording; `stress_kind` is `none` or jitter/dropout/burst/warp.
+    /// Resolves to the analysis object (see `fallkd_core::inference::Analysis`) plus `backend`
+    /// and `latency_ms_per_window` (measured after a warm-up window).
+    #[allow(clippy::too_many_arguments)]
+    pub fn analyze(
+        &self,
+        acc: Vec<u8>,
+        acc_name: String,
+        gyro: Option<Vec<u8>>,
+        gyro_name: String,
+        stress_kind: String,
+        severity: f64,
+        seed: u64,
+    ) -> js_sys::Promise {
+        let (inner, warm, backend) = (self.inner.clone(), self.warm.clone(), self.backend.clone());
+        wasm_bindgen_futures::future_to_promise(async move {
+            let fail = |e: String| JsValue::from(JsError::new(&e));
+            warm_up(&inner, &warm).await.map_err(fail)?;
+            let stress = if stress_kind == "none" {
+                None
+            } else {
+                Some(Stress {
+                    perturbation: Perturbation::at_severity(&stress_kind, severity)
+                        .map_err(fail)?,
+                    seed,
+                })
+            };
+            let t0 = now_ms();
+            let result = analyze(
+                &inner,
+                (&acc_name, &acc),
+                gyro.as_deref().map(|g| (gyro_name.as_str(), g)),
+                stress,
+            )
+            .await
+            .map_err(fail)?;
+            let elapsed = now_ms() - t0;
+            let passes = if stress.is_some() { 2.0 } else { 1.0 };
+            let mut v = serde_json::to_value(&result).map_err(|e| fail(e.to_string()))?;
+            v["backend"] = backend.into();
+            v["latency_ms_per_window"] =
+                (elapsed / (passes * result.windows.len().max(1) as f64)).into();
+            v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+                .map_err(|e| fail(e.to_string()))
+        })
+    }
+
+    /// Fall probability of one window: `events` holds n x 6 values (acc xyz m/s^2, gyro xyz
+    /// rad/s), `timestamps` n seconds (any order; sorted here).
+    pub fn predict_window(&self, events: Vec<f32>, timestamps: Vec<f64>) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            predict_one(&inner, &events, &timestamps)
+                .await
+                .map(JsValue::from)
+                .map_err(|e| JsValue::from(JsError::new(&e)))
+        })
+    }
+}
+
+/// A generated recording of `activity` (1-14): `{name, accelerometer, gyroscope}` CSV text.
+#[wasm_bindgen]
+pub fn sample_recording(activity: u16, seed: u64) -> Result<JsValue, JsError> {
+    if !(1..=14).contains(&activity) {
+        return Err(JsError::new("activity must be 1-14"));
+    }
+    let files = generate(&SynthConfig {
+        subjects: 1,
+        trials: 1,
+        seed,
+        subject_without_gyro: false,
+    });
+    let name = format!("S01A{activity:02}T01.csv");
+    let pick = |folder: &str| {
+        files
+            .iter()
+            .find(|(p, _)| p == &format!("young/{folder}/{name}"))
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default()
+    };
+    let v = serde_json::json!({ "name": name, "accelerometer": pick("accelerometer/watch"), "gyroscope": pick("gyroscope/watch") });
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(err)
+}

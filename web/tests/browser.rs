@@ -1,0 +1,96 @@
+//! Browser tests (wasm-bindgen-test in headless Chromium, run by scripts/test.sh): the bundled
+//! student gives the native probability within 1e-4 on the CPU backend and on WebGPU, and bad
+//! uploads and models are clear errors. The native side of the comparison is
+//! `tests/web_fixture.rs`, which checks `fixture.json` against the native computation.
+#![cfg(target_arch = "wasm32")]
+
+use fallkd_core::burn::tensor::Device;
+use fallkd_core::inference::{Detector as CoreDetector, analyze};
+use fallkd_web::{DEFAULT_MODEL, Detector, init_backend, predict_one};
+use serde::Deserialize;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[derive(Deserialize)]
+struct Fixture {
+    events: Vec<f32>,
+    timestamps: Vec<f64>,
+    prob: f64,
+}
+
+fn fixture() -> Fixture {
+    serde_json::from_str(include_str!("fixture.json")).expect("fixture.json")
+}
+
+#[wasm_bindgen_test]
+async fn cpu_backend_matches_native() {
+    let f = fixture();
+    let det =
+        CoreDetector::from_bytes(DEFAULT_MODEL, &Device::flex()).expect("bundled model loads");
+    let p = predict_one(&det, &f.events, &f.timestamps)
+        .await
+        .expect("prediction");
+    assert!(
+        (p - f.prob).abs() < 1e-4,
+        "wasm CPU {p} vs native {}",
+        f.prob
+    );
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_backend_matches_native() {
+    let f = fixture();
+    let backend = init_backend(true).await;
+    assert_eq!(
+        backend, "webgpu",
+        "no WebGPU here (Chromium needs --enable-unsafe-webgpu)"
+    );
+    let det = Detector::load_default().expect("bundled model loads on WebGPU");
+    let p = wasm_bindgen_futures::JsFuture::from(
+        det.predict_window(f.events.clone(), f.timestamps.clone()),
+    )
+    .await
+    .expect("prediction")
+    .as_f64()
+    .expect("a number");
+    assert!((p - f.prob).abs() < 1e-4, "WebGPU {p} vs native {}", f.prob);
+}
+
+#[wasm_bindgen_test]
+async fn bad_uploads_and_models_are_clear_errors() {
+    let det = CoreDetector::from_bytes(DEFAULT_MODEL, &Device::flex()).unwrap();
+    let e = analyze(
+        &det,
+        ("upload.csv", b"2022-08-04 11:24:02.384,1,2\n"),
+        None,
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(e.contains("upload.csv:1") && e.contains("4 columns"), "{e}");
+    let e = analyze(
+        &det,
+        ("gyro-only-header.csv", b"0.1,0.2,0.3,Unnamed: 3\n"),
+        None,
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(e.contains("only a header"), "{e}");
+    assert!(
+        CoreDetector::from_bytes(b"not a model", &Device::flex())
+            .unwrap_err()
+            .to_string()
+            .contains("not a fallkd model file")
+    );
+    let truncated = &DEFAULT_MODEL[..DEFAULT_MODEL.len() / 2];
+    assert!(CoreDetector::from_bytes(truncated, &Device::flex()).is_err());
+    let f = fixture();
+    assert!(
+        predict_one(&det, &f.events[..7], &f.timestamps)
+            .await
+            .unwrap_err()
+            .contains("6 per event")
+    );
+}
