@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The one command that runs every fallkd test (README "Tests"). Idempotent; installs what it needs.
+# The one command that runs every fallkd test (README "Tests"). Idempotent; installs what it needs
+# (wasm32 target; Chromium, ChromeDriver and wasm-bindgen-cli through scripts/setup-wasm.sh).
 #   bash scripts/test.sh
 # Real-data tests run when FALLKD_SMARTFALLMM points at the unpacked SmartFallMM archive
 # (.ci/run sets it); otherwise they print a loud SKIPPING notice.
@@ -13,10 +14,23 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-log "cargo test --workspace --all-targets (models, losses, data, training loop, CLI, properties, real data; benches run once as smoke tests)"
-cargo test --workspace --all-targets --locked
+log "1/5 cargo test (native: models, losses, data, training loop, CLI, properties, real data, web fixture; benches once)"
+cargo test --workspace --all-targets --exclude fallkd-web --locked
 
-log "cargo check -p fallkd-core --target wasm32-unknown-unknown (core must build for the browser)"
+log "2/5 fallkd-core builds for wasm32"
 cargo check -p fallkd-core --target wasm32-unknown-unknown --locked
+
+log "3/5 browser tool-chain (Chromium, ChromeDriver, wasm-bindgen-cli; trunk skipped)"
+SKIP_TRUNK=1 bash scripts/setup-wasm.sh
+
+log "4/5 browser tests in headless Chromium: CPU and WebGPU against native"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/web/webdriver.json" \
+CHROMEDRIVER="$(command -v chromedriver)" \
+WASM_BINDGEN_TEST_TIMEOUT=600 \
+  cargo test -p fallkd-web --target wasm32-unknown-unknown --locked
+
+log "5/5 end-to-end: the page in headless Chromium (upload, result, bad upload, screenshots)"
+bash scripts/e2e.sh
 
 log "all tests passed"

@@ -37,11 +37,27 @@ fn bundled_student_matches_the_browser_fixture() {
     let w = EventWindow::from(&windows[windows.len() / 2]);
     let prob = pollster::block_on(det.run(&[w.clone()])).unwrap()[0].0;
     assert!(prob.is_finite() && (0.0..=1.0).contains(&prob));
+    // A padded batch: the window and its first 40 events (masking must not change anything).
+    let short = EventWindow {
+        events: w.events[..40].to_vec(),
+        timestamps: w.timestamps[..40].to_vec(),
+    };
+    let batch: Vec<f64> = pollster::block_on(det.run(&[w.clone(), short.clone()]))
+        .unwrap()
+        .iter()
+        .map(|r| r.0)
+        .collect();
+    let alone = pollster::block_on(det.run(&[short])).unwrap()[0].0;
+    assert!(
+        (batch[0] - prob).abs() < 1e-5 && (batch[1] - alone).abs() < 1e-5,
+        "padding changed the result: {batch:?} vs {prob}, {alone}"
+    );
     let path = root.join("web/tests/fixture.json");
     let fixture = serde_json::json!({
         "events": w.events.iter().flatten().collect::<Vec<_>>(),
         "timestamps": w.timestamps,
         "prob": prob,
+        "short_prob": alone,
     });
     if std::env::var_os("FALLKD_WRITE_FIXTURE").is_some() {
         std::fs::write(&path, serde_json::to_string(&fixture).unwrap()).unwrap();
@@ -49,11 +65,25 @@ fn bundled_student_matches_the_browser_fixture() {
     let stored: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("web/tests/fixture.json"))
             .unwrap();
-    assert_eq!(
-        stored["events"], fixture["events"],
+    // Compare as the browser test reads them (f32 events, f64 seconds): serde_json's default
+    // float parsing may differ from the written value in the last f64 digit.
+    let events: Vec<f32> = serde_json::from_value(stored["events"].clone()).unwrap();
+    let want: Vec<f32> = w.events.iter().flatten().copied().collect();
+    assert!(
+        events == want,
         "fixture input differs: regenerate it (see the module doc)"
     );
-    assert_eq!(stored["timestamps"], fixture["timestamps"]);
+    let ts: Vec<f64> = serde_json::from_value(stored["timestamps"].clone()).unwrap();
+    assert_eq!(ts.len(), w.timestamps.len());
+    assert!(
+        ts.iter()
+            .zip(&w.timestamps)
+            .all(|(a, b)| (a - b).abs() < 1e-12)
+    );
+    assert!(
+        (stored["short_prob"].as_f64().unwrap() - alone).abs() < 1e-6,
+        "short-window probability changed: regenerate the fixture"
+    );
     let sp = stored["prob"].as_f64().unwrap();
     assert!(
         (sp - prob).abs() < 1e-6,

@@ -22,6 +22,8 @@ pub struct Detector {
     pub header: ModelHeader,
     /// Where it runs.
     pub device: Device,
+    /// Windows per forward pass (windows are zero-padded to the longest one in a batch).
+    pub batch_size: usize,
 }
 
 /// A perturbation applied to every window before inference.
@@ -81,6 +83,7 @@ impl Detector {
             model,
             header,
             device: device.clone(),
+            batch_size: 32,
         })
     }
 
@@ -91,10 +94,10 @@ impl Detector {
         }
     }
 
-    /// Fall probabilities and attention of host windows, in batches of 32.
+    /// Fall probabilities and attention of host windows, `batch_size` at a time.
     pub async fn run(&self, windows: &[EventWindow]) -> Result<Vec<(f64, Vec<f32>)>, String> {
         let mut out = Vec::with_capacity(windows.len());
-        for chunk in windows.chunks(32) {
+        for chunk in windows.chunks(self.batch_size.max(1)) {
             let refs: Vec<&EventWindow> = chunk.iter().collect();
             let labels = vec![false; chunk.len()];
             let b = student_batch(

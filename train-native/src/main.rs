@@ -187,6 +187,21 @@ enum Cmd {
         #[arg(long, default_value = "student.fallkd")]
         out: PathBuf,
     },
+    /// Run an exported student on one watch recording; prints the highest fall probability.
+    Predict {
+        /// Exported student (fallkd export).
+        #[arg(long, default_value = "web/assets/student.fallkd")]
+        model: PathBuf,
+        /// Accelerometer CSV.
+        #[arg(long)]
+        acc: PathBuf,
+        /// Gyroscope CSV (zeros when absent).
+        #[arg(long)]
+        gyro: Option<PathBuf>,
+        /// Print every window as JSON too.
+        #[arg(long)]
+        json: bool,
+    },
     /// Training steps/s and batch-1 latency of the default teacher or student (JSON).
     Speed {
         /// teacher or student.
@@ -400,6 +415,33 @@ fn run() -> Result<()> {
         Cmd::Export { run, out } => {
             let n = commands::export::run(&run, &out, &burn::tensor::Device::flex())?;
             println!("exported {} ({:.1} KiB)", out.display(), n as f64 / 1024.0);
+        }
+        Cmd::Predict {
+            model,
+            acc,
+            gyro,
+            json,
+        } => {
+            let a = commands::predict::run(
+                &model,
+                &acc,
+                gyro.as_deref(),
+                &burn::tensor::Device::flex(),
+            )?;
+            if json {
+                println!("{}", serde_json::to_string(&a)?);
+            }
+            for n in &a.notes {
+                eprintln!("note: {n}");
+            }
+            let max = a.windows.iter().map(|w| w.prob).fold(0.0f64, f64::max);
+            println!("{max:.6}");
+            eprintln!(
+                "{} windows, threshold {:.3}, alarms at {:?} s",
+                a.windows.len(),
+                a.threshold,
+                a.alarms
+            );
         }
         Cmd::Speed {
             model,

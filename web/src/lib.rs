@@ -93,6 +93,11 @@ async fn gpu_adapter_available() -> bool {
     }
 }
 
+/// The device chosen by [`init_backend`], if it ran.
+pub fn backend_device() -> Option<Device> {
+    BACKEND.with(|b| b.borrow().as_ref().map(|(d, _)| d.clone()))
+}
+
 fn device() -> Result<(Device, String), JsError> {
     BACKEND
         .with(|b| b.borrow().clone())

@@ -17,6 +17,27 @@ struct Fixture {
     events: Vec<f32>,
     timestamps: Vec<f64>,
     prob: f64,
+    short_prob: f64,
+}
+
+/// The fixture window and its first 40 events, batched together (padding + mask).
+async fn padded_batch(det: &CoreDetector, f: &Fixture) -> Vec<f64> {
+    use fallkd_core::data::batch::EventWindow;
+    let events: Vec<[f32; 6]> = f.events.chunks(6).map(|c| c.try_into().unwrap()).collect();
+    let full = EventWindow {
+        events: events.clone(),
+        timestamps: f.timestamps.clone(),
+    };
+    let short = EventWindow {
+        events: events[..40].to_vec(),
+        timestamps: f.timestamps[..40].to_vec(),
+    };
+    det.run(&[full, short])
+        .await
+        .expect("batch")
+        .iter()
+        .map(|r| r.0)
+        .collect()
 }
 
 fn fixture() -> Fixture {
@@ -35,6 +56,13 @@ async fn cpu_backend_matches_native() {
         (p - f.prob).abs() < 1e-4,
         "wasm CPU {p} vs native {}",
         f.prob
+    );
+    let b = padded_batch(&det, &f).await;
+    assert!(
+        (b[0] - f.prob).abs() < 1e-4 && (b[1] - f.short_prob).abs() < 1e-4,
+        "wasm CPU padded batch {b:?} vs native [{}, {}]",
+        f.prob,
+        f.short_prob
     );
 }
 
@@ -55,6 +83,9 @@ async fn webgpu_backend_matches_native() {
     .as_f64()
     .expect("a number");
     assert!((p - f.prob).abs() < 1e-4, "WebGPU {p} vs native {}", f.prob);
+    // Known issue (README): on Chromium's software WebGPU adapter the same window cut to 40
+    // events gives a probability that differs from native by about 0.01, so WebGPU is opt-in on
+    // the page and only this fixture window is held to 1e-4 here.
 }
 
 #[wasm_bindgen_test]

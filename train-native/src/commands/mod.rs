@@ -6,6 +6,7 @@ pub mod evaluate;
 pub mod export;
 pub mod generate;
 pub mod pipeline;
+pub mod predict;
 pub mod speed;
 pub mod stress;
 pub mod train;
