@@ -18,8 +18,8 @@ html = re.sub(r'<link data-trunk[^>]*>', loader, html)
 open(f"{site}/index.html", "w").write(html)
 PY
 # A recording to upload: generated (not SmartFallMM) data, written by the CLI.
-cargo run -q -p fallkd-train --locked -- generate --out "$out/data" --subjects 1 --trials 1 --seed 11 >/dev/null
+cargo run -q --profile test -p fallkd-train --locked -- generate --out "$out/data" --subjects 1 --trials 1 --seed 11 >/dev/null
 rec="$out/data/young/accelerometer/watch/S01A11T01.csv"
-native=$(cargo run -q -p fallkd-train --locked -- predict --acc "$rec" 2>/dev/null)
+native=$(cargo run -q --profile test -p fallkd-train --locked -- predict --acc "$rec" 2>/dev/null)
 echo "[e2e] native highest fall probability (fallkd predict): $native"
 python3 scripts/e2e.py "$site" "$rec" "$out" "$native"
