@@ -43,3 +43,17 @@ impl fmt::Display for DataError {
 }
 
 impl std::error::Error for DataError {}
+
+/// The bytes of a CSV file as text, without a byte-order mark; non-UTF-8 input is an error.
+pub fn csv_text<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, DataError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        DataError::file(
+            file,
+            format!(
+                "not UTF-8 text (byte {}): is this a CSV file?",
+                e.valid_up_to()
+            ),
+        )
+    })?;
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
+}

@@ -73,16 +73,7 @@ fn unmangle<'a>(field: &'a str, row: &[&str]) -> Option<&'a str> {
 
 /// Parses one accelerometer or gyroscope file.
 pub fn parse_imu_csv(file: &str, bytes: &[u8]) -> Result<ImuRecording, DataError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        DataError::file(
-            file,
-            format!(
-                "not UTF-8 text (byte {}): is this a CSV file?",
-                e.valid_up_to()
-            ),
-        )
-    })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = super::error::csv_text(file, bytes)?;
     let mut rec = ImuRecording {
         timestamps: Vec::new(),
         values: Vec::new(),

@@ -31,16 +31,7 @@ pub struct SkeletonRecording {
 
 /// Parses one skeleton file.
 pub fn parse_skeleton_csv(file: &str, bytes: &[u8]) -> Result<SkeletonRecording, DataError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        DataError::file(
-            file,
-            format!(
-                "not UTF-8 text (byte {}): is this a CSV file?",
-                e.valid_up_to()
-            ),
-        )
-    })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = super::error::csv_text(file, bytes)?;
     let mut frames: Vec<Frame> = Vec::new();
     let mut valid: Vec<bool> = Vec::new();
     let mut header_lines_skipped = 0;
