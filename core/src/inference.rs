@@ -3,6 +3,10 @@
 //! Tensor reads are async (`into_data_async`), as WebGPU requires; natively the futures are ready
 //! at once.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
 use burn::tensor::{Device, Tensor, activation::sigmoid};
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +28,19 @@ pub struct Detector {
     pub device: Device,
     /// Windows per forward pass (windows are zero-padded to the longest one in a batch).
     pub batch_size: usize,
+    /// Awaited between batches. The browser sets it to a zero-delay timer so that a long
+    /// recording on the CPU backend never blocks the page's event loop for more than one batch.
+    pub pause: Option<Pause>,
+}
+
+/// A future-returning hook awaited between batches (see [`Detector::pause`]).
+#[derive(Clone)]
+pub struct Pause(pub Rc<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>>>);
+
+impl std::fmt::Debug for Pause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pause(..)")
+    }
 }
 
 /// A perturbation applied to every window before inference.
@@ -84,6 +101,7 @@ impl Detector {
             header,
             device: device.clone(),
             batch_size: 32,
+            pause: None,
         })
     }
 
@@ -97,7 +115,12 @@ impl Detector {
     /// Fall probabilities and attention of host windows, `batch_size` at a time.
     pub async fn run(&self, windows: &[EventWindow]) -> Result<Vec<(f64, Vec<f32>)>, String> {
         let mut out = Vec::with_capacity(windows.len());
-        for chunk in windows.chunks(self.batch_size.max(1)) {
+        for (k, chunk) in windows.chunks(self.batch_size.max(1)).enumerate() {
+            if k > 0
+                && let Some(Pause(pause)) = &self.pause
+            {
+                pause().await;
+            }
             let refs: Vec<&EventWindow> = chunk.iter().collect();
             let labels = vec![false; chunk.len()];
             let b = student_batch(

@@ -12,13 +12,15 @@
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use serde::Serialize;
 
 use burn::tensor::Device;
 use fallkd_core::data::batch::EventWindow;
-use fallkd_core::inference::{Detector as CoreDetector, Stress, analyze};
+use fallkd_core::inference::{Detector as CoreDetector, Pause, Stress, analyze};
 use fallkd_core::perturb::Perturbation;
 use fallkd_core::synth::{SynthConfig, generate};
 use wasm_bindgen::prelude::*;
@@ -30,10 +32,34 @@ thread_local! {
     static BACKEND: RefCell<Option<(Device, String)>> = const { RefCell::new(None) };
 }
 
+/// A property of the global object (`window` on a page, `self` in a worker).
+fn global(name: &str) -> Option<JsValue> {
+    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str(name))
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+}
+
 fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or(0.0, |p| p.now())
+    global("performance")
+        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
+        .map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+/// Resolves on the event loop's next turn (a zero-delay timer), so that a long computation on
+/// the CPU backend lets the page repaint and answer between batches.
+fn next_turn() -> Pin<Box<dyn Future<Output = ()>>> {
+    Box::pin(async {
+        let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+            let timer = global("setTimeout").and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+            let scheduled = timer
+                .map(|f| f.call2(&js_sys::global(), &resolve, &JsValue::from(0)).is_ok())
+                .unwrap_or(false);
+            if !scheduled {
+                let _ = resolve.call0(&JsValue::NULL);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    })
 }
 
 fn err(e: impl std::fmt::Display) -> JsError {
@@ -70,10 +96,10 @@ pub async fn init_backend(prefer_gpu: bool) -> String {
 
 /// `navigator.gpu.requestAdapter()` resolves to an adapter (not just: `navigator.gpu` exists).
 async fn gpu_adapter_available() -> bool {
-    let Some(window) = web_sys::window() else {
+    let Some(navigator) = global("navigator") else {
         return false;
     };
-    let gpu = js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("gpu"))
+    let gpu = js_sys::Reflect::get(&navigator, &JsValue::from_str("gpu"))
         .unwrap_or(JsValue::UNDEFINED);
     if gpu.is_undefined() || gpu.is_null() {
         return false;
@@ -165,7 +191,12 @@ impl Detector {
     /// A user's exported student (`fallkd export`).
     pub fn load(bytes: &[u8]) -> Result<Detector, JsError> {
         let (device, backend) = device()?;
-        let inner = CoreDetector::from_bytes(bytes, &device).map_err(err)?;
+        let mut inner = CoreDetector::from_bytes(bytes, &device).map_err(err)?;
+        if !backend.starts_with("webgpu") {
+            // Short synchronous steps on the CPU backend; see `next_turn`.
+            inner.batch_size = 8;
+        }
+        inner.pause = Some(Pause(Rc::new(next_turn)));
         Ok(Detector {
             inner: Rc::new(inner),
             backend,
