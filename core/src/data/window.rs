@@ -39,6 +39,20 @@ pub enum SkeletonPairing {
     WholeTrial,
 }
 
+/// Which windows of a fall trial are kept, labelled fall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum FallWindows {
+    /// Every window of a fall trial is a fall (the trial's label).
+    #[default]
+    All,
+    /// Only the windows that hold the trial's impact (its event with the largest acceleration
+    /// magnitude) at least `impact_margin_s` inside either edge. The fall trial's other windows
+    /// (walking before, lying after) are dropped as ambiguous rather than called falls: on
+    /// SmartFallMM's S43-S46 a fall recording spans about 57 s around a fall of about 1 s.
+    Impact,
+}
+
 /// Windowing settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -59,6 +73,10 @@ pub struct WindowConfig {
     pub max_events: usize,
     /// Skeleton pairing rule.
     pub pairing: SkeletonPairing,
+    /// Which windows of a fall trial are kept (ADL trials keep all).
+    pub fall_windows: FallWindows,
+    /// With `fall_windows: impact`, the impact lies at least this far (seconds) inside the window.
+    pub impact_margin_s: f64,
 }
 
 impl Default for WindowConfig {
@@ -72,6 +90,8 @@ impl Default for WindowConfig {
             min_events: 16,
             max_events: 256,
             pairing: SkeletonPairing::Tau,
+            fall_windows: FallWindows::All,
+            impact_margin_s: 0.5,
         }
     }
 }
@@ -101,6 +121,12 @@ impl WindowConfig {
             return Err(format!(
                 "window.max_gap_s must be > 0, got {}",
                 self.max_gap_s
+            ));
+        }
+        if !(self.impact_margin_s >= 0.0 && self.impact_margin_s.is_finite()) {
+            return Err(format!(
+                "window.impact_margin_s must be >= 0, got {}",
+                self.impact_margin_s
             ));
         }
         if self.max_events < self.min_events.max(1) {
@@ -191,6 +217,12 @@ pub fn window_trial(
     };
     let ts = &trial.timestamps;
     let total = trial.duration().max(1e-9);
+    let impact = (trial.is_fall() && cfg.fall_windows == FallWindows::Impact)
+        .then(|| impact_time(trial))
+        .flatten();
+    if trial.is_fall() && cfg.fall_windows == FallWindows::Impact && impact.is_none() {
+        return Vec::new();
+    }
     let mut out = Vec::new();
     for seg in segments(ts, cfg.max_gap_s) {
         let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
@@ -227,6 +259,13 @@ pub fn window_trial(
             if r.len() < cfg.min_events.max(1) {
                 continue;
             }
+            if let Some(t) = impact {
+                let (a, b) = (ts[r.start], ts[r.end - 1]);
+                let m = cfg.impact_margin_s.min((b - a) / 2.0);
+                if t < a + m || t > b - m {
+                    continue;
+                }
+            }
             let ev = thin(&trial.events[r.clone()], cfg.max_events);
             let t_abs = thin(&ts[r.clone()], cfg.max_events);
             let start_s = t_abs[0];
@@ -248,6 +287,19 @@ pub fn window_trial(
         }
     }
     out
+}
+
+/// Time of the trial's impact: its event with the largest accelerometer magnitude (None when
+/// the trial has no events).
+pub fn impact_time(trial: &Trial) -> Option<f64> {
+    trial
+        .events
+        .iter()
+        .zip(&trial.timestamps)
+        .map(|(e, &t)| ((e[0] * e[0] + e[1] * e[1] + e[2] * e[2]) as f64, t))
+        .filter(|(m, _)| m.is_finite())
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, t)| t)
 }
 
 /// Windows of every trial.
@@ -342,6 +394,35 @@ mod tests {
         assert_eq!(
             pair_skeleton(100, (0.5, 0.7), SkeletonPairing::Tau),
             (50, 70)
+        );
+    }
+
+    #[test]
+    fn impact_windows_keep_only_fall_windows_around_the_peak() {
+        // 40 s at 50 Hz, |acc| peak at t = 20 s.
+        let ts: Vec<f64> = (0..2000).map(|i| i as f64 * 0.02).collect();
+        let mut fall = trial(ts.clone(), 11, 0);
+        for (e, &t) in fall.events.iter_mut().zip(&ts) {
+            *e = [0.0, 0.0, if (t - 20.0).abs() < 0.01 { 60.0 } else { 9.8 }, 0.0, 0.0, 0.0];
+        }
+        assert!((impact_time(&fall).unwrap() - 20.0).abs() < 0.02);
+        let cfg = WindowConfig {
+            fall_windows: FallWindows::Impact,
+            ..Default::default()
+        };
+        let all = window_trial(0, &fall, &WindowConfig::default(), Purpose::Eval);
+        let kept = window_trial(0, &fall, &cfg, Purpose::Eval);
+        assert!(!kept.is_empty() && kept.len() < all.len() / 4, "{} of {}", kept.len(), all.len());
+        for w in &kept {
+            let (a, b) = (w.start_s, w.start_s + w.timestamps.last().unwrap());
+            assert!(a + 0.5 <= 20.0 + 1e-9 && 20.0 <= b - 0.5 + 1e-9, "{a}..{b}");
+            assert!(w.label);
+        }
+        // ADL trials keep every window.
+        let adl = trial(ts, 2, 0);
+        assert_eq!(
+            window_trial(0, &adl, &cfg, Purpose::Eval).len(),
+            window_trial(0, &adl, &WindowConfig::default(), Purpose::Eval).len()
         );
     }
 }
