@@ -34,7 +34,14 @@ fn bundled_student_matches_the_browser_fixture() {
         det.header.window_seconds,
     )
     .unwrap();
-    let w = EventWindow::from(&windows[windows.len() / 2]);
+    // The window whose probability is closest to 0.5, where the sigmoid is steepest: a 1e-4
+    // match there pins the logit tightly (a probability near 0 or 1 would hide a logit error).
+    let all: Vec<EventWindow> = windows.iter().map(EventWindow::from).collect();
+    let probs = pollster::block_on(det.run(&all)).unwrap();
+    let pick = (0..all.len())
+        .min_by(|&a, &b| (probs[a].0 - 0.5).abs().total_cmp(&(probs[b].0 - 0.5).abs()))
+        .unwrap();
+    let w = all[pick].clone();
     let prob = pollster::block_on(det.run(&[w.clone()])).unwrap()[0].0;
     assert!(prob.is_finite() && (0.0..=1.0).contains(&prob));
     // A padded batch: the window and its first 40 events (masking must not change anything).
