@@ -39,7 +39,11 @@ fn bundled_student_matches_the_browser_fixture() {
     let all: Vec<EventWindow> = windows.iter().map(EventWindow::from).collect();
     let probs = pollster::block_on(det.run(&all)).unwrap();
     let pick = (0..all.len())
-        .min_by(|&a, &b| (probs[a].0 - 0.5).abs().total_cmp(&(probs[b].0 - 0.5).abs()))
+        .min_by(|&a, &b| {
+            (probs[a].0 - 0.5)
+                .abs()
+                .total_cmp(&(probs[b].0 - 0.5).abs())
+        })
         .unwrap();
     let w = all[pick].clone();
     let prob = pollster::block_on(det.run(&[w.clone()])).unwrap()[0].0;

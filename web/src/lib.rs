@@ -52,7 +52,10 @@ fn next_turn() -> Pin<Box<dyn Future<Output = ()>>> {
         let promise = js_sys::Promise::new(&mut |resolve, _reject| {
             let timer = global("setTimeout").and_then(|f| f.dyn_into::<js_sys::Function>().ok());
             let scheduled = timer
-                .map(|f| f.call2(&js_sys::global(), &resolve, &JsValue::from(0)).is_ok())
+                .map(|f| {
+                    f.call2(&js_sys::global(), &resolve, &JsValue::from(0))
+                        .is_ok()
+                })
                 .unwrap_or(false);
             if !scheduled {
                 let _ = resolve.call0(&JsValue::NULL);
@@ -99,8 +102,8 @@ async fn gpu_adapter_available() -> bool {
     let Some(navigator) = global("navigator") else {
         return false;
     };
-    let gpu = js_sys::Reflect::get(&navigator, &JsValue::from_str("gpu"))
-        .unwrap_or(JsValue::UNDEFINED);
+    let gpu =
+        js_sys::Reflect::get(&navigator, &JsValue::from_str("gpu")).unwrap_or(JsValue::UNDEFINED);
     if gpu.is_undefined() || gpu.is_null() {
         return false;
     }

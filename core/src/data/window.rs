@@ -403,7 +403,14 @@ mod tests {
         let ts: Vec<f64> = (0..2000).map(|i| i as f64 * 0.02).collect();
         let mut fall = trial(ts.clone(), 11, 0);
         for (e, &t) in fall.events.iter_mut().zip(&ts) {
-            *e = [0.0, 0.0, if (t - 20.0).abs() < 0.01 { 60.0 } else { 9.8 }, 0.0, 0.0, 0.0];
+            *e = [
+                0.0,
+                0.0,
+                if (t - 20.0).abs() < 0.01 { 60.0 } else { 9.8 },
+                0.0,
+                0.0,
+                0.0,
+            ];
         }
         assert!((impact_time(&fall).unwrap() - 20.0).abs() < 0.02);
         let cfg = WindowConfig {
@@ -412,7 +419,12 @@ mod tests {
         };
         let all = window_trial(0, &fall, &WindowConfig::default(), Purpose::Eval);
         let kept = window_trial(0, &fall, &cfg, Purpose::Eval);
-        assert!(!kept.is_empty() && kept.len() < all.len() / 4, "{} of {}", kept.len(), all.len());
+        assert!(
+            !kept.is_empty() && kept.len() < all.len() / 4,
+            "{} of {}",
+            kept.len(),
+            all.len()
+        );
         for w in &kept {
             let (a, b) = (w.start_s, w.start_s + w.timestamps.last().unwrap());
             assert!(a + 0.5 <= 20.0 + 1e-9 && 20.0 <= b - 0.5 + 1e-9, "{a}..{b}");
