@@ -32,11 +32,16 @@ thread_local! {
     static BACKEND: RefCell<Option<(Device, String)>> = const { RefCell::new(None) };
 }
 
-/// A property of the global object (`window` on a page, `self` in a worker).
-fn global(name: &str) -> Option<JsValue> {
-    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str(name))
+/// `object[name]`, unless it is missing, undefined or null.
+fn property(object: &JsValue, name: &str) -> Option<JsValue> {
+    js_sys::Reflect::get(object, &JsValue::from_str(name))
         .ok()
         .filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+/// A property of the global object (`window` on a page, `self` in a worker).
+fn global(name: &str) -> Option<JsValue> {
+    property(&js_sys::global(), name)
 }
 
 fn now_ms() -> f64 {
@@ -99,18 +104,12 @@ pub async fn init_backend(prefer_gpu: bool) -> String {
 
 /// `navigator.gpu.requestAdapter()` resolves to an adapter (not just: `navigator.gpu` exists).
 async fn gpu_adapter_available() -> bool {
-    let Some(navigator) = global("navigator") else {
+    let Some(gpu) = global("navigator").and_then(|n| property(&n, "gpu")) else {
         return false;
     };
-    let gpu =
-        js_sys::Reflect::get(&navigator, &JsValue::from_str("gpu")).unwrap_or(JsValue::UNDEFINED);
-    if gpu.is_undefined() || gpu.is_null() {
-        return false;
-    }
-    let Ok(request) = js_sys::Reflect::get(&gpu, &JsValue::from_str("requestAdapter")) else {
-        return false;
-    };
-    let Ok(request) = request.dyn_into::<js_sys::Function>() else {
+    let Some(request) =
+        property(&gpu, "requestAdapter").and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+    else {
         return false;
     };
     let Ok(promise) = request.call0(&gpu) else {

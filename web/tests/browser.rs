@@ -23,8 +23,9 @@ struct Fixture {
     short_prob: f64,
 }
 
-/// The fixture window and its first 40 events, batched together (padding + mask).
-async fn padded_batch(det: &CoreDetector, f: &Fixture) -> Vec<f64> {
+/// The fixture window and its first 40 events, batched together (padding + mask), must give the
+/// native probabilities of each alone within 1e-4.
+async fn assert_padded_batch_matches_native(det: &CoreDetector, f: &Fixture, what: &str) {
     use fallkd_core::data::batch::EventWindow;
     let events: Vec<[f32; 6]> = f.events.chunks(6).map(|c| c.try_into().unwrap()).collect();
     let full = EventWindow {
@@ -35,12 +36,19 @@ async fn padded_batch(det: &CoreDetector, f: &Fixture) -> Vec<f64> {
         events: events[..40].to_vec(),
         timestamps: f.timestamps[..40].to_vec(),
     };
-    det.run(&[full, short])
+    let b: Vec<f64> = det
+        .run(&[full, short])
         .await
         .expect("batch")
         .iter()
         .map(|r| r.0)
-        .collect()
+        .collect();
+    assert!(
+        (b[0] - f.prob).abs() < 1e-4 && (b[1] - f.short_prob).abs() < 1e-4,
+        "{what} padded batch {b:?} vs native [{}, {}]",
+        f.prob,
+        f.short_prob
+    );
 }
 
 fn fixture() -> Fixture {
@@ -60,13 +68,7 @@ async fn cpu_backend_matches_native() {
         "wasm CPU {p} vs native {}",
         f.prob
     );
-    let b = padded_batch(&det, &f).await;
-    assert!(
-        (b[0] - f.prob).abs() < 1e-4 && (b[1] - f.short_prob).abs() < 1e-4,
-        "wasm CPU padded batch {b:?} vs native [{}, {}]",
-        f.prob,
-        f.short_prob
-    );
+    assert_padded_batch_matches_native(&det, &f, "wasm CPU").await;
 }
 
 #[wasm_bindgen_test]
@@ -92,13 +94,7 @@ async fn webgpu_backend_matches_native() {
     let device = fallkd_web::backend_device().expect("backend chosen");
     let det = CoreDetector::from_bytes(DEFAULT_MODEL, &device).expect("model on WebGPU");
     for round in 0..3 {
-        let b = padded_batch(&det, &f).await;
-        assert!(
-            (b[0] - f.prob).abs() < 1e-4 && (b[1] - f.short_prob).abs() < 1e-4,
-            "WebGPU padded batch, round {round}: {b:?} vs native [{}, {}]",
-            f.prob,
-            f.short_prob
-        );
+        assert_padded_batch_matches_native(&det, &f, &format!("WebGPU round {round}")).await;
     }
 }
 

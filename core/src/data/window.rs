@@ -217,12 +217,14 @@ pub fn window_trial(
     };
     let ts = &trial.timestamps;
     let total = trial.duration().max(1e-9);
-    let impact = (trial.is_fall() && cfg.fall_windows == FallWindows::Impact)
-        .then(|| impact_time(trial))
-        .flatten();
-    if trial.is_fall() && cfg.fall_windows == FallWindows::Impact && impact.is_none() {
-        return Vec::new();
-    }
+    let impact = if trial.is_fall() && cfg.fall_windows == FallWindows::Impact {
+        match impact_time(trial) {
+            Some(t) => Some(t),
+            None => return Vec::new(),
+        }
+    } else {
+        None
+    };
     let mut out = Vec::new();
     for seg in segments(ts, cfg.max_gap_s) {
         let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
