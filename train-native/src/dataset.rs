@@ -88,7 +88,8 @@ impl LoadReport {
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>> {
+/// A file's bytes; the error names the file.
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 

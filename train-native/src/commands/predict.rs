@@ -3,16 +3,17 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use burn::tensor::Device;
 use fallkd_core::inference::{Analysis, Detector, analyze};
 
+use crate::dataset::read;
+
 /// Runs the model on the recording and returns the analysis.
 pub fn run(model: &Path, acc: &Path, gyro: Option<&Path>, device: &Device) -> Result<Analysis> {
-    let bytes = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
+    let bytes = read(model)?;
     let det = Detector::from_bytes(&bytes, device)
         .map_err(|e| anyhow::anyhow!("{}: {e}", model.display()))?;
-    let read = |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
     let acc_bytes = read(acc)?;
     let gyro_bytes = gyro.map(read).transpose()?;
     let (an, gn) = (
