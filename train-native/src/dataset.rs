@@ -215,13 +215,35 @@ pub struct Prepared {
     pub report: LoadReport,
 }
 
-/// Resolves the configured split over the subjects present.
-pub fn resolve_split(cfg: &RunConfig, subjects: &[u16]) -> Result<Split> {
+/// The subjects of `trials`, and those of them with both fall and ADL trials (the only ones a
+/// test or validation set can be made of).
+pub fn subjects(trials: &[Trial]) -> (Vec<u16>, Vec<u16>) {
+    let all: BTreeSet<u16> = trials.iter().map(|t| t.key.subject).collect();
+    let both = all
+        .iter()
+        .copied()
+        .filter(|&s| {
+            let of = || trials.iter().filter(move |t| t.key.subject == s);
+            of().any(|t| t.key.is_fall()) && of().any(|t| !t.key.is_fall())
+        })
+        .collect();
+    (all.into_iter().collect(), both)
+}
+
+/// Resolves the configured split over the subjects present (`evaluable`: those with both
+/// classes).
+pub fn resolve_split(cfg: &RunConfig, subjects: &[u16], evaluable: &[u16]) -> Result<Split> {
     let s = &cfg.data.split;
     match s.kind {
         SplitKind::Loso => {
             let fold = s.fold.expect("validated");
-            leave_one_subject_out(subjects, cfg.seed)
+            if subjects.contains(&fold) && !evaluable.contains(&fold) {
+                bail!(
+                    "data.split.fold: subject S{fold:02} has usable trials of one class only (no falls or no ADLs), so it cannot be a test subject; subjects with both: {:?}",
+                    evaluable
+                );
+            }
+            leave_one_subject_out(subjects, evaluable, cfg.seed)
                 .into_iter()
                 .find(|f| f.test == [fold])
                 .with_context(|| {
@@ -247,13 +269,8 @@ pub fn resolve_split(cfg: &RunConfig, subjects: &[u16]) -> Result<Split> {
 /// Loads (or generates), splits, windows and fits statistics.
 pub fn prepare(cfg: &RunConfig, root: &Path) -> Result<Prepared> {
     let (trials, report) = load_trials(root, cfg.data.gyro, true)?;
-    let subjects: Vec<u16> = trials
-        .iter()
-        .map(|t| t.key.subject)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let split = resolve_split(cfg, &subjects)?;
+    let (subjects, evaluable) = subjects(&trials);
+    let split = resolve_split(cfg, &subjects, &evaluable)?;
     Ok(prepare_split(trials, split, &cfg.window, report))
 }
 

@@ -2,6 +2,7 @@
 //! binary is a thin command-line layer over this library.
 
 pub mod checkpoint;
+pub mod children;
 pub mod commands;
 pub mod config;
 pub mod dataset;

@@ -48,8 +48,14 @@ struct Common {
 
 impl Common {
     fn config(&self, extra: &[String]) -> Result<RunConfig> {
-        let mut sets = self.sets.clone();
+        let mut sets = self.overrides()?;
         sets.extend_from_slice(extra);
+        RunConfig::load(&self.configs, &sets)
+    }
+
+    /// `--set` overrides with --data-root, --seed and --epochs folded in.
+    fn overrides(&self) -> Result<Vec<String>> {
+        let mut sets = self.sets.clone();
         if let Some(r) = &self.data_root {
             sets.push(format!(
                 "data.root={}",
@@ -62,7 +68,7 @@ impl Common {
         if let Some(e) = self.epochs {
             sets.push(format!("train.epochs={e}"));
         }
-        RunConfig::load(&self.configs, &sets)
+        Ok(sets)
     }
 }
 
@@ -107,9 +113,10 @@ enum Cmd {
     TrainStudent {
         #[command(flatten)]
         common: Common,
-        /// baseline (no KD) or kd.
-        #[arg(long, default_value = "kd")]
-        mode: String,
+        /// baseline (no KD) or kd; when absent, KD if --teacher-weights is given, else the
+        /// configuration's kd.enabled. A --set of kd.enabled wins over both.
+        #[arg(long)]
+        mode: Option<String>,
         /// Teacher run directory for KD.
         #[arg(long)]
         teacher_weights: Option<PathBuf>,
@@ -217,6 +224,28 @@ enum Cmd {
         #[arg(long, default_value = "cpu")]
         device: String,
     },
+    /// Leave-one-subject-out study: per fold a teacher, students with and without KD and the
+    /// baseline; mean +- std over folds (loso.md, loso.csv). Finished runs are kept.
+    Loso {
+        #[command(flatten)]
+        common: Common,
+        /// Output folder (one sub-folder per fold).
+        #[arg(long, default_value = "runs/loso")]
+        out: PathBuf,
+        /// Test subjects, e.g. 29,30 (default: every subject with usable trials).
+        #[arg(long, value_delimiter = ',')]
+        folds: Vec<u16>,
+        /// Rows (default: teacher, student-nokd, student-kd, student-kd-position,
+        /// baseline-fixed-rate; also student-kd-cleaned).
+        #[arg(long, value_delimiter = ',')]
+        rows: Vec<String>,
+        /// Runs at a time (on CPU each gets its share of the cores).
+        #[arg(long, default_value_t = 1)]
+        parallel: usize,
+        /// Spread runs over this many GPUs (0: --device for every run).
+        #[arg(long, default_value_t = 0)]
+        num_gpus: usize,
+    },
     /// The main job: teacher, students with and without KD, baseline, stress tests, report.
     Pipeline {
         #[command(flatten)]
@@ -311,10 +340,12 @@ fn run() -> Result<()> {
             resume,
         } => {
             let mut sets = Vec::new();
-            match mode.as_str() {
-                "kd" => sets.push("kd.enabled=true".to_string()),
-                "baseline" => sets.push("kd.enabled=false".to_string()),
-                o => anyhow::bail!("--mode {o}: expected baseline or kd"),
+            match mode.as_deref() {
+                Some("kd") => sets.push("kd.enabled=true".to_string()),
+                Some("baseline") => sets.push("kd.enabled=false".to_string()),
+                Some(o) => anyhow::bail!("--mode {o}: expected baseline or kd"),
+                None if teacher_weights.is_some() => sets.push("kd.enabled=true".to_string()),
+                None => {}
             }
             if let Some(t) = teacher_weights {
                 sets.push(format!(
@@ -356,10 +387,12 @@ fn run() -> Result<()> {
                     sets.push(format!("kd.weights.{k}={v}"));
                 }
             }
+            // The flags above first, so that an explicit --set (from a file of sweeps) wins.
+            sets.extend(common.overrides()?);
             let cfg = if resume {
                 RunConfig::default()
             } else {
-                common.config(&sets)?
+                RunConfig::load(&common.configs, &sets)?
             };
             if !resume && cfg.kd.enabled && cfg.student.arch == StudentArchKind::FixedRate {
                 eprintln!("note: distilling into the fixed-rate baseline");
@@ -453,6 +486,27 @@ fn run() -> Result<()> {
                 "{}",
                 commands::speed::run(&model, batch, steps, &device::parse_device(&device)?)?
             );
+        }
+        Cmd::Loso {
+            common,
+            out,
+            folds,
+            rows,
+            parallel,
+            num_gpus,
+        } => {
+            commands::loso::run(
+                &commands::loso::LosoOptions {
+                    configs: common.configs.clone(),
+                    sets: common.overrides()?,
+                    folds,
+                    rows,
+                    parallel,
+                    num_gpus,
+                    device: common.device.clone(),
+                },
+                &out,
+            )?;
         }
         Cmd::Pipeline { common, out } => {
             let cfg = common.config(&[])?;

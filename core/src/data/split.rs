@@ -17,20 +17,31 @@ pub struct Split {
     pub test: Vec<u16>,
 }
 
-/// One fold per subject: that subject is the test set, one other subject (chosen by `seed`) the
-/// validation set, the rest train. Same seed, same folds.
-pub fn leave_one_subject_out(subjects: &[u16], seed: u64) -> Vec<Split> {
+/// One fold per evaluable subject, one with both falls and ADLs (a test or validation subject
+/// without falls gives no F1): that subject is the test set, another evaluable subject (chosen by
+/// `seed`) the validation set, every other subject trains, those with one class only included.
+/// Same seed, same folds.
+pub fn leave_one_subject_out(subjects: &[u16], evaluable: &[u16], seed: u64) -> Vec<Split> {
     let mut subjects = subjects.to_vec();
     subjects.sort_unstable();
     subjects.dedup();
+    let evaluable: Vec<u16> = subjects
+        .iter()
+        .copied()
+        .filter(|s| evaluable.contains(s))
+        .collect();
     let mut rng = Rng::new(seed);
-    subjects
+    evaluable
         .iter()
         .map(|&test| {
             let others: Vec<u16> = subjects.iter().copied().filter(|&s| s != test).collect();
-            let val = others[rng
-                .below(others.len().max(1))
-                .min(others.len().saturating_sub(1))];
+            let candidates: Vec<u16> = match evaluable.iter().filter(|&&s| s != test).count() {
+                0 => others.clone(),
+                _ => evaluable.iter().copied().filter(|&s| s != test).collect(),
+            };
+            let val = candidates[rng
+                .below(candidates.len().max(1))
+                .min(candidates.len().saturating_sub(1))];
             Split {
                 name: format!("loso-S{test:02}"),
                 train: others.iter().copied().filter(|&s| s != val).collect(),
@@ -80,14 +91,30 @@ mod tests {
     #[test]
     fn loso_is_reproducible_and_disjoint() {
         let subjects = [29, 30, 31, 34, 36];
-        let a = leave_one_subject_out(&subjects, 7);
-        assert_eq!(a, leave_one_subject_out(&subjects, 7));
+        let a = leave_one_subject_out(&subjects, &subjects, 7);
+        assert_eq!(a, leave_one_subject_out(&subjects, &subjects, 7));
         assert_eq!(a.len(), 5);
         for s in &a {
             assert_eq!(s.train.len() + s.val.len() + s.test.len(), 5);
             assert!(
                 !s.train.contains(&s.test[0]) && !s.train.contains(&s.val[0]) && s.val != s.test
             );
+        }
+    }
+
+    #[test]
+    fn loso_tests_and_validates_only_on_subjects_with_both_classes() {
+        let subjects = [29, 30, 31, 34, 36];
+        let evaluable = [30, 31, 34, 36];
+        for seed in 0..20 {
+            let a = leave_one_subject_out(&subjects, &evaluable, seed);
+            assert_eq!(a.len(), 4);
+            for s in &a {
+                assert_ne!(s.test, [29]);
+                assert_ne!(s.val, [29]);
+                assert!(s.train.contains(&29), "S29 still trains: {s:?}");
+                assert_eq!(s.train.len() + 2, 5);
+            }
         }
     }
 

@@ -1,15 +1,14 @@
 //! `fallkd teacher-ablation` / `fallkd student-ablation`: sweeps from `kd_config/ablation_kd.yaml`,
 //! each configuration a child `fallkd` process, `--parallel N` at a time, spread over
-//! `--num-gpus N` GPUs; one summary table at the end.
+//! `--num-gpus N` GPUs (see `children`); finished runs are kept; one summary table at the end.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::checkpoint::write_atomic;
+use crate::children::{Job, run_all};
 use crate::trainer::RunSummary;
 
 /// One configuration of a sweep.
@@ -64,59 +63,28 @@ pub fn run(
         bail!("no {which} variant selected in {}", file.display());
     }
     std::fs::create_dir_all(out)?;
-    let exe = std::env::current_exe()?;
-    let queue = Arc::new(Mutex::new(
-        variants.iter().cloned().enumerate().collect::<Vec<_>>(),
-    ));
-    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
-    let mut handles = Vec::new();
-    for _ in 0..parallel.max(1) {
-        let (queue, failures, exe, base, out, extra) = (
-            queue.clone(),
-            failures.clone(),
-            exe.clone(),
-            base.clone(),
-            out.to_path_buf(),
-            extra_sets.to_vec(),
-        );
-        handles.push(std::thread::spawn(move || {
-            loop {
-                let Some((i, v)) = queue.lock().expect("queue").pop() else {
-                    break;
-                };
-                let mut cmd = Command::new(&exe);
-                cmd.arg(sub)
-                    .arg("--quiet")
-                    .arg("--out")
-                    .arg(out.join(&v.name));
-                for b in &base {
-                    cmd.arg("--config").arg(b);
-                }
-                for s in extra.iter().chain(&v.set) {
-                    cmd.arg("--set").arg(s);
-                }
-                if num_gpus > 0 {
-                    cmd.arg("--device").arg(format!("cuda:{}", i % num_gpus));
-                }
-                eprintln!("[ablation] start {}", v.name);
-                match cmd.status() {
-                    Ok(s) if s.success() => eprintln!("[ablation] done {}", v.name),
-                    Ok(s) => failures
-                        .lock()
-                        .expect("lock")
-                        .push(format!("{} exited with {s}", v.name)),
-                    Err(e) => failures
-                        .lock()
-                        .expect("lock")
-                        .push(format!("{}: {e}", v.name)),
-                }
+    let jobs: Vec<Job> = variants
+        .iter()
+        .map(|v| {
+            let mut args = Vec::new();
+            for b in &base {
+                args.push("--config".to_string());
+                args.push(b.display().to_string());
             }
-        }));
-    }
-    for h in handles {
-        h.join()
-            .map_err(|_| anyhow::anyhow!("an ablation worker panicked"))?;
-    }
+            for s in extra_sets.iter().chain(&v.set) {
+                args.push("--set".to_string());
+                args.push(s.clone());
+            }
+            Job {
+                name: v.name.clone(),
+                sub: sub.to_string(),
+                out: out.join(&v.name),
+                args,
+                after: None,
+            }
+        })
+        .collect();
+    let failures = run_all(&jobs, parallel, num_gpus, "ablation")?;
     let mut rows = Vec::new();
     for v in &variants {
         let path = out.join(&v.name).join("metrics.json");
@@ -147,7 +115,6 @@ pub fn run(
     }
     write_atomic(&out.join("summary.csv"), csv.as_bytes())?;
     println!("{table}");
-    let failures = failures.lock().expect("lock");
     if !failures.is_empty() {
         bail!(
             "{} ablation runs failed: {}",

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod evaluate;
 pub mod export;
 pub mod generate;
+pub mod loso;
 pub mod pipeline;
 pub mod predict;
 pub mod speed;

@@ -1,0 +1,414 @@
+//! `fallkd loso`: the leave-one-subject-out study. Every subject with usable trials is a fold's
+//! test subject; each fold trains a teacher, then the students (the KD ones after their fold's
+//! teacher), as child processes (`children`). The report gives mean +- std over folds and every
+//! fold's numbers; a stopped study continues where it stopped.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::checkpoint::write_atomic;
+use crate::children::{Job, run_all};
+use crate::config::RunConfig;
+use crate::dataset::{data_root, load_trials, subjects};
+use crate::trainer::RunSummary;
+
+/// One row of the study: a run trained in every fold.
+#[derive(Debug, Clone, Copy)]
+pub struct Row {
+    /// Run name (the folder in each fold).
+    pub name: &'static str,
+    /// Teacher or student.
+    pub teacher: bool,
+    /// Whether it distils from its fold's teacher.
+    pub kd: bool,
+    /// Overrides on top of the base configuration.
+    pub set: &'static [&'static str],
+    /// In the study when `--rows` is not given.
+    pub default: bool,
+}
+
+/// Every row `fallkd loso` knows.
+pub const ROWS: &[Row] = &[
+    Row {
+        name: "teacher",
+        teacher: true,
+        kd: false,
+        set: &[],
+        default: true,
+    },
+    Row {
+        name: "student-nokd",
+        teacher: false,
+        kd: false,
+        set: &["kd.enabled=false"],
+        default: true,
+    },
+    Row {
+        name: "student-kd",
+        teacher: false,
+        kd: true,
+        set: &["student.time_mode=timestamps"],
+        default: true,
+    },
+    Row {
+        name: "student-kd-cleaned",
+        teacher: false,
+        kd: true,
+        set: &["student.time_mode=cleaned"],
+        default: false,
+    },
+    Row {
+        name: "student-kd-position",
+        teacher: false,
+        kd: true,
+        set: &["student.time_mode=position"],
+        default: true,
+    },
+    Row {
+        name: "baseline-fixed-rate",
+        teacher: false,
+        kd: false,
+        set: &["kd.enabled=false", "student.arch=fixed-rate"],
+        default: true,
+    },
+];
+
+/// What to run.
+#[derive(Debug, Clone, Default)]
+pub struct LosoOptions {
+    /// Base configuration files.
+    pub configs: Vec<PathBuf>,
+    /// Overrides for every run.
+    pub sets: Vec<String>,
+    /// Test subjects (all usable subjects when empty).
+    pub folds: Vec<u16>,
+    /// Row names (the default rows when empty).
+    pub rows: Vec<String>,
+    /// Runs at a time.
+    pub parallel: usize,
+    /// GPUs to spread runs over (0: `device` for every run).
+    pub num_gpus: usize,
+    /// Device for every run when `num_gpus` is 0.
+    pub device: String,
+}
+
+/// Mean and sample standard deviation (0 for one value).
+pub fn mean_std(xs: &[f64]) -> (f64, f64) {
+    if xs.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    if xs.len() < 2 {
+        return (mean, 0.0);
+    }
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, var.sqrt())
+}
+
+/// Selected rows, in table order; an unknown name is an error listing the known ones.
+pub fn select_rows(names: &[String]) -> Result<Vec<Row>> {
+    if names.is_empty() {
+        return Ok(ROWS.iter().copied().filter(|r| r.default).collect());
+    }
+    for n in names {
+        if !ROWS.iter().any(|r| r.name == n) {
+            bail!(
+                "--rows: unknown row {n:?}; known rows: {}",
+                ROWS.iter().map(|r| r.name).collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+    let rows: Vec<Row> = ROWS
+        .iter()
+        .copied()
+        .filter(|r| names.iter().any(|n| n == r.name))
+        .collect();
+    if rows.iter().any(|r| r.kd) && !rows.iter().any(|r| r.teacher) {
+        bail!("--rows: the KD rows need the teacher row (each fold distils from its own teacher)");
+    }
+    Ok(rows)
+}
+
+/// Runs the study into `out` and writes `loso.md` and `loso.csv`; returns the report path.
+pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
+    let rows = select_rows(&opts.rows)?;
+    let cfg = RunConfig::load(&opts.configs, &opts.sets)?;
+    std::fs::create_dir_all(out)?;
+    let root = data_root(&cfg, out)?;
+    let (trials, report) = load_trials(&root, cfg.data.gyro, true)?;
+    let (subjects, evaluable) = subjects(&trials);
+    drop(trials);
+    let folds = if opts.folds.is_empty() {
+        evaluable.clone()
+    } else {
+        for f in &opts.folds {
+            if !evaluable.contains(f) {
+                bail!(
+                    "--folds: subject S{f:02} has no usable trials of both classes under {} (usable with falls and ADLs: {}; {})",
+                    root.display(),
+                    fmt_subjects(&evaluable),
+                    report.summary()
+                );
+            }
+        }
+        opts.folds.clone()
+    };
+    if subjects.len() < 3 || evaluable.len() < 2 {
+        bail!(
+            "leave-one-subject-out needs at least 3 subjects, 2 of them with falls and ADLs (test, validation, training); {} has {} ({} with both)",
+            root.display(),
+            subjects.len(),
+            evaluable.len()
+        );
+    }
+    let one_class: Vec<u16> = subjects
+        .iter()
+        .copied()
+        .filter(|s| !evaluable.contains(s))
+        .collect();
+    eprintln!(
+        "[loso] {} folds x {} rows from {} (subjects {}{})",
+        folds.len(),
+        rows.len(),
+        root.display(),
+        fmt_subjects(&subjects),
+        if one_class.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} train only: their usable trials are of one class",
+                fmt_subjects(&one_class)
+            )
+        }
+    );
+
+    let mut common = Vec::new();
+    for c in &opts.configs {
+        common.push("--config".to_string());
+        common.push(c.display().to_string());
+    }
+    for s in &opts.sets {
+        common.push("--set".to_string());
+        common.push(s.clone());
+    }
+    common.push("--set".into());
+    common.push(format!(
+        "data.root={}",
+        serde_yaml::to_string(&root.display().to_string())?.trim()
+    ));
+    if opts.num_gpus == 0 {
+        common.push("--device".into());
+        common.push(opts.device.clone());
+    }
+
+    let mut jobs: Vec<Job> = Vec::new();
+    for &fold in &folds {
+        let fold_dir = out.join(format!("S{fold:02}"));
+        let teacher_dir = fold_dir.join("teacher");
+        let mut teacher_job = None;
+        for r in &rows {
+            let mut args = common.clone();
+            args.extend([
+                "--set".to_string(),
+                "data.split.kind=loso".into(),
+                "--set".into(),
+                format!("data.split.fold={fold}"),
+            ]);
+            if r.kd {
+                args.extend([
+                    "--set".to_string(),
+                    "kd.enabled=true".into(),
+                    "--set".into(),
+                    format!(
+                        "kd.teacher={}",
+                        serde_yaml::to_string(&teacher_dir.display().to_string())?.trim()
+                    ),
+                ]);
+            }
+            for s in r.set {
+                args.extend(["--set".to_string(), s.to_string()]);
+            }
+            if r.teacher {
+                teacher_job = Some(jobs.len());
+            }
+            jobs.push(Job {
+                name: format!("S{fold:02}/{}", r.name),
+                sub: if r.teacher {
+                    "train-teacher"
+                } else {
+                    "train-student"
+                }
+                .into(),
+                out: fold_dir.join(r.name),
+                args,
+                after: if r.kd { teacher_job } else { None },
+            });
+        }
+    }
+    let failures = run_all(&jobs, opts.parallel, opts.num_gpus, "loso")?;
+
+    let mut results: Vec<(u16, &str, RunSummary)> = Vec::new();
+    for &fold in &folds {
+        for r in &rows {
+            let path = out
+                .join(format!("S{fold:02}"))
+                .join(r.name)
+                .join("metrics.json");
+            if let Ok(b) = std::fs::read(&path) {
+                let s: RunSummary = serde_json::from_slice(&b)
+                    .with_context(|| format!("{} is not a run summary", path.display()))?;
+                results.push((fold, r.name, s));
+            }
+        }
+    }
+    let md = report_markdown(&rows, &folds, &results, &cfg);
+    let path = out.join("loso.md");
+    write_atomic(&path, md.as_bytes())?;
+    let mut csv = String::from(
+        "fold,run,val_subjects,test_f1,precision,recall,accuracy,auc,f1_at_val_threshold,val_threshold,best_epoch,parameters\n",
+    );
+    for (fold, name, s) in &results {
+        let _ = writeln!(
+            csv,
+            "S{fold:02},{name},{},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{},{}",
+            fmt_subjects(&s.split.val),
+            s.test.f1,
+            s.test.precision,
+            s.test.recall,
+            s.test.accuracy,
+            s.test.auc,
+            s.test_at_val_threshold.f1,
+            s.threshold,
+            s.best_epoch,
+            s.parameters
+        );
+    }
+    write_atomic(&out.join("loso.csv"), csv.as_bytes())?;
+    println!("{md}");
+    if !failures.is_empty() {
+        bail!(
+            "{} runs failed (the report holds the others; run the same command again to retry): {}",
+            failures.len(),
+            failures.join("; ")
+        );
+    }
+    Ok(path)
+}
+
+fn fmt_subjects(s: &[u16]) -> String {
+    s.iter()
+        .map(|s| format!("S{s:02}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The study's tables: mean +- std per row, then test F1 per fold.
+pub fn report_markdown(
+    rows: &[Row],
+    folds: &[u16],
+    results: &[(u16, &str, RunSummary)],
+    cfg: &RunConfig,
+) -> String {
+    let mut md = String::from("# Leave-one-subject-out\n\n");
+    let _ = writeln!(
+        md,
+        "Folds (test subjects): {}. Each fold validates on one other subject with falls and ADLs (chosen by seed {}) and trains on the rest. Mean +- sample standard deviation over the folds that finished; F1, precision, recall and accuracy at threshold 0.5, \"F1 @ val thr\" at the threshold that maximised validation F1.\n",
+        fmt_subjects(folds),
+        cfg.seed
+    );
+    md.push_str("| run | folds | F1 | precision | recall | accuracy | AUC | F1 @ val thr | params |\n|---|---|---|---|---|---|---|---|---|\n");
+    for r in rows {
+        let of: Vec<&RunSummary> = results
+            .iter()
+            .filter(|(_, n, _)| *n == r.name)
+            .map(|(_, _, s)| s)
+            .collect();
+        if of.is_empty() {
+            let _ = writeln!(md, "| {} | 0 | | | | | | | |", r.name);
+            continue;
+        }
+        let col = |f: &dyn Fn(&RunSummary) -> f64| {
+            let (m, s) = mean_std(&of.iter().map(|x| f(x)).collect::<Vec<_>>());
+            format!("{m:.3} +- {s:.3}")
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.name,
+            of.len(),
+            col(&|s| s.test.f1),
+            col(&|s| s.test.precision),
+            col(&|s| s.test.recall),
+            col(&|s| s.test.accuracy),
+            col(&|s| s.test.auc),
+            col(&|s| s.test_at_val_threshold.f1),
+            of[0].parameters
+        );
+    }
+    md.push_str("\n## Test F1 (AUC) per fold\n\n| fold | val |");
+    for r in rows {
+        let _ = write!(md, " {} |", r.name);
+    }
+    md.push_str("\n|---|---|");
+    for _ in rows {
+        md.push_str("---|");
+    }
+    md.push('\n');
+    for &fold in folds {
+        let val = results
+            .iter()
+            .find(|(f, _, _)| *f == fold)
+            .map_or(String::new(), |(_, _, s)| fmt_subjects(&s.split.val));
+        let _ = write!(md, "| S{fold:02} | {val} |");
+        for r in rows {
+            match results.iter().find(|(f, n, _)| *f == fold && *n == r.name) {
+                Some((_, _, s)) => {
+                    let _ = write!(md, " {:.3} ({:.3}) |", s.test.f1, s.test.auc);
+                }
+                None => md.push_str(" - |"),
+            }
+        }
+        md.push('\n');
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_and_sample_std() {
+        let (m, s) = mean_std(&[1.0, 2.0, 3.0, 4.0]);
+        assert!((m - 2.5).abs() < 1e-12);
+        assert!((s - 1.290_994_448_735_805_6).abs() < 1e-12);
+        assert_eq!(mean_std(&[0.7]), (0.7, 0.0));
+        assert!(mean_std(&[]).0.is_nan());
+    }
+
+    #[test]
+    fn rows_default_and_checked() {
+        let d: Vec<&str> = select_rows(&[]).unwrap().iter().map(|r| r.name).collect();
+        assert_eq!(
+            d,
+            [
+                "teacher",
+                "student-nokd",
+                "student-kd",
+                "student-kd-position",
+                "baseline-fixed-rate"
+            ]
+        );
+        let e = select_rows(&["student-kd".into()]).unwrap_err().to_string();
+        assert!(e.contains("need the teacher row"), "{e}");
+        let e = select_rows(&["tacher".into()]).unwrap_err().to_string();
+        assert!(e.contains("unknown row \"tacher\""), "{e}");
+        assert_eq!(
+            select_rows(&["baseline-fixed-rate".into()]).unwrap().len(),
+            1
+        );
+    }
+}

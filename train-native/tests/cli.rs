@@ -1,0 +1,147 @@
+//! The `fallkd` binary end to end on a tiny generated dataset: `fallkd loso` trains every fold's
+//! runs as child processes, the non-KD rows really train without KD, the report averages the
+//! folds, and a second call keeps the finished runs. (Here rather than in the root `tests/`:
+//! only this package's tests can name the binary through `CARGO_BIN_EXE_fallkd`.)
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fallkd() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_fallkd"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("fallkd-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const TINY: &[&str] = &[
+    "data.skeleton_frames=32",
+    "teacher={embed_dim: 32, num_layers: 1, num_heads: 2, dropout: 0.1, use_pos_enc: true, max_len: 64}",
+    "student={embed_dim: 16, num_tokens: 16, num_heads: 2, num_layers: 1, dropout: 0.0}",
+    "train={epochs: 1, batch_size: 16, lr: 0.003, warmup_epochs: 0.5, patience: 10, max_batches_per_epoch: 3}",
+    "window.max_events=96",
+];
+
+fn loso(data: &Path, out: &Path) -> std::process::Output {
+    let mut c = fallkd();
+    c.arg("loso")
+        .arg("--data-root")
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .args(["--folds", "1,3", "--rows"])
+        .arg("teacher,student-nokd,student-kd,baseline-fixed-rate")
+        .args(["--parallel", "2"]);
+    for s in TINY {
+        c.arg("--set").arg(s);
+    }
+    c.output().unwrap()
+}
+
+fn kd_enabled(run: &Path) -> bool {
+    let cfg = std::fs::read_to_string(run.join("config.yaml")).unwrap();
+    let kd = &cfg[cfg.find("\nkd:").expect("kd section")..];
+    let line = kd
+        .lines()
+        .find(|l| l.trim_start().starts_with("enabled:"))
+        .unwrap();
+    line.trim().ends_with("true")
+}
+
+#[test]
+fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
+    let dir = scratch("loso");
+    let data = dir.join("data");
+    let st = fallkd()
+        .args([
+            "generate",
+            "--subjects",
+            "4",
+            "--trials",
+            "1",
+            "--seed",
+            "3",
+            "--out",
+        ])
+        .arg(&data)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = dir.join("loso");
+    let o = loso(&data, &out);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "fallkd loso failed: {err}");
+
+    for fold in ["S01", "S03"] {
+        let f = out.join(fold);
+        for run in [
+            "teacher",
+            "student-nokd",
+            "student-kd",
+            "baseline-fixed-rate",
+        ] {
+            assert!(
+                f.join(run).join("metrics.json").is_file(),
+                "{fold}/{run} did not finish: {err}"
+            );
+        }
+        assert!(
+            !kd_enabled(&f.join("student-nokd")),
+            "{fold}: nokd distilled"
+        );
+        assert!(
+            !kd_enabled(&f.join("baseline-fixed-rate")),
+            "{fold}: baseline distilled"
+        );
+        assert!(kd_enabled(&f.join("student-kd")));
+        let cfg = std::fs::read_to_string(f.join("student-kd/config.yaml")).unwrap();
+        assert!(
+            cfg.contains(&format!("{fold}/teacher")),
+            "{fold}: the KD student must distil from its own fold's teacher:\n{cfg}"
+        );
+        let m = std::fs::read_to_string(f.join("student-kd/metrics.json")).unwrap();
+        let want = format!("\"test\": [\n      {}", fold[1..].trim_start_matches('0'));
+        assert!(
+            m.contains(&want),
+            "{fold}: test subject not the fold's:\n{m}"
+        );
+    }
+    let csv = std::fs::read_to_string(out.join("loso.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 2 * 4, "{csv}");
+    let md = std::fs::read_to_string(out.join("loso.md")).unwrap();
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| student-kd |"))
+        .expect("student-kd row");
+    assert!(row.contains("| 2 |") && row.contains("+-"), "{row}");
+
+    // Again: nothing retrains.
+    let stamp = |p: &Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    let before = stamp(&out.join("S01/student-kd/metrics.json"));
+    let o = loso(&data, &out);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("8 of 8 runs already finished"), "{err}");
+    assert_eq!(before, stamp(&out.join("S01/student-kd/metrics.json")));
+
+    // A wrong fold is refused with the usable subjects named.
+    let o = fallkd()
+        .arg("loso")
+        .arg("--data-root")
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .args(["--folds", "9"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("subject S09 has no usable trials") && err.contains("ADLs: S01 S02 S03"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
