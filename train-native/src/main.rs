@@ -173,7 +173,7 @@ enum Cmd {
         #[arg(long, default_value = "cpu")]
         device: String,
     },
-    /// Test metrics of a finished run.
+    /// Test metrics and batch-1 inference time of a finished run.
     Evaluate {
         /// Run directory.
         #[arg(long)]

@@ -672,6 +672,28 @@ fn save_inner_model(net: &Net, out: &Path) -> Result<()> {
     }
 }
 
+/// Batch-1 inference time per window in milliseconds (batching included) over up to 64 of
+/// `windows`, after one warm-up; 0 without windows.
+pub fn latency_ms(net: &Net, batcher: &Batcher, windows: &[Window], device: &Device) -> f64 {
+    let valid = net.valid();
+    let sample: Vec<&Window> = windows.iter().take(64).collect();
+    let Some(first) = sample.first() else {
+        return 0.0;
+    };
+    let _ = valid
+        .forward(&batcher.batch(&[first], false, device))
+        .logits
+        .into_data();
+    let t0 = Instant::now();
+    for w in &sample {
+        let _ = valid
+            .forward(&batcher.batch(&[w], false, device))
+            .logits
+            .into_data();
+    }
+    t0.elapsed().as_secs_f64() * 1000.0 / sample.len() as f64
+}
+
 /// The best model of a finished run (`model.bpk`), without any KD head.
 pub fn load_trained(cfg: &RunConfig, role: Role, out: &Path, device: &Device) -> Result<Net> {
     let mut net = Net::init(cfg, role, None, device);
@@ -716,24 +738,7 @@ pub fn summarize(
     };
     let labels: Vec<bool> = test.iter().map(|w| w.label).collect();
     let probs = predict(&net, &batcher, &test, 64, device);
-    // Latency: batch 1 over up to 64 windows, after one warm-up.
-    let valid = net.valid();
-    let sample: Vec<&Window> = test.iter().take(64).collect();
-    let mut ms = 0.0;
-    if let Some(first) = sample.first() {
-        let _ = valid
-            .forward(&batcher.batch(&[first], false, device))
-            .logits
-            .into_data();
-        let t0 = Instant::now();
-        for w in &sample {
-            let _ = valid
-                .forward(&batcher.batch(&[w], false, device))
-                .logits
-                .into_data();
-        }
-        ms = t0.elapsed().as_secs_f64() * 1000.0 / sample.len() as f64;
-    }
+    let ms = latency_ms(&net, &batcher, &test, device);
     let parameters = net
         .teacher()
         .map(|m| m.num_params())

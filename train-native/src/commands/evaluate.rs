@@ -1,4 +1,4 @@
-//! `fallkd evaluate --run DIR`: test metrics of a finished run.
+//! `fallkd evaluate --run DIR`: test metrics and batch-1 inference time of a finished run.
 
 use std::path::Path;
 
@@ -8,7 +8,7 @@ use fallkd_core::metrics::binary_metrics;
 
 use crate::config::RunConfig;
 use crate::dataset::{data_root, prepare};
-use crate::trainer::{Batcher, Role, load_trained, predict};
+use crate::trainer::{Batcher, Role, latency_ms, load_trained, predict};
 
 /// Role of a run directory (teacher if its metrics say so).
 pub fn role_of(run: &Path) -> Result<Role> {
@@ -69,5 +69,13 @@ pub fn run(run: &Path, data_root_override: Option<&Path>, device: &Device) -> Re
             m.auc
         );
     }
+    println!(
+        "{}: {:.3} ms per window (batch 1, batching included, {} CPU threads)",
+        run.display(),
+        latency_ms(&net, &batcher, &test, device),
+        std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .to_string())
+    );
     Ok(())
 }
