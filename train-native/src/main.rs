@@ -236,7 +236,8 @@ enum Cmd {
         #[arg(long, value_delimiter = ',')]
         folds: Vec<u16>,
         /// Rows (default: teacher, student-nokd, student-kd, student-kd-position,
-        /// baseline-fixed-rate; also student-kd-cleaned).
+        /// baseline-fixed-rate; also student-kd-cleaned, student-kd-tokens32,
+        /// student-kd-tokens128).
         #[arg(long, value_delimiter = ',')]
         rows: Vec<String>,
         /// Runs at a time (on CPU each gets its share of the cores).

@@ -67,6 +67,20 @@ pub const ROWS: &[Row] = &[
         default: true,
     },
     Row {
+        name: "student-kd-tokens32",
+        teacher: false,
+        kd: true,
+        set: &["student.time_mode=timestamps", "student.num_tokens=32"],
+        default: false,
+    },
+    Row {
+        name: "student-kd-tokens128",
+        teacher: false,
+        kd: true,
+        set: &["student.time_mode=timestamps", "student.num_tokens=128"],
+        default: false,
+    },
+    Row {
         name: "baseline-fixed-rate",
         teacher: false,
         kd: false,
