@@ -190,7 +190,7 @@ fn distillation_with_every_loss_and_export_round_trip() {
     }
     // Export, reload from bytes, and compare probabilities with the native model.
     let file = dir.join("student.fallkd");
-    fallkd_train::commands::export::run(&out, &file, &Device::flex()).unwrap();
+    fallkd_train::commands::export::run(&out, &file, None, &Device::flex()).unwrap();
     let bytes = std::fs::read(&file).unwrap();
     let device = Device::flex();
     let (header, model) = from_bytes(&bytes, &device).unwrap();
@@ -232,6 +232,16 @@ fn distillation_with_every_loss_and_export_round_trip() {
     let n = corrupt.len();
     corrupt.truncate(n - 100);
     assert!(from_bytes(&corrupt, &device).is_err());
+    // The alarm threshold: the validation one unless given; nonsense refused.
+    let state: TrainState =
+        serde_json::from_slice(&std::fs::read(out.join("state.json")).unwrap()).unwrap();
+    assert_eq!(header.threshold, state.best_threshold);
+    let fixed = dir.join("fixed.fallkd");
+    fallkd_train::commands::export::run(&out, &fixed, Some(0.42), &device).unwrap();
+    let (h, _) = from_bytes(&std::fs::read(&fixed).unwrap(), &device).unwrap();
+    assert_eq!(h.threshold, 0.42);
+    let e = fallkd_train::commands::export::run(&out, &fixed, Some(1.0), &device).unwrap_err();
+    assert!(e.to_string().contains("strictly between 0 and 1"), "{e}");
 }
 
 #[test]

@@ -193,6 +193,9 @@ enum Cmd {
         /// Output file.
         #[arg(long, default_value = "student.fallkd")]
         out: PathBuf,
+        /// Alarm threshold on the fall probability (default: the run's validation threshold).
+        #[arg(long)]
+        threshold: Option<f64>,
     },
     /// Run an exported student on one watch recording; prints the highest fall probability.
     Predict {
@@ -446,8 +449,12 @@ fn run() -> Result<()> {
             data_root,
             device,
         } => commands::evaluate::run(&run, data_root.as_deref(), &device::parse_device(&device)?)?,
-        Cmd::Export { run, out } => {
-            let n = commands::export::run(&run, &out, &burn::tensor::Device::flex())?;
+        Cmd::Export {
+            run,
+            out,
+            threshold,
+        } => {
+            let n = commands::export::run(&run, &out, threshold, &burn::tensor::Device::flex())?;
             println!("exported {} ({:.1} KiB)", out.display(), n as f64 / 1024.0);
         }
         Cmd::Predict {

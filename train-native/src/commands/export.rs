@@ -13,8 +13,14 @@ use crate::checkpoint::write_atomic;
 use crate::config::{RunConfig, StudentArchKind};
 use crate::trainer::{Role, TrainState, load_trained};
 
-/// Exports a student run; returns the file size in bytes.
-pub fn run(run: &Path, out: &Path, device: &Device) -> Result<usize> {
+/// Exports a student run with its alarm threshold (`threshold`, else the one that maximised
+/// validation F1); returns the file size in bytes.
+pub fn run(run: &Path, out: &Path, threshold: Option<f64>, device: &Device) -> Result<usize> {
+    if let Some(t) = threshold
+        && !(t > 0.0 && t < 1.0)
+    {
+        bail!("--threshold {t}: a fall probability threshold lies strictly between 0 and 1");
+    }
     if crate::commands::evaluate::role_of(run)? == Role::Teacher {
         bail!(
             "{} is a teacher run: export a student run (the browser has no skeleton)",
@@ -48,7 +54,7 @@ pub fn run(run: &Path, out: &Path, device: &Device) -> Result<usize> {
     let header = ModelHeader {
         arch,
         stats,
-        threshold: state.best_threshold,
+        threshold: threshold.unwrap_or(state.best_threshold),
         window_seconds,
         description: format!(
             "run {} ({}), split {}, test F1 {:.3} AUC {:.3}",
