@@ -19,9 +19,9 @@ FIXED=(--set 'data.split.val=[30,45]' --set 'data.split.test=[31,46]')
 [ -f runs/real-impact/report.md ] ||
   $B pipeline --data-root data --out runs/real-impact "${COMMON[@]}" "${FIXED[@]}"
 
-# 2. Fixed-split ablations: KD loss combinations, token counts, teacher positional encoding.
+# 2. Fixed-split ablations: KD loss combinations, token counts, positional encoding.
 $B student-ablation --out runs/fixed-ablation/student --parallel 2 \
-  --only tokens32,tokens128,kd-embedding,kd-embedding-gram,kd-embedding-gram-comodo,kd-all \
+  --only tokens32,tokens128,no-pos-enc,kd-embedding,kd-embedding-gram,kd-embedding-gram-comodo,kd-all \
   --set data.root=data "${COMMON[@]}" "${FIXED[@]}" --set kd.teacher=runs/real-impact/teacher
 $B teacher-ablation --out runs/fixed-ablation/teacher --only no-pos-enc \
   --set data.root=data "${COMMON[@]}" "${FIXED[@]}"
