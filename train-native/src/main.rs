@@ -243,6 +243,10 @@ enum Cmd {
         /// student-kd-tokens128).
         #[arg(long, value_delimiter = ',')]
         rows: Vec<String>,
+        /// A further distilled-student row, NAME=KEY=VALUE[;KEY=VALUE...] (repeatable), e.g.
+        /// --kd-row 'student-kd-posw4=train.loss={kind: bce, pos_weight: 4}'.
+        #[arg(long = "kd-row")]
+        kd_rows: Vec<String>,
         /// Runs at a time (on CPU each gets its share of the cores).
         #[arg(long, default_value_t = 1)]
         parallel: usize,
@@ -500,6 +504,7 @@ fn run() -> Result<()> {
             out,
             folds,
             rows,
+            kd_rows,
             parallel,
             num_gpus,
         } => {
@@ -509,6 +514,7 @@ fn run() -> Result<()> {
                     sets: common.overrides()?,
                     folds,
                     rows,
+                    kd_rows,
                     parallel,
                     num_gpus,
                     device: common.device.clone(),

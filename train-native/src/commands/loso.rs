@@ -15,79 +15,118 @@ use crate::dataset::{data_root, load_trials, subjects};
 use crate::trainer::RunSummary;
 
 /// One row of the study: a run trained in every fold.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     /// Run name (the folder in each fold).
-    pub name: &'static str,
+    pub name: String,
     /// Teacher or student.
     pub teacher: bool,
     /// Whether it distils from its fold's teacher.
     pub kd: bool,
     /// Overrides on top of the base configuration.
-    pub set: &'static [&'static str],
+    pub set: Vec<String>,
     /// In the study when `--rows` is not given.
     pub default: bool,
 }
 
-/// Every row `fallkd loso` knows.
-pub const ROWS: &[Row] = &[
-    Row {
-        name: "teacher",
-        teacher: true,
-        kd: false,
-        set: &[],
-        default: true,
-    },
-    Row {
-        name: "student-nokd",
-        teacher: false,
-        kd: false,
-        set: &["kd.enabled=false"],
-        default: true,
-    },
-    Row {
-        name: "student-kd",
-        teacher: false,
-        kd: true,
-        set: &["student.time_mode=timestamps"],
-        default: true,
-    },
-    Row {
-        name: "student-kd-cleaned",
-        teacher: false,
-        kd: true,
-        set: &["student.time_mode=cleaned"],
-        default: false,
-    },
-    Row {
-        name: "student-kd-position",
-        teacher: false,
-        kd: true,
-        set: &["student.time_mode=position"],
-        default: true,
-    },
-    Row {
-        name: "student-kd-tokens32",
-        teacher: false,
-        kd: true,
-        set: &["student.time_mode=timestamps", "student.num_tokens=32"],
-        default: false,
-    },
-    Row {
-        name: "student-kd-tokens128",
-        teacher: false,
-        kd: true,
-        set: &["student.time_mode=timestamps", "student.num_tokens=128"],
-        default: false,
-    },
-    Row {
-        name: "baseline-fixed-rate",
-        teacher: false,
-        kd: false,
-        set: &["kd.enabled=false", "student.arch=fixed-rate"],
-        default: true,
-    },
+type KnownRow = (&'static str, bool, bool, &'static [&'static str], bool);
+
+/// The rows `fallkd loso` knows: name, teacher, KD, overrides, in the default study.
+const KNOWN: &[KnownRow] = &[
+    ("teacher", true, false, &[], true),
+    ("student-nokd", false, false, &["kd.enabled=false"], true),
+    (
+        "student-kd",
+        false,
+        true,
+        &["student.time_mode=timestamps"],
+        true,
+    ),
+    (
+        "student-kd-cleaned",
+        false,
+        true,
+        &["student.time_mode=cleaned"],
+        false,
+    ),
+    (
+        "student-kd-position",
+        false,
+        true,
+        &["student.time_mode=position"],
+        true,
+    ),
+    (
+        "student-kd-tokens32",
+        false,
+        true,
+        &["student.time_mode=timestamps", "student.num_tokens=32"],
+        false,
+    ),
+    (
+        "student-kd-tokens128",
+        false,
+        true,
+        &["student.time_mode=timestamps", "student.num_tokens=128"],
+        false,
+    ),
+    (
+        "baseline-fixed-rate",
+        false,
+        false,
+        &["kd.enabled=false", "student.arch=fixed-rate"],
+        true,
+    ),
 ];
+
+/// Every row `fallkd loso` knows, in table order.
+pub fn known_rows() -> Vec<Row> {
+    KNOWN
+        .iter()
+        .map(|&(name, teacher, kd, set, default)| Row {
+            name: name.into(),
+            teacher,
+            kd,
+            set: set.iter().map(|s| s.to_string()).collect(),
+            default,
+        })
+        .collect()
+}
+
+/// A distilled-student row from `NAME=KEY=VALUE;KEY=VALUE` (`--kd-row`).
+pub fn parse_kd_row(spec: &str) -> Result<Row> {
+    let (name, sets) = spec.split_once('=').with_context(|| {
+        format!("--kd-row {spec:?}: expected NAME=KEY=VALUE[;KEY=VALUE...], e.g. student-kd-posw4=train.loss={{kind: bce, pos_weight: 4}}")
+    })?;
+    let name = name.trim();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        bail!(
+            "--kd-row {spec:?}: the name must be letters, digits, '-' or '_' (it names a folder)"
+        );
+    }
+    if KNOWN.iter().any(|k| k.0 == name) {
+        bail!("--kd-row {spec:?}: {name} is a built-in row; pick another name");
+    }
+    let set: Vec<String> = sets
+        .split(';')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if set.is_empty() || set.iter().any(|s| !s.contains('=')) {
+        bail!("--kd-row {spec:?}: each override is KEY=VALUE, separated by ';'");
+    }
+    Ok(Row {
+        name: name.into(),
+        teacher: false,
+        kd: true,
+        set,
+        default: false,
+    })
+}
 
 /// What to run.
 #[derive(Debug, Clone, Default)]
@@ -100,6 +139,8 @@ pub struct LosoOptions {
     pub folds: Vec<u16>,
     /// Row names (the default rows when empty).
     pub rows: Vec<String>,
+    /// Further distilled-student rows, `NAME=KEY=VALUE;KEY=VALUE` each.
+    pub kd_rows: Vec<String>,
     /// Runs at a time.
     pub parallel: usize,
     /// GPUs to spread runs over (0: `device` for every run).
@@ -122,24 +163,37 @@ pub fn mean_std(xs: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// Selected rows, in table order; an unknown name is an error listing the known ones.
-pub fn select_rows(names: &[String]) -> Result<Vec<Row>> {
-    if names.is_empty() {
-        return Ok(ROWS.iter().copied().filter(|r| r.default).collect());
-    }
-    for n in names {
-        if !ROWS.iter().any(|r| r.name == n) {
-            bail!(
-                "--rows: unknown row {n:?}; known rows: {}",
-                ROWS.iter().map(|r| r.name).collect::<Vec<_>>().join(", ")
-            );
+/// Selected rows, in table order, then the `--kd-row` ones; an unknown name is an error listing
+/// the known ones.
+pub fn select_rows(names: &[String], kd_rows: &[String]) -> Result<Vec<Row>> {
+    let known = known_rows();
+    let mut rows: Vec<Row> = if names.is_empty() {
+        known.into_iter().filter(|r| r.default).collect()
+    } else {
+        for n in names {
+            if !known.iter().any(|r| &r.name == n) {
+                bail!(
+                    "--rows: unknown row {n:?}; known rows: {}",
+                    known
+                        .iter()
+                        .map(|r| r.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
         }
+        known
+            .into_iter()
+            .filter(|r| names.iter().any(|n| *n == r.name))
+            .collect()
+    };
+    for spec in kd_rows {
+        let r = parse_kd_row(spec)?;
+        if rows.iter().any(|x| x.name == r.name) {
+            bail!("--kd-row {spec:?}: the name {} is given twice", r.name);
+        }
+        rows.push(r);
     }
-    let rows: Vec<Row> = ROWS
-        .iter()
-        .copied()
-        .filter(|r| names.iter().any(|n| n == r.name))
-        .collect();
     if rows.iter().any(|r| r.kd) && !rows.iter().any(|r| r.teacher) {
         bail!("--rows: the KD rows need the teacher row (each fold distils from its own teacher)");
     }
@@ -148,7 +202,7 @@ pub fn select_rows(names: &[String]) -> Result<Vec<Row>> {
 
 /// Runs the study into `out` and writes `loso.md` and `loso.csv`; returns the report path.
 pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
-    let rows = select_rows(&opts.rows)?;
+    let rows = select_rows(&opts.rows, &opts.kd_rows)?;
     let cfg = RunConfig::load(&opts.configs, &opts.sets)?;
     std::fs::create_dir_all(out)?;
     let root = data_root(&cfg, out)?;
@@ -242,8 +296,8 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
                     ),
                 ]);
             }
-            for s in r.set {
-                args.extend(["--set".to_string(), s.to_string()]);
+            for s in &r.set {
+                args.extend(["--set".to_string(), s.clone()]);
             }
             if r.teacher {
                 teacher_job = Some(jobs.len());
@@ -256,7 +310,7 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
                     "train-student"
                 }
                 .into(),
-                out: fold_dir.join(r.name),
+                out: fold_dir.join(&r.name),
                 args,
                 after: if r.kd { teacher_job } else { None },
             });
@@ -269,12 +323,12 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
         for r in &rows {
             let path = out
                 .join(format!("S{fold:02}"))
-                .join(r.name)
+                .join(&r.name)
                 .join("metrics.json");
             if let Ok(b) = std::fs::read(&path) {
                 let s: RunSummary = serde_json::from_slice(&b)
                     .with_context(|| format!("{} is not a run summary", path.display()))?;
-                results.push((fold, r.name, s));
+                results.push((fold, r.name.as_str(), s));
             }
         }
     }
@@ -337,7 +391,7 @@ pub fn report_markdown(
     for r in rows {
         let of: Vec<&RunSummary> = results
             .iter()
-            .filter(|(_, n, _)| *n == r.name)
+            .filter(|(_, n, _)| *n == r.name.as_str())
             .map(|(_, _, s)| s)
             .collect();
         if of.is_empty() {
@@ -378,7 +432,10 @@ pub fn report_markdown(
             .map_or(String::new(), |(_, _, s)| fmt_subjects(&s.split.val));
         let _ = write!(md, "| S{fold:02} | {val} |");
         for r in rows {
-            match results.iter().find(|(f, n, _)| *f == fold && *n == r.name) {
+            match results
+                .iter()
+                .find(|(f, n, _)| *f == fold && *n == r.name.as_str())
+            {
                 Some((_, _, s)) => {
                     let _ = write!(md, " {:.3} ({:.3}) |", s.test.f1, s.test.auc);
                 }
@@ -405,7 +462,8 @@ mod tests {
 
     #[test]
     fn rows_default_and_checked() {
-        let d: Vec<&str> = select_rows(&[]).unwrap().iter().map(|r| r.name).collect();
+        let rows = select_rows(&[], &[]).unwrap();
+        let d: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(
             d,
             [
@@ -416,13 +474,58 @@ mod tests {
                 "baseline-fixed-rate"
             ]
         );
-        let e = select_rows(&["student-kd".into()]).unwrap_err().to_string();
+        let e = select_rows(&["student-kd".into()], &[])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("need the teacher row"), "{e}");
-        let e = select_rows(&["tacher".into()]).unwrap_err().to_string();
+        let e = select_rows(&["tacher".into()], &[])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown row \"tacher\""), "{e}");
         assert_eq!(
-            select_rows(&["baseline-fixed-rate".into()]).unwrap().len(),
+            select_rows(&["baseline-fixed-rate".into()], &[])
+                .unwrap()
+                .len(),
             1
         );
+    }
+
+    #[test]
+    fn kd_rows_are_parsed_and_checked() {
+        let rows = select_rows(
+            &[],
+            &[
+                "student-kd-posw4=train.loss={kind: bce, pos_weight: 4}; student.num_tokens=32"
+                    .into(),
+            ],
+        )
+        .unwrap();
+        let r = rows.last().unwrap();
+        assert_eq!(r.name, "student-kd-posw4");
+        assert!(r.kd && !r.teacher);
+        assert_eq!(
+            r.set,
+            [
+                "train.loss={kind: bce, pos_weight: 4}",
+                "student.num_tokens=32"
+            ]
+        );
+        for (bad, why) in [
+            ("no-equals", "expected NAME=KEY=VALUE"),
+            ("a/b=x=1", "letters, digits"),
+            ("student-kd=x=1", "built-in row"),
+            ("r=x", "KEY=VALUE"),
+        ] {
+            let e = select_rows(&[], &[bad.into()]).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        let e = select_rows(&[], &["r=x=1".into(), "r=y=2".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("given twice"), "{e}");
+        let e = select_rows(&["baseline-fixed-rate".into()], &["r=x=1".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("need the teacher row"), "{e}");
     }
 }
