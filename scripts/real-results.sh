@@ -32,7 +32,9 @@ $B stress-test --run runs/fixed-ablation/student/tokens32 --run runs/real-impact
 
 # 4. Leave-one-subject-out over the 11 subjects with falls and ADLs.
 $B loso --data-root data --out runs/loso --parallel 2 "${COMMON[@]}" \
-  --rows teacher,student-nokd,student-kd,student-kd-position,student-kd-tokens32,baseline-fixed-rate
+  --rows teacher,student-nokd,student-kd,student-kd-position,student-kd-tokens32,baseline-fixed-rate \
+  --kd-row 'student-kd-no-pos-enc=student.use_pos_enc=false' \
+  --kd-row 'student-kd-posw4=train.loss={kind: bce, pos_weight: 4}'
 
 # 5. Batch-1 inference time per window on one CPU thread, machine otherwise idle.
 for r in runs/real-impact/teacher runs/fixed-ablation/student/tokens32 runs/real-impact/student-kd \

@@ -1,6 +1,6 @@
 //! The `fallkd` binary end to end on a tiny generated dataset: `fallkd loso` trains every fold's
-//! runs as child processes, the non-KD rows really train without KD, the report averages the
-//! folds, and a second call keeps the finished runs. (Here rather than in the root `tests/`:
+//! runs as child processes, the non-KD rows really train without KD, a `--kd-row` gets its
+//! overrides, the report averages the folds, and a second call keeps the finished runs. (Here rather than in the root `tests/`:
 //! only this package's tests can name the binary through `CARGO_BIN_EXE_fallkd`.)
 
 use std::path::{Path, PathBuf};
@@ -34,6 +34,7 @@ fn loso(data: &Path, out: &Path) -> std::process::Output {
         .arg(out)
         .args(["--folds", "1,3", "--rows"])
         .arg("teacher,student-nokd,student-kd,baseline-fixed-rate")
+        .args(["--kd-row", "student-kd-l8=student.num_tokens=8;kd.weights.gram=0"])
         .args(["--parallel", "2"]);
     for s in TINY {
         c.arg("--set").arg(s);
@@ -102,6 +103,13 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
             cfg.contains(&format!("{fold}/teacher")),
             "{fold}: the KD student must distil from its own fold's teacher:\n{cfg}"
         );
+        let extra = std::fs::read_to_string(f.join("student-kd-l8/config.yaml")).unwrap();
+        assert!(
+            kd_enabled(&f.join("student-kd-l8"))
+                && extra.contains("num_tokens: 8")
+                && extra.contains(&format!("{fold}/teacher")),
+            "{fold}: --kd-row not applied:\n{extra}"
+        );
         let m = std::fs::read_to_string(f.join("student-kd/metrics.json")).unwrap();
         let want = format!("\"test\": [\n      {}", fold[1..].trim_start_matches('0'));
         assert!(
@@ -110,7 +118,7 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
         );
     }
     let csv = std::fs::read_to_string(out.join("loso.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 2 * 4, "{csv}");
+    assert_eq!(csv.lines().count(), 1 + 2 * 5, "{csv}");
     let md = std::fs::read_to_string(out.join("loso.md")).unwrap();
     let row = md
         .lines()
@@ -124,7 +132,7 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
     let o = loso(&data, &out);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
-    assert!(err.contains("8 of 8 runs already finished"), "{err}");
+    assert!(err.contains("10 of 10 runs already finished"), "{err}");
     assert_eq!(before, stamp(&out.join("S01/student-kd/metrics.json")));
 
     // A wrong fold is refused with the usable subjects named.
