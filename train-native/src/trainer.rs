@@ -337,6 +337,21 @@ pub struct RunSummary {
     pub ms_per_window: f64,
 }
 
+impl RunSummary {
+    /// Header of `metric_fields`.
+    pub const METRIC_FIELDS: &'static str =
+        "test_f1,precision,recall,accuracy,auc,f1_at_val_threshold";
+
+    /// Test F1, precision, recall, accuracy, AUC and F1 at the validation threshold as CSV fields.
+    pub fn metric_fields(&self) -> String {
+        let t = &self.test;
+        format!(
+            "{:.4},{:.4},{:.4},{:.4},{:.4},{:.4}",
+            t.f1, t.precision, t.recall, t.accuracy, t.auc, self.test_at_val_threshold.f1
+        )
+    }
+}
+
 /// Probabilities of `net` on `windows` (batched, no gradients).
 pub fn predict(
     net: &Net,

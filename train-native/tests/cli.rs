@@ -34,7 +34,10 @@ fn loso(data: &Path, out: &Path) -> std::process::Output {
         .arg(out)
         .args(["--folds", "1,3", "--rows"])
         .arg("teacher,student-nokd,student-kd,baseline-fixed-rate")
-        .args(["--kd-row", "student-kd-l8=student.num_tokens=8;kd.weights.gram=0"])
+        .args([
+            "--kd-row",
+            "student-kd-l8=student.num_tokens=8;kd.weights.gram=0",
+        ])
         .args(["--parallel", "2"]);
     for s in TINY {
         c.arg("--set").arg(s);

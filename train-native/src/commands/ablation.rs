@@ -95,20 +95,16 @@ pub fn run(
     }
     let table = summary_table(&rows);
     write_atomic(&out.join("summary.md"), table.as_bytes())?;
-    let mut csv = String::from(
-        "name,overrides,test_f1,precision,recall,accuracy,auc,f1_at_val_threshold,parameters,ms_per_window\n",
+    let mut csv = format!(
+        "name,overrides,{},parameters,ms_per_window\n",
+        RunSummary::METRIC_FIELDS
     );
     for (v, s) in &rows {
         csv.push_str(&format!(
-            "{},\"{}\",{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{},{:.3}\n",
+            "{},\"{}\",{},{},{:.3}\n",
             v.name,
             v.set.join(" "),
-            s.test.f1,
-            s.test.precision,
-            s.test.recall,
-            s.test.accuracy,
-            s.test.auc,
-            s.test_at_val_threshold.f1,
+            s.metric_fields(),
             s.parameters,
             s.ms_per_window
         ));

@@ -335,20 +335,16 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
     let md = report_markdown(&rows, &folds, &results, &cfg);
     let path = out.join("loso.md");
     write_atomic(&path, md.as_bytes())?;
-    let mut csv = String::from(
-        "fold,run,val_subjects,test_f1,precision,recall,accuracy,auc,f1_at_val_threshold,val_threshold,best_epoch,parameters\n",
+    let mut csv = format!(
+        "fold,run,val_subjects,{},val_threshold,best_epoch,parameters\n",
+        RunSummary::METRIC_FIELDS
     );
     for (fold, name, s) in &results {
         let _ = writeln!(
             csv,
-            "S{fold:02},{name},{},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{},{}",
+            "S{fold:02},{name},{},{},{:.4},{},{}",
             fmt_subjects(&s.split.val),
-            s.test.f1,
-            s.test.precision,
-            s.test.recall,
-            s.test.accuracy,
-            s.test.auc,
-            s.test_at_val_threshold.f1,
+            s.metric_fields(),
             s.threshold,
             s.best_epoch,
             s.parameters
