@@ -184,7 +184,7 @@ pub fn select_rows(names: &[String], kd_rows: &[String]) -> Result<Vec<Row>> {
         }
         known
             .into_iter()
-            .filter(|r| names.iter().any(|n| *n == r.name))
+            .filter(|r| names.contains(&r.name))
             .collect()
     };
     for spec in kd_rows {
