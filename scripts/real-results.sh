@@ -41,3 +41,7 @@ for r in runs/real-impact/teacher runs/fixed-ablation/student/tokens32 runs/real
   runs/fixed-ablation/student/tokens128 runs/real-impact/baseline-fixed-rate; do
   RAYON_NUM_THREADS=1 $B evaluate --run "$r" | tail -1
 done
+
+# 6. The browser demo's bundled student (RESULTS.md, section 5) and the browser tests' reference.
+$B export --run runs/fixed-ablation/student/tokens32 --out web/assets/student.fallkd --threshold 0.5
+FALLKD_WRITE_FIXTURE=1 cargo test --test web_fixture
