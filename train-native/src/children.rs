@@ -31,6 +31,23 @@ impl Job {
     }
 }
 
+/// Child arguments for configuration: `--config F` per file, then `--set S` per override.
+pub fn config_args<'a>(
+    configs: &[PathBuf],
+    sets: impl IntoIterator<Item = &'a String>,
+) -> Vec<String> {
+    let mut args = Vec::new();
+    for c in configs {
+        args.push("--config".to_string());
+        args.push(c.display().to_string());
+    }
+    for s in sets {
+        args.push("--set".to_string());
+        args.push(s.clone());
+    }
+    args
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Status {
     Waiting,
@@ -95,18 +112,17 @@ pub fn run_all(jobs: &[Job], parallel: usize, num_gpus: usize, tag: &str) -> Res
                         if st[i] != Status::Waiting {
                             continue;
                         }
-                        match j.after.map(|a| st[a]) {
-                            None | Some(Status::Ok) => {
+                        match j.after.map(|a| (a, st[a])) {
+                            None | Some((_, Status::Ok)) => {
                                 pick = Some(i);
                                 break;
                             }
-                            Some(Status::Failed) => {
+                            Some((a, Status::Failed)) => {
                                 st[i] = Status::Failed;
-                                failures.lock().expect("failures").push(format!(
-                                    "{}: not run, {} failed",
-                                    j.name,
-                                    jobs[j.after.expect("has after")].name
-                                ));
+                                failures
+                                    .lock()
+                                    .expect("failures")
+                                    .push(format!("{}: not run, {} failed", j.name, jobs[a].name));
                             }
                             Some(_) => blocked = true,
                         }

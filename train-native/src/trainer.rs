@@ -338,6 +338,19 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
+    /// The summary a finished run wrote into `dir` (`metrics.json`); `None` when the run has not
+    /// finished.
+    pub fn read(dir: &Path) -> Result<Option<RunSummary>> {
+        let path = dir.join("metrics.json");
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let b = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_slice(&b)
+            .map(Some)
+            .with_context(|| format!("{} is not a run summary", path.display()))
+    }
+
     /// Header of `metric_fields`.
     pub const METRIC_FIELDS: &'static str =
         "test_f1,precision,recall,accuracy,auc,f1_at_val_threshold";

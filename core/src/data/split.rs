@@ -35,10 +35,11 @@ pub fn leave_one_subject_out(subjects: &[u16], evaluable: &[u16], seed: u64) -> 
         .iter()
         .map(|&test| {
             let others: Vec<u16> = subjects.iter().copied().filter(|&s| s != test).collect();
-            let candidates: Vec<u16> = match evaluable.iter().filter(|&&s| s != test).count() {
-                0 => others.clone(),
-                _ => evaluable.iter().copied().filter(|&s| s != test).collect(),
-            };
+            let mut candidates: Vec<u16> =
+                evaluable.iter().copied().filter(|&s| s != test).collect();
+            if candidates.is_empty() {
+                candidates = others.clone();
+            }
             let val = candidates[rng
                 .below(candidates.len().max(1))
                 .min(candidates.len().saturating_sub(1))];

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::checkpoint::write_atomic;
-use crate::children::{Job, run_all};
+use crate::children::{Job, config_args, run_all};
 use crate::trainer::RunSummary;
 
 /// One configuration of a sweep.
@@ -65,31 +65,18 @@ pub fn run(
     std::fs::create_dir_all(out)?;
     let jobs: Vec<Job> = variants
         .iter()
-        .map(|v| {
-            let mut args = Vec::new();
-            for b in &base {
-                args.push("--config".to_string());
-                args.push(b.display().to_string());
-            }
-            for s in extra_sets.iter().chain(&v.set) {
-                args.push("--set".to_string());
-                args.push(s.clone());
-            }
-            Job {
-                name: v.name.clone(),
-                sub: sub.to_string(),
-                out: out.join(&v.name),
-                args,
-                after: None,
-            }
+        .map(|v| Job {
+            name: v.name.clone(),
+            sub: sub.to_string(),
+            out: out.join(&v.name),
+            args: config_args(&base, extra_sets.iter().chain(&v.set)),
+            after: None,
         })
         .collect();
     let failures = run_all(&jobs, parallel, num_gpus, "ablation")?;
     let mut rows = Vec::new();
     for v in &variants {
-        let path = out.join(&v.name).join("metrics.json");
-        if let Ok(b) = std::fs::read(&path) {
-            let s: RunSummary = serde_json::from_slice(&b)?;
+        if let Some(s) = RunSummary::read(&out.join(&v.name))? {
             rows.push((v.clone(), s));
         }
     }

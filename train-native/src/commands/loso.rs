@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::checkpoint::write_atomic;
-use crate::children::{Job, run_all};
+use crate::children::{Job, config_args, run_all};
 use crate::config::RunConfig;
 use crate::dataset::{data_root, load_trials, subjects};
 use crate::trainer::RunSummary;
@@ -253,15 +253,7 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
         }
     );
 
-    let mut common = Vec::new();
-    for c in &opts.configs {
-        common.push("--config".to_string());
-        common.push(c.display().to_string());
-    }
-    for s in &opts.sets {
-        common.push("--set".to_string());
-        common.push(s.clone());
-    }
+    let mut common = config_args(&opts.configs, &opts.sets);
     common.push("--set".into());
     common.push(format!(
         "data.root={}",
@@ -321,13 +313,7 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
     let mut results: Vec<(u16, &str, RunSummary)> = Vec::new();
     for &fold in &folds {
         for r in &rows {
-            let path = out
-                .join(format!("S{fold:02}"))
-                .join(&r.name)
-                .join("metrics.json");
-            if let Ok(b) = std::fs::read(&path) {
-                let s: RunSummary = serde_json::from_slice(&b)
-                    .with_context(|| format!("{} is not a run summary", path.display()))?;
+            if let Some(s) = RunSummary::read(&out.join(format!("S{fold:02}")).join(&r.name))? {
                 results.push((fold, r.name.as_str(), s));
             }
         }
