@@ -57,8 +57,8 @@ enum Status {
 }
 
 /// CPU threads per child when `parallel` children share this machine: `RAYON_NUM_THREADS` if
-/// set, else the cores divided among the children (burn's CPU backend uses rayon; two
-/// one-thread runs train about twice as fast together as two two-thread runs on 2 cores).
+/// set, else the cores divided among the children (burn's CPU backend uses rayon; on 2 cores one
+/// two-thread run trained as fast as each of two one-thread runs side by side: README, "Splits").
 fn threads_per_child(parallel: usize) -> Option<String> {
     if std::env::var_os("RAYON_NUM_THREADS").is_some() || parallel <= 1 {
         return None;
