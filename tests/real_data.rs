@@ -80,7 +80,7 @@ fn every_file_loads_or_is_rejected_with_a_reason() {
 #[test]
 fn trial_assembly_matches_the_documented_counts() {
     let Some(root) = root() else { return };
-    let (dropped, report) = load_trials(&root, GyroPolicy::Drop, true).unwrap();
+    let (dropped, report) = load_trials(&root, GyroPolicy::Drop, true, false).unwrap();
     let falls = dropped.iter().filter(|t| t.is_fall()).count();
     // 414 trials have skeleton, accelerometer and a gyroscope file with data (176 falls); in four
     // of them the gyroscope stops before the accelerometer starts, so nothing can be merged.
@@ -101,7 +101,7 @@ fn trial_assembly_matches_the_documented_counts() {
         (414 - 4, 176 - 1),
         "skeleton + accelerometer + usable gyroscope"
     );
-    let (kept, _) = load_trials(&root, GyroPolicy::KeepMissing, true).unwrap();
+    let (kept, _) = load_trials(&root, GyroPolicy::KeepMissing, true, false).unwrap();
     assert_eq!(kept.len(), 512, "skeleton + accelerometer");
     assert!(kept.iter().any(|t| t.gyro_missing && t.key.subject == 32));
     for t in &kept {

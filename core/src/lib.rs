@@ -4,8 +4,11 @@
 //! parsing, windowing, perturbations and metrics. No filesystem access and no CLI, so the same
 //! code runs natively and in the browser (wasm32).
 
+pub mod alarm;
 pub mod data;
 pub mod error;
+pub mod features;
+pub mod gbm;
 pub mod inference;
 pub mod losses;
 pub mod metrics;
@@ -13,6 +16,7 @@ pub mod model;
 pub mod model_file;
 pub mod perturb;
 pub mod rng;
+pub mod stats;
 pub mod synth;
 
 pub use burn;

@@ -32,6 +32,8 @@ pub struct RunConfig {
     pub train: TrainSection,
     /// Stress tests.
     pub stress: StressSection,
+    /// Feature-model reference rows (`fallkd train-features`).
+    pub features: crate::commands::features::FeaturesSection,
 }
 
 impl Default for RunConfig {
@@ -45,6 +47,7 @@ impl Default for RunConfig {
             kd: KdSection::default(),
             train: TrainSection::default(),
             stress: StressSection::default(),
+            features: Default::default(),
         }
     }
 }
@@ -65,6 +68,21 @@ pub struct DataSection {
     pub synth_subjects: u16,
     /// Generated data: trials per activity.
     pub synth_trials: u16,
+    /// Drop identical copies of a watch recording filed under several trial names, keeping
+    /// one (`fallkd_core::data::dedup`).
+    pub dedup: bool,
+    /// Older adults' daily living (`old/` beside `young/`).
+    pub old_adults: OldAdultsSection,
+}
+
+/// The older adults' daily-living recordings (accelerometer only, no falls).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OldAdultsSection {
+    /// Older adults (their own numbers, 1 for old S01) this run scores for false alarms.
+    pub test: Vec<u16>,
+    /// Train on every other older adult's windows as extra negatives.
+    pub train: bool,
 }
 
 impl Default for DataSection {
@@ -76,6 +94,8 @@ impl Default for DataSection {
             skeleton_frames: 120,
             synth_subjects: 8,
             synth_trials: 2,
+            dedup: true,
+            old_adults: OldAdultsSection::default(),
         }
     }
 }
@@ -337,6 +357,9 @@ pub struct TrainSection {
     pub loss: TaskLossKind,
     /// Cap on training batches per epoch (0: no cap).
     pub max_batches_per_epoch: usize,
+    /// Probability that a training window's gyroscope is zeroed and marked missing, so that one
+    /// model works with and without a gyroscope (0: off).
+    pub gyro_dropout: f64,
 }
 
 impl Default for TrainSection {
@@ -351,6 +374,7 @@ impl Default for TrainSection {
             patience: 4,
             loss: TaskLossKind::Bce { pos_weight: 1.0 },
             max_batches_per_epoch: 0,
+            gyro_dropout: 0.0,
         }
     }
 }
@@ -419,6 +443,12 @@ impl RunConfig {
         }
         if self.train.epochs == 0 {
             bail!("train.epochs must be > 0");
+        }
+        if !(0.0..=1.0).contains(&self.train.gyro_dropout) {
+            bail!(
+                "train.gyro_dropout must lie in [0, 1], got {}",
+                self.train.gyro_dropout
+            );
         }
         if !(self.train.weight_decay >= 0.0) {
             bail!("train.weight_decay must be >= 0");

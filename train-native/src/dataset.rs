@@ -4,12 +4,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use fallkd_core::data::dedup::{Duplicate, content_hash, find_duplicates};
 use fallkd_core::data::imu_csv::{ImuRecording, parse_imu_csv};
 use fallkd_core::data::normalize::NormStats;
 use fallkd_core::data::skeleton_csv::parse_skeleton_csv;
 use fallkd_core::data::split::{Split, fixed_split, leave_one_subject_out};
 use fallkd_core::data::trial::{GyroPolicy, Trial, TrialKey, assemble_trial};
-use fallkd_core::data::window::{Purpose, Window, WindowConfig, window_trials};
+use fallkd_core::data::window::{Purpose, Window, WindowConfig, window_trial, window_trials};
 
 use crate::config::{RunConfig, SplitKind};
 
@@ -70,16 +71,19 @@ pub struct LoadReport {
     pub skipped_trials: Vec<String>,
     /// Header lines skipped, mangled values fixed, non-finite rows dropped, skeleton frames filled.
     pub repairs: [usize; 4],
+    /// Trials dropped as copies of another recording (`data.dedup`), with the reason.
+    pub duplicates: Vec<String>,
 }
 
 impl LoadReport {
     /// One-paragraph summary.
     pub fn summary(&self) -> String {
         format!(
-            "{} files loaded, {} rejected; {} trials left out; repairs: {} header lines skipped, {} duplicate-column values fixed, {} non-finite rows dropped, {} skeleton frames filled",
+            "{} files loaded, {} rejected; {} trials left out, {} of them identical copies of another recording; repairs: {} header lines skipped, {} duplicate-column values fixed, {} non-finite rows dropped, {} skeleton frames filled",
             self.loaded_files,
             self.rejected_files.len(),
             self.skipped_trials.len(),
+            self.duplicates.len(),
             self.repairs[0],
             self.repairs[1],
             self.repairs[2],
@@ -129,6 +133,33 @@ pub struct Recordings {
     pub report: LoadReport,
 }
 
+impl Recordings {
+    /// Drops every trial whose watch recording (accelerometer and gyroscope samples) is an
+    /// identical copy of another trial's, keeping the first name (`data::dedup`); each drop is
+    /// reported in `report.duplicates` and `report.skipped_trials`.
+    pub fn drop_duplicates(&mut self) -> Vec<Duplicate> {
+        let hashes: BTreeMap<TrialKey, (u64, Option<u64>)> = self
+            .accelerometer
+            .iter()
+            .map(|(k, a)| {
+                (
+                    *k,
+                    (content_hash(a), self.gyroscope.get(k).map(content_hash)),
+                )
+            })
+            .collect();
+        let dups = find_duplicates(&hashes);
+        for d in &dups {
+            self.accelerometer.remove(&d.dropped);
+            self.gyroscope.remove(&d.dropped);
+            self.skeleton.remove(&d.dropped);
+            self.report.duplicates.push(d.to_string());
+            self.report.skipped_trials.push(d.to_string());
+        }
+        dups
+    }
+}
+
 /// Parses every CSV of the three folders; a bad file is reported, never fatal.
 pub fn read_recordings(root: &Path, with_skeleton: bool) -> Result<Recordings> {
     let layout = Layout::find(root)?;
@@ -164,13 +195,18 @@ pub fn read_recordings(root: &Path, with_skeleton: bool) -> Result<Recordings> {
     })
 }
 
-/// Trials with accelerometer (+ gyroscope per policy) and, if `require_skeleton`, skeleton.
+/// Trials with accelerometer (+ gyroscope per policy) and, if `require_skeleton`, skeleton;
+/// with `dedup`, identical copies of a recording are dropped first (one kept).
 pub fn load_trials(
     root: &Path,
     policy: GyroPolicy,
     require_skeleton: bool,
+    dedup: bool,
 ) -> Result<(Vec<Trial>, LoadReport)> {
     let mut rec = read_recordings(root, true)?;
+    if dedup {
+        rec.drop_duplicates();
+    }
     let mut trials = Vec::new();
     let keys: BTreeSet<TrialKey> = rec.accelerometer.keys().copied().collect();
     for key in keys {
@@ -213,6 +249,82 @@ pub struct Prepared {
     pub stats: NormStats,
     /// Loading report.
     pub report: LoadReport,
+    /// Evaluation windows of the older adults scored by this run (`data.old_adults.test`).
+    pub old_test: Vec<Window>,
+}
+
+/// Older adults' subject numbers are stored as this offset plus their own (old S01 is subject
+/// 101), so that they never collide with the young subjects or generated data.
+pub const OLD_SUBJECT_OFFSET: u16 = 100;
+
+/// The older adults' daily-living recordings under `root/old/accelerometer/watch` (accelerometer
+/// only, so the gyroscope is marked missing), subject numbers offset by [`OLD_SUBJECT_OFFSET`].
+/// Empty when the folder is absent; duplicates dropped when `dedup`.
+pub fn load_old_adults(root: &Path, dedup: bool) -> Result<(Vec<Trial>, LoadReport)> {
+    let dir = root.join("old").join("accelerometer").join("watch");
+    let mut report = LoadReport::default();
+    if !dir.is_dir() {
+        return Ok((vec![], report));
+    }
+    let accelerometer = imu_folder(&dir, &mut report)?;
+    let mut rec = Recordings {
+        accelerometer,
+        gyroscope: BTreeMap::new(),
+        skeleton: BTreeMap::new(),
+        report,
+    };
+    if dedup {
+        rec.drop_duplicates();
+    }
+    let mut trials = Vec::new();
+    for (key, acc) in &rec.accelerometer {
+        let key = TrialKey {
+            subject: key.subject + OLD_SUBJECT_OFFSET,
+            ..*key
+        };
+        match assemble_trial(key, acc, None, None, GyroPolicy::KeepMissing) {
+            Ok(t) => trials.push(t),
+            Err(why) => rec.report.skipped_trials.push(format!("{key}: {why}")),
+        }
+    }
+    Ok((trials, rec.report))
+}
+
+/// Adds the older adults a run asks for: `data.old_adults.test` subjects as `old_test`
+/// evaluation windows, and with `data.old_adults.train` every other older adult's windows to
+/// the training windows (daily living only: extra negatives).
+fn add_old_adults(p: &mut Prepared, cfg: &RunConfig, root: &Path) -> Result<()> {
+    let o = &cfg.data.old_adults;
+    if o.test.is_empty() && !o.train {
+        return Ok(());
+    }
+    let (old, report) = load_old_adults(root, cfg.data.dedup)?;
+    if old.is_empty() {
+        bail!(
+            "data.old_adults asks for older adults, but {} holds no old/accelerometer/watch/ recordings (tar -xzf smartfallmm-old-adl.tar.gz -C {}): {}",
+            root.display(),
+            root.display(),
+            report.summary()
+        );
+    }
+    for s in &o.test {
+        if !old.iter().any(|t| t.key.subject == s + OLD_SUBJECT_OFFSET) {
+            bail!("data.old_adults.test: older adult S{s:02} has no usable recording");
+        }
+    }
+    let base = p.trials.len();
+    for (i, t) in old.iter().enumerate() {
+        let own = t.key.subject - OLD_SUBJECT_OFFSET;
+        if o.test.contains(&own) {
+            p.old_test
+                .extend(window_trial(base + i, t, &cfg.window, Purpose::Eval));
+        } else if o.train {
+            p.train
+                .extend(window_trial(base + i, t, &cfg.window, Purpose::Train));
+        }
+    }
+    p.trials.extend(old);
+    Ok(())
 }
 
 /// The subjects of `trials`, and those of them with both fall and ADL trials (the only ones a
@@ -268,10 +380,12 @@ pub fn resolve_split(cfg: &RunConfig, subjects: &[u16], evaluable: &[u16]) -> Re
 
 /// Loads (or generates), splits, windows and fits statistics.
 pub fn prepare(cfg: &RunConfig, root: &Path) -> Result<Prepared> {
-    let (trials, report) = load_trials(root, cfg.data.gyro, true)?;
+    let (trials, report) = load_trials(root, cfg.data.gyro, true, cfg.data.dedup)?;
     let (subjects, evaluable) = subjects(&trials);
     let split = resolve_split(cfg, &subjects, &evaluable)?;
-    Ok(prepare_split(trials, split, &cfg.window, report))
+    let mut p = prepare_split(trials, split, &cfg.window, report);
+    add_old_adults(&mut p, cfg, root)?;
+    Ok(p)
 }
 
 /// Windows and statistics for one split of loaded trials.
@@ -307,6 +421,7 @@ pub fn prepare_split(
         test,
         stats,
         report,
+        old_test: vec![],
     }
 }
 

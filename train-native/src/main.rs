@@ -157,6 +157,15 @@ enum Cmd {
         #[arg(long)]
         resume: bool,
     },
+    /// Train a feature-model reference row: the peak-|a| rule or gradient-boosted trees on
+    /// hand-made window features (features.model: peak | gbm).
+    TrainFeatures {
+        #[command(flatten)]
+        common: Common,
+        /// Run directory.
+        #[arg(long, default_value = "runs/features")]
+        out: PathBuf,
+    },
     /// Teacher ablation sweep (kd_config/ablation_kd.yaml).
     TeacherAblation(AblationArgs),
     /// Student ablation sweep: tokens, time features, KD combinations.
@@ -253,6 +262,28 @@ enum Cmd {
         /// Spread runs over this many GPUs (0: --device for every run).
         #[arg(long, default_value_t = 0)]
         num_gpus: usize,
+        /// Seeds: every row trains once per seed in every fold (default: the config's seed).
+        #[arg(long, value_delimiter = ',')]
+        seeds: Vec<u64>,
+        /// Do not score the older adults (old/ under the data root) for false alarms.
+        #[arg(long)]
+        no_old_adults: bool,
+        /// Alarm logic of the per-recording scores: K of N consecutive windows...
+        #[arg(long, default_value_t = 1)]
+        alarm_k: usize,
+        /// ...out of N.
+        #[arg(long, default_value_t = 1)]
+        alarm_n: usize,
+        /// Seconds after an alarm during which no new one fires.
+        #[arg(long, default_value_t = 30.0)]
+        refractory_s: f64,
+        /// A paired test "A beats B" as A:B (repeatable; default: student-kd:student-nokd and
+        /// every student row against features-gbm, where those rows run).
+        #[arg(long)]
+        compare: Vec<String>,
+        /// Only write the report from the runs that finished (train nothing).
+        #[arg(long)]
+        report_only: bool,
     },
     /// The main job: teacher, students with and without KD, baseline, stress tests, report.
     Pipeline {
@@ -414,6 +445,9 @@ fn run() -> Result<()> {
                 !common.quiet,
             )?;
         }
+        Cmd::TrainFeatures { common, out } => {
+            commands::features::run(&common.config(&[])?, &out)?;
+        }
         Cmd::TeacherAblation(a) => {
             let out = a
                 .out
@@ -507,7 +541,29 @@ fn run() -> Result<()> {
             kd_rows,
             parallel,
             num_gpus,
+            seeds,
+            no_old_adults,
+            alarm_k,
+            alarm_n,
+            refractory_s,
+            compare,
+            report_only,
         } => {
+            let alarm = fallkd_core::alarm::AlarmConfig {
+                threshold: 0.5,
+                k: alarm_k,
+                n: alarm_n,
+                refractory_s,
+            };
+            alarm.validate().map_err(anyhow::Error::msg)?;
+            let compare = compare
+                .iter()
+                .map(|c| {
+                    c.split_once(':')
+                        .map(|(a, b)| (a.to_string(), b.to_string()))
+                        .ok_or_else(|| anyhow::anyhow!("--compare {c}: expected A:B (row names)"))
+                })
+                .collect::<Result<Vec<_>>>()?;
             commands::loso::run(
                 &commands::loso::LosoOptions {
                     configs: common.configs.clone(),
@@ -518,6 +574,11 @@ fn run() -> Result<()> {
                     parallel,
                     num_gpus,
                     device: common.device.clone(),
+                    seeds,
+                    alarm,
+                    old_adults: !no_old_adults,
+                    compare,
+                    report_only,
                 },
                 &out,
             )?;

@@ -1,7 +1,6 @@
 //! The training loop shared by teacher, students and baseline: AdamW with linear warm-up and
 //! cosine decay, gradient clipping, early stopping on validation F1, atomic checkpoints, resume.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -9,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::{Bytes, Device, Tensor, activation::sigmoid};
+use burn::tensor::{Bytes, Device, Int, Tensor, TensorData, activation::sigmoid};
 use fallkd_core::data::batch::{EventWindow, student_batch, teacher_batch};
 use fallkd_core::data::normalize::NormStats;
 use fallkd_core::data::window::Window;
@@ -28,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::{load_module, save_module, write_atomic};
 use crate::config::{RunConfig, StudentArchKind};
 use crate::dataset::Prepared;
+use crate::predictions::{Prediction, windows_to_predict};
 
 /// What a run trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -400,6 +400,18 @@ fn lr_at(cfg: &RunConfig, step: usize, steps_per_epoch: usize) -> f64 {
     }
 }
 
+/// The rows `idx` of every part of a model output.
+fn select_rows(o: &ModelOutput, idx: Tensor<1, Int>) -> ModelOutput {
+    ModelOutput {
+        logits: o.logits.clone().select(0, idx.clone()),
+        features: o.features.clone().select(0, idx.clone()),
+        tokens: o.tokens.clone().select(0, idx.clone()),
+        pooled_tokens: o.pooled_tokens.clone().select(0, idx.clone()),
+        attention: o.attention.clone().select(0, idx.clone()),
+        attention_scores: o.attention_scores.clone().select(0, idx),
+    }
+}
+
 fn scalar(t: Tensor<1>) -> f64 {
     t.into_data()
         .convert::<f32>()
@@ -551,23 +563,69 @@ pub fn train(
             cfg.train.epochs
         ));
         let t0 = Instant::now();
+        let mut aug_rng = Rng::new(cfg.seed ^ 0xa06 ^ (epoch as u64).wrapping_mul(0x2545_F491));
         let mut sums = [0f64; 6];
         let mut n = 0usize;
         for chunk in order.chunks(bs).take(steps_per_epoch) {
-            let ws: Vec<&Window> = chunk.iter().map(|&i| train_windows[i]).collect();
+            let mut ws: Vec<&Window> = chunk.iter().map(|&i| train_windows[i]).collect();
+            // Gyroscope dropout: the window as a watch without a gyroscope would give it.
+            let dropped: Vec<Window>;
+            if cfg.train.gyro_dropout > 0.0 {
+                dropped = ws
+                    .iter()
+                    .map(|w| {
+                        let mut w = (*w).clone();
+                        if aug_rng.uniform() < cfg.train.gyro_dropout {
+                            w.events.iter_mut().for_each(|e| e[3..].fill(0.0));
+                        }
+                        w
+                    })
+                    .collect();
+                ws = dropped.iter().collect();
+            }
             let b = batcher.batch(&ws, kd_teacher.is_some(), &ad);
             let out_s = net.forward(&b);
+            // Windows without a skeleton partner (older adults' daily living) take the task
+            // loss only; the KD terms use the windows that have one.
+            let paired: Vec<i64> = ws
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| w.skeleton_frames.is_some())
+                .map(|(i, _)| i as i64)
+                .collect();
             let (loss, parts) = match (&net.kd, &kd_teacher) {
-                (Some(kd), Some(t)) => {
-                    let t_out = t.model.forward(b.frames.clone().expect("frames"), None)?;
-                    let p = kd.forward(
+                (Some(kd), Some(t)) if !paired.is_empty() => {
+                    let all_paired = paired.len() == ws.len();
+                    let rows = Tensor::<1, Int>::from_data(
+                        TensorData::new(paired.clone(), [paired.len()]),
+                        &ad,
+                    );
+                    let frames = b.frames.clone().expect("frames");
+                    let (frames, sub, targets) = if all_paired {
+                        (frames, None, b.labels.clone())
+                    } else {
+                        (
+                            frames.select(0, rows.clone()),
+                            Some(select_rows(&out_s, rows.clone())),
+                            b.labels.clone().select(0, rows),
+                        )
+                    };
+                    let t_out = t.model.forward(frames, None)?;
+                    let mut p = kd.forward(
                         KdInputs {
-                            student: &out_s,
+                            student: sub.as_ref().unwrap_or(&out_s),
                             teacher: Some(&t_out),
-                            targets: b.labels.clone(),
+                            targets,
                         },
                         comodo.as_ref(),
                     );
+                    if !all_paired {
+                        // The task term over the whole batch in place of the paired rows'.
+                        let full = task.forward(out_s.logits.clone(), b.labels.clone());
+                        let w = kd.weights().task;
+                        p.total = p.total - p.task.clone() * w + full.clone() * w;
+                        p.task = full;
+                    }
                     if let Some(c) = comodo.as_mut() {
                         c.enqueue(t_out.features.clone());
                     }
@@ -795,16 +853,23 @@ pub fn summarize(
         },
         ms_per_window: ms,
     };
+    let (to_predict, recordings) = windows_to_predict(data, &cfg.window, |w| {
+        role == Role::Student || w.skeleton_frames.is_some()
+    });
+    let windows: Vec<Window> = to_predict.iter().map(|(_, _, w)| w.clone()).collect();
+    let all_probs = predict(&net, &batcher, &windows, 64, device);
+    let preds: Vec<Prediction> = to_predict
+        .iter()
+        .zip(all_probs)
+        .map(|((set, scored, w), prob)| Prediction::of(*set, *scored, w, prob))
+        .collect();
+    crate::predictions::write(out, &preds, &recordings)?;
     write_atomic(
         &out.join("metrics.json"),
         &serde_json::to_vec_pretty(&summary)?,
     )?;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(out.join("test.txt"))?;
-    writeln!(
-        f,
+    // Rewritten, not appended: a summary rerun replaces the line instead of adding another.
+    let line = format!(
         "test F1 {:.4} precision {:.4} recall {:.4} accuracy {:.4} AUC {:.4} (threshold 0.5); F1 {:.4} at validation threshold {:.3}",
         summary.test.f1,
         summary.test.precision,
@@ -813,6 +878,7 @@ pub fn summarize(
         summary.test.auc,
         summary.test_at_val_threshold.f1,
         summary.threshold
-    )?;
+    );
+    write_atomic(&out.join("test.txt"), format!("{line}\n").as_bytes())?;
     Ok(summary)
 }

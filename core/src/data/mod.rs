@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod batch;
+pub mod dedup;
 pub mod error;
 pub mod events;
 pub mod imu_csv;

@@ -182,11 +182,21 @@ pub fn segments(timestamps: &[f64], max_gap: f64) -> Vec<std::ops::Range<usize>>
     out
 }
 
-fn thin<T: Copy>(v: &[T], max: usize) -> Vec<T> {
-    if v.len() <= max {
-        return v.to_vec();
+/// Indices `0..len` thinned evenly to `max`, always keeping `keep` (the window's impact: the
+/// event with the largest |acceleration|, which even thinning of a bursty 100 Hz file would
+/// otherwise drop about a third of the time). `keep` replaces the selected index nearest to it.
+fn thin_indices(len: usize, max: usize, keep: usize) -> Vec<usize> {
+    if len <= max {
+        return (0..len).collect();
     }
-    (0..max).map(|j| v[j * v.len() / max]).collect()
+    let mut idx: Vec<usize> = (0..max).map(|j| j * len / max).collect();
+    if !idx.contains(&keep) {
+        let nearest = (0..idx.len())
+            .min_by_key(|&j| idx[j].abs_diff(keep))
+            .expect("max >= 1");
+        idx[nearest] = keep;
+    }
+    idx
 }
 
 /// Skeleton frame range paired with trial-relative positions `tau`.
@@ -234,14 +244,23 @@ pub fn window_trial(
                 let (s0, s1) = (ts[seg.start], ts[seg.end - 1]);
                 // Short segments give one window covering them.
                 let mut start = s0;
-                loop {
+                let cut = |start: f64| {
                     let a = seg.start + ts[seg.clone()].partition_point(|&t| t < start);
                     let b = seg.start + ts[seg.clone()].partition_point(|&t| t < start + seconds);
-                    ranges.push(a..b);
+                    a..b
+                };
+                loop {
+                    ranges.push(cut(start));
                     start += stride;
                     if start + seconds > s1 + 1e-9 {
                         break;
                     }
+                }
+                // One more window aligned to the segment's end, so that its last seconds (a
+                // fall at the end of a recording) are covered as in a continuous stream.
+                let last = s1 - seconds;
+                if last > start - stride + 1e-9 {
+                    ranges.push(cut(last));
                 }
             }
             WindowLength::Count { events } => {
@@ -262,14 +281,24 @@ pub fn window_trial(
                 continue;
             }
             if let Some(t) = impact {
+                // The impact lies at least the margin inside the window, or as far inside as
+                // the recording itself allows (an impact 0.2 s before the file ends).
                 let (a, b) = (ts[r.start], ts[r.end - 1]);
+                let (s0, s1) = (ts[seg.start], ts[seg.end - 1]);
                 let m = cfg.impact_margin_s.min((b - a) / 2.0);
-                if t < a + m || t > b - m {
+                if t < a || t > b || t < a + m.min(t - s0) || t > b - m.min(s1 - t) {
                     continue;
                 }
             }
-            let ev = thin(&trial.events[r.clone()], cfg.max_events);
-            let t_abs = thin(&ts[r.clone()], cfg.max_events);
+            let peak = (r.start..r.end)
+                .max_by(|&a, &b| {
+                    acc_magnitude2(&trial.events[a]).total_cmp(&acc_magnitude2(&trial.events[b]))
+                })
+                .expect("non-empty range")
+                - r.start;
+            let keep = thin_indices(r.len(), cfg.max_events, peak);
+            let ev: Vec<Event> = keep.iter().map(|&i| trial.events[r.start + i]).collect();
+            let t_abs: Vec<f64> = keep.iter().map(|&i| ts[r.start + i]).collect();
             let start_s = t_abs[0];
             let tau = (start_s / total, (t_abs[t_abs.len() - 1] / total).min(1.0));
             let skeleton_frames = trial
@@ -289,6 +318,11 @@ pub fn window_trial(
         }
     }
     out
+}
+
+fn acc_magnitude2(e: &Event) -> f32 {
+    let m = e[0] * e[0] + e[1] * e[1] + e[2] * e[2];
+    if m.is_finite() { m } else { 0.0 }
 }
 
 /// Time of the trial's impact: its event with the largest accelerometer magnitude (None when
@@ -371,6 +405,29 @@ mod tests {
         let w = window_trial(0, &trial(ts, 1, 0), &cfg, Purpose::Eval);
         assert!(w.iter().all(|x| x.events.len() <= 20));
         assert!(w.len() >= 4);
+    }
+
+    #[test]
+    fn thinning_keeps_the_impact() {
+        // 400 events, the peak on an index even thinning to 256 skips.
+        let ts: Vec<f64> = (0..400).map(|i| i as f64 * 0.01).collect();
+        let mut t = trial(ts, 11, 0);
+        for e in t.events.iter_mut() {
+            *e = [0.0, 0.0, 9.8, 0.0, 0.0, 0.0];
+        }
+        let skipped = (0..400)
+            .find(|i| !(0..256).any(|j| j * 400 / 256 == *i))
+            .unwrap();
+        t.events[skipped][2] = 70.0;
+        let cfg = WindowConfig {
+            max_events: 256,
+            ..Default::default()
+        };
+        let w = window_trial(0, &t, &cfg, Purpose::Eval);
+        assert_eq!(w[0].events.len(), 256);
+        assert!(w[0].events.iter().any(|e| e[2] == 70.0));
+        assert!(w[0].timestamps.windows(2).all(|p| p[0] <= p[1]));
+        assert_eq!(thin_indices(5, 8, 2), [0, 1, 2, 3, 4]);
     }
 
     #[test]

@@ -11,8 +11,11 @@ use anyhow::{Context, Result, bail};
 use crate::checkpoint::write_atomic;
 use crate::children::{Job, config_args, run_all};
 use crate::config::RunConfig;
-use crate::dataset::{data_root, load_trials, subjects};
+use crate::dataset::{OLD_SUBJECT_OFFSET, data_root, load_old_adults, load_trials, subjects};
+use crate::evaluation::RunResult;
 use crate::trainer::RunSummary;
+use fallkd_core::alarm::AlarmConfig;
+use fallkd_core::stats::mean_std;
 
 /// One row of the study: a run trained in every fold.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +24,8 @@ pub struct Row {
     pub name: String,
     /// Teacher or student.
     pub teacher: bool,
+    /// A feature-model reference row (`fallkd train-features`).
+    pub features: bool,
     /// Whether it distils from its fold's teacher.
     pub kd: bool,
     /// Overrides on top of the base configuration.
@@ -30,6 +35,12 @@ pub struct Row {
 }
 
 type KnownRow = (&'static str, bool, bool, &'static [&'static str], bool);
+
+/// Feature-model rows: name, overrides, in the default study.
+const FEATURE_ROWS: &[(&str, &[&str], bool)] = &[
+    ("features-gbm", &["features.model=gbm"], true),
+    ("peak-rule", &["features.model=peak"], true),
+];
 
 /// The rows `fallkd loso` knows: name, teacher, KD, overrides, in the default study.
 const KNOWN: &[KnownRow] = &[
@@ -81,16 +92,23 @@ const KNOWN: &[KnownRow] = &[
 
 /// Every row `fallkd loso` knows, in table order.
 pub fn known_rows() -> Vec<Row> {
-    KNOWN
-        .iter()
-        .map(|&(name, teacher, kd, set, default)| Row {
-            name: name.into(),
-            teacher,
-            kd,
-            set: set.iter().map(|s| s.to_string()).collect(),
-            default,
-        })
-        .collect()
+    let neural = KNOWN.iter().map(|&(name, teacher, kd, set, default)| Row {
+        name: name.into(),
+        teacher,
+        features: false,
+        kd,
+        set: set.iter().map(|s| s.to_string()).collect(),
+        default,
+    });
+    let features = FEATURE_ROWS.iter().map(|&(name, set, default)| Row {
+        name: name.into(),
+        teacher: false,
+        features: true,
+        kd: false,
+        set: set.iter().map(|s| s.to_string()).collect(),
+        default,
+    });
+    neural.chain(features).collect()
 }
 
 /// A distilled-student row from `NAME=KEY=VALUE;KEY=VALUE` (`--kd-row`).
@@ -108,7 +126,7 @@ pub fn parse_kd_row(spec: &str) -> Result<Row> {
             "--kd-row {spec:?}: the name must be letters, digits, '-' or '_' (it names a folder)"
         );
     }
-    if KNOWN.iter().any(|k| k.0 == name) {
+    if known_rows().iter().any(|k| k.name == name) {
         bail!("--kd-row {spec:?}: {name} is a built-in row; pick another name");
     }
     let set: Vec<String> = sets
@@ -122,6 +140,7 @@ pub fn parse_kd_row(spec: &str) -> Result<Row> {
     Ok(Row {
         name: name.into(),
         teacher: false,
+        features: false,
         kd: true,
         set,
         default: false,
@@ -147,20 +166,17 @@ pub struct LosoOptions {
     pub num_gpus: usize,
     /// Device for every run when `num_gpus` is 0.
     pub device: String,
-}
-
-/// Mean and sample standard deviation (0 for one value).
-pub fn mean_std(xs: &[f64]) -> (f64, f64) {
-    if xs.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    if xs.len() < 2 {
-        return (mean, 0.0);
-    }
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, var.sqrt())
+    /// Seeds: every row is trained once per seed in every fold (the configuration's seed when
+    /// empty).
+    pub seeds: Vec<u64>,
+    /// Alarm logic of the per-recording scores.
+    pub alarm: AlarmConfig,
+    /// Score the older adults (each by one fold's models) when the data root has them.
+    pub old_adults: bool,
+    /// Paired tests "A beats B" (row names).
+    pub compare: Vec<(String, String)>,
+    /// Write the report from the runs that finished, without training anything.
+    pub report_only: bool,
 }
 
 /// Selected rows, in table order, then the `--kd-row` ones; an unknown name is an error listing
@@ -206,7 +222,7 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
     let cfg = RunConfig::load(&opts.configs, &opts.sets)?;
     std::fs::create_dir_all(out)?;
     let root = data_root(&cfg, out)?;
-    let (trials, report) = load_trials(&root, cfg.data.gyro, true)?;
+    let (trials, report) = load_trials(&root, cfg.data.gyro, true, cfg.data.dedup)?;
     let (subjects, evaluable) = subjects(&trials);
     drop(trials);
     let folds = if opts.folds.is_empty() {
@@ -253,6 +269,42 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
         }
     );
 
+    let seeds = if opts.seeds.is_empty() {
+        vec![cfg.seed]
+    } else {
+        opts.seeds.clone()
+    };
+    // Older adults: old subject k (in sorted order) is scored by the models of fold k mod
+    // folds, so each is scored once per seed by models that never trained on them.
+    let old_subjects: Vec<u16> = if opts.old_adults {
+        let (old, _) = load_old_adults(&root, cfg.data.dedup)?;
+        let s: std::collections::BTreeSet<u16> = old
+            .iter()
+            .map(|t| t.key.subject - OLD_SUBJECT_OFFSET)
+            .collect();
+        s.into_iter().collect()
+    } else {
+        vec![]
+    };
+    let old_of = |fold_index: usize| -> Vec<u16> {
+        old_subjects
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| k % folds.len() == fold_index)
+            .map(|(_, &s)| s)
+            .collect()
+    };
+    if opts.old_adults {
+        eprintln!(
+            "[loso] older adults {} scored for false alarms, one fold's models each",
+            old_subjects
+                .iter()
+                .map(|s| format!("S{s:02}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+
     let mut common = config_args(&opts.configs, &opts.sets);
     common.push("--set".into());
     common.push(format!(
@@ -265,70 +317,127 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
     }
 
     let mut jobs: Vec<Job> = Vec::new();
-    for &fold in &folds {
-        let fold_dir = out.join(format!("S{fold:02}"));
-        let teacher_dir = fold_dir.join("teacher");
-        let mut teacher_job = None;
-        for r in &rows {
-            let mut args = common.clone();
-            args.extend([
-                "--set".to_string(),
-                "data.split.kind=loso".into(),
-                "--set".into(),
-                format!("data.split.fold={fold}"),
-            ]);
-            if r.kd {
+    for &seed in &seeds {
+        for (fi, &fold) in folds.iter().enumerate() {
+            let fold_dir = run_dir(out, seed, fold);
+            let teacher_dir = fold_dir.join("teacher");
+            let mut teacher_job = None;
+            for r in &rows {
+                let mut args = common.clone();
                 args.extend([
                     "--set".to_string(),
-                    "kd.enabled=true".into(),
+                    "data.split.kind=loso".into(),
                     "--set".into(),
-                    format!(
-                        "kd.teacher={}",
-                        serde_yaml::to_string(&teacher_dir.display().to_string())?.trim()
-                    ),
+                    format!("data.split.fold={fold}"),
+                    "--set".into(),
+                    format!("seed={seed}"),
                 ]);
-            }
-            for s in &r.set {
-                args.extend(["--set".to_string(), s.clone()]);
-            }
-            if r.teacher {
-                teacher_job = Some(jobs.len());
-            }
-            jobs.push(Job {
-                name: format!("S{fold:02}/{}", r.name),
-                sub: if r.teacher {
-                    "train-teacher"
-                } else {
-                    "train-student"
+                let old = old_of(fi);
+                if !r.teacher && !old.is_empty() {
+                    args.extend([
+                        "--set".to_string(),
+                        format!(
+                            "data.old_adults.test=[{}]",
+                            old.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
+                        ),
+                    ]);
                 }
-                .into(),
-                out: fold_dir.join(&r.name),
-                args,
-                after: if r.kd { teacher_job } else { None },
-            });
-        }
-    }
-    let failures = run_all(&jobs, opts.parallel, opts.num_gpus, "loso")?;
-
-    let mut results: Vec<(u16, &str, RunSummary)> = Vec::new();
-    for &fold in &folds {
-        for r in &rows {
-            if let Some(s) = RunSummary::read(&out.join(format!("S{fold:02}")).join(&r.name))? {
-                results.push((fold, r.name.as_str(), s));
+                if r.kd {
+                    args.extend([
+                        "--set".to_string(),
+                        "kd.enabled=true".into(),
+                        "--set".into(),
+                        format!(
+                            "kd.teacher={}",
+                            serde_yaml::to_string(&teacher_dir.display().to_string())?.trim()
+                        ),
+                    ]);
+                }
+                for s in &r.set {
+                    args.extend(["--set".to_string(), s.clone()]);
+                }
+                if r.teacher {
+                    teacher_job = Some(jobs.len());
+                }
+                jobs.push(Job {
+                    name: format!("seed {seed} S{fold:02}/{}", r.name),
+                    sub: if r.teacher {
+                        "train-teacher"
+                    } else if r.features {
+                        "train-features"
+                    } else {
+                        "train-student"
+                    }
+                    .into(),
+                    out: fold_dir.join(&r.name),
+                    args,
+                    after: if r.kd { teacher_job } else { None },
+                });
             }
         }
     }
-    let md = report_markdown(&rows, &folds, &results, &cfg);
+    // The cheap feature rows first: their tables are there within seconds.
+    let order: Vec<usize> = (0..jobs.len())
+        .filter(|&i| jobs[i].sub == "train-features")
+        .chain((0..jobs.len()).filter(|&i| jobs[i].sub != "train-features"))
+        .collect();
+    let remap: std::collections::BTreeMap<usize, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(new, &old)| (old, new))
+        .collect();
+    let jobs: Vec<Job> = order
+        .iter()
+        .map(|&i| {
+            let mut j = jobs[i].clone();
+            j.after = j.after.map(|a| remap[&a]);
+            j
+        })
+        .collect();
+    let failures = if opts.report_only {
+        vec![]
+    } else {
+        run_all(&jobs, opts.parallel, opts.num_gpus, "loso")?
+    };
+
+    let mut results: Vec<RunResult> = Vec::new();
+    for &seed in &seeds {
+        for &fold in &folds {
+            for r in &rows {
+                let dir = run_dir(out, seed, fold).join(&r.name);
+                if let Some(summary) = RunSummary::read(&dir)? {
+                    let (preds, recs) = crate::predictions::read(&dir)?.unwrap_or_default();
+                    results.push(RunResult {
+                        row: r.name.clone(),
+                        seed,
+                        fold,
+                        summary,
+                        preds,
+                        recs,
+                    });
+                }
+            }
+        }
+    }
+    let mut opts = opts.clone();
+    if opts.compare.is_empty() {
+        opts.compare = default_comparisons(&rows);
+    }
+    let md = report_markdown(&rows, &folds, &results, &opts, &report);
     let path = out.join("loso.md");
     write_atomic(&path, md.as_bytes())?;
     let mut csv = format!(
-        "fold,run,val_subjects,{},val_threshold,best_epoch,parameters\n",
+        "seed,fold,run,val_subjects,{},val_threshold,best_epoch,parameters\n",
         RunSummary::METRIC_FIELDS
     );
-    for (fold, name, s) in &results {
+    for r in &results {
+        let s = &r.summary;
         let _ = writeln!(
             csv,
-            "S{fold:02},{name},{},{},{:.4},{},{}",
+            "{},S{:02},{},{},{},{:.4},{},{}",
+            r.seed,
+            r.fold,
+            r.row,
             fmt_subjects(&s.split.val),
             s.metric_fields(),
             s.threshold,
@@ -348,6 +457,26 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// "KD beats no KD" first, then every student row against the feature model.
+pub fn default_comparisons(rows: &[Row]) -> Vec<(String, String)> {
+    let has = |n: &str| rows.iter().any(|r| r.name == n);
+    let mut v = Vec::new();
+    if has("student-kd") && has("student-nokd") {
+        v.push(("student-kd".to_string(), "student-nokd".to_string()));
+    }
+    if has("features-gbm") {
+        for r in rows.iter().filter(|r| !r.teacher && !r.features) {
+            v.push((r.name.clone(), "features-gbm".to_string()));
+        }
+    }
+    v
+}
+
+/// The folder of one seed's fold.
+pub fn run_dir(out: &Path, seed: u64, fold: u16) -> PathBuf {
+    out.join(format!("seed{seed}")).join(format!("S{fold:02}"))
+}
+
 fn fmt_subjects(s: &[u16]) -> String {
     s.iter()
         .map(|s| format!("S{s:02}"))
@@ -355,26 +484,45 @@ fn fmt_subjects(s: &[u16]) -> String {
         .join(" ")
 }
 
-/// The study's tables: mean +- std per row, then test F1 per fold.
+/// The study's tables: the wearer-level report (`evaluation`), then mean +- std of the
+/// per-run window metrics at 0.5 and the test F1 (AUC) of every fold, first seed.
 pub fn report_markdown(
     rows: &[Row],
     folds: &[u16],
-    results: &[(u16, &str, RunSummary)],
-    cfg: &RunConfig,
+    results: &[RunResult],
+    opts: &LosoOptions,
+    load: &crate::dataset::LoadReport,
 ) -> String {
     let mut md = String::from("# Leave-one-subject-out\n\n");
     let _ = writeln!(
         md,
-        "Folds (test subjects): {}. Each fold validates on one other subject with falls and ADLs (chosen by seed {}) and trains on the rest. Mean +- sample standard deviation over the folds that finished; F1, precision, recall and accuracy at threshold 0.5, \"F1 @ val thr\" at the threshold that maximised validation F1.\n",
+        "Folds (test subjects): {}. Each fold validates on one other subject with falls and ADLs (drawn with the run's seed) and trains on the rest; every row is trained once per seed in every fold. Data: {}.\n",
         fmt_subjects(folds),
-        cfg.seed
+        load.summary()
     );
-    md.push_str("| run | folds | F1 | precision | recall | accuracy | AUC | F1 @ val thr | params |\n|---|---|---|---|---|---|---|---|---|\n");
+    if !load.duplicates.is_empty() {
+        let _ = writeln!(
+            md,
+            "Identical recordings dropped ({}): {}.\n",
+            load.duplicates.len(),
+            load.duplicates.join("; ")
+        );
+    }
+    let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+    md.push_str("## As a wearer feels it\n\n");
+    md.push_str(&crate::evaluation::report(
+        results,
+        &names,
+        &opts.alarm,
+        &opts.compare,
+    ));
+    md.push_str("\n## Window metrics at 0.5 (mean +- sample std over folds x seeds)\n\n");
+    md.push_str("| run | runs | F1 | precision | recall | accuracy | AUC | F1 @ val thr | params |\n|---|---|---|---|---|---|---|---|---|\n");
     for r in rows {
         let of: Vec<&RunSummary> = results
             .iter()
-            .filter(|(_, n, _)| *n == r.name.as_str())
-            .map(|(_, _, s)| s)
+            .filter(|x| x.row == r.name)
+            .map(|x| &x.summary)
             .collect();
         if of.is_empty() {
             let _ = writeln!(md, "| {} | 0 | | | | | | | |", r.name);
@@ -398,7 +546,13 @@ pub fn report_markdown(
             of[0].parameters
         );
     }
-    md.push_str("\n## Test F1 (AUC) per fold\n\n| fold | val |");
+    let Some(first_seed) = results.iter().map(|r| r.seed).min() else {
+        return md;
+    };
+    let _ = write!(
+        md,
+        "\n## Test F1 (AUC) at 0.5 per fold, seed {first_seed}\n\n| fold | val |"
+    );
     for r in rows {
         let _ = write!(md, " {} |", r.name);
     }
@@ -408,18 +562,24 @@ pub fn report_markdown(
     }
     md.push('\n');
     for &fold in folds {
+        let of = |name: &str| {
+            results
+                .iter()
+                .find(|x| x.seed == first_seed && x.fold == fold && x.row == name)
+        };
         let val = results
             .iter()
-            .find(|(f, _, _)| *f == fold)
-            .map_or(String::new(), |(_, _, s)| fmt_subjects(&s.split.val));
+            .find(|x| x.seed == first_seed && x.fold == fold)
+            .map_or(String::new(), |x| fmt_subjects(&x.summary.split.val));
         let _ = write!(md, "| S{fold:02} | {val} |");
         for r in rows {
-            match results
-                .iter()
-                .find(|(f, n, _)| *f == fold && *n == r.name.as_str())
-            {
-                Some((_, _, s)) => {
-                    let _ = write!(md, " {:.3} ({:.3}) |", s.test.f1, s.test.auc);
+            match of(&r.name) {
+                Some(x) => {
+                    let _ = write!(
+                        md,
+                        " {:.3} ({:.3}) |",
+                        x.summary.test.f1, x.summary.test.auc
+                    );
                 }
                 None => md.push_str(" - |"),
             }
@@ -432,15 +592,6 @@ pub fn report_markdown(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mean_and_sample_std() {
-        let (m, s) = mean_std(&[1.0, 2.0, 3.0, 4.0]);
-        assert!((m - 2.5).abs() < 1e-12);
-        assert!((s - 1.290_994_448_735_805_6).abs() < 1e-12);
-        assert_eq!(mean_std(&[0.7]), (0.7, 0.0));
-        assert!(mean_std(&[]).0.is_nan());
-    }
 
     #[test]
     fn rows_default_and_checked() {

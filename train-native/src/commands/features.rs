@@ -1,0 +1,209 @@
+//! `fallkd train-features`: the reference rows every neural row is read against, trained on the
+//! same windows and split and writing the same run files (`metrics.json`, `predictions.csv`,
+//! `recordings.csv`), so that `fallkd loso` scores them with the same protocol.
+//!
+//! - `features.model: peak`: one rule, "peak |acceleration| above a threshold", the threshold
+//!   chosen for F1 on the training windows. Its score is `sigmoid(4 (peak_g - threshold_g))`,
+//!   so 0.5 is the rule's own cut and the ranking (AUC) is the peak's.
+//! - `features.model: gbm`: gradient-boosted trees (`fallkd_core::gbm`) on the hand-made window
+//!   features of `fallkd_core::features`.
+//!
+//! With `train.gyro_dropout` p > 0, each training window also enters once more with its
+//! gyroscope marked missing with probability p, so the model learns to work without one.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use fallkd_core::data::window::Window;
+use fallkd_core::features::{NUM_FEATURES, feature_index, window_features};
+use fallkd_core::gbm::{Gbm, GbmConfig};
+use fallkd_core::metrics::{best_threshold, binary_metrics};
+use fallkd_core::rng::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::write_atomic;
+use crate::config::RunConfig;
+use crate::dataset::{Prepared, data_root, prepare};
+use crate::predictions::{Prediction, windows_to_predict};
+use crate::trainer::{Role, RunSummary};
+
+/// Which feature model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum FeatureModel {
+    /// Gradient-boosted trees on the window features.
+    #[default]
+    Gbm,
+    /// Peak |acceleration| above a threshold.
+    Peak,
+}
+
+/// Settings of the feature models (`features:` in the configuration).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeaturesSection {
+    /// `gbm` or `peak`.
+    pub model: FeatureModel,
+    /// Trees.
+    pub trees: usize,
+    /// Tree depth.
+    pub max_depth: usize,
+    /// Shrinkage.
+    pub learning_rate: f64,
+}
+
+impl Default for FeaturesSection {
+    fn default() -> Self {
+        FeaturesSection {
+            model: FeatureModel::Gbm,
+            trees: 300,
+            max_depth: 4,
+            learning_rate: 0.05,
+        }
+    }
+}
+
+fn features(data: &Prepared, w: &Window, gyro_missing: bool) -> Vec<f32> {
+    let missing = gyro_missing || data.trials[w.trial].gyro_missing;
+    let events: Vec<[f32; 6]> = if missing {
+        w.events
+            .iter()
+            .map(|e| [e[0], e[1], e[2], 0.0, 0.0, 0.0])
+            .collect()
+    } else {
+        w.events.clone()
+    };
+    window_features(&events, &w.timestamps, missing).to_vec()
+}
+
+/// A trained feature model.
+enum Fitted {
+    Peak { threshold_g: f64 },
+    Gbm(Gbm),
+}
+
+const PEAK: &str = "acc_peak_g";
+
+impl Fitted {
+    fn score(&self, x: &[f32]) -> f64 {
+        match self {
+            Fitted::Peak { threshold_g } => {
+                let p = x[feature_index(PEAK).expect("peak feature")] as f64;
+                1.0 / (1.0 + (-4.0 * (p - threshold_g)).exp())
+            }
+            Fitted::Gbm(g) => g.predict_proba(x),
+        }
+    }
+}
+
+/// Trains the configured feature model on `cfg`'s split into `out`; returns its summary.
+pub fn run(cfg: &RunConfig, out: &Path) -> Result<RunSummary> {
+    let runs_root = out.parent().unwrap_or(Path::new("."));
+    let root = data_root(cfg, runs_root)?;
+    let data = prepare(cfg, &root)?;
+    if data.train.is_empty() || data.val.is_empty() {
+        bail!(
+            "the split leaves no training or validation windows ({} / {}): check data.split",
+            data.train.len(),
+            data.val.len()
+        );
+    }
+    std::fs::create_dir_all(out)?;
+    cfg.save(&out.join("config.yaml"))?;
+    let t0 = Instant::now();
+    let mut rng = Rng::new(cfg.seed ^ 0xfea7);
+    let mut x: Vec<Vec<f32>> = Vec::new();
+    let mut y: Vec<bool> = Vec::new();
+    for w in &data.train {
+        x.push(features(&data, w, false));
+        y.push(w.label);
+        if cfg.train.gyro_dropout > 0.0 && (rng.uniform() as f64) < cfg.train.gyro_dropout {
+            x.push(features(&data, w, true));
+            y.push(w.label);
+        }
+    }
+    let f = &cfg.features;
+    let model = match f.model {
+        FeatureModel::Peak => {
+            let i = feature_index(PEAK).expect("peak feature");
+            let peaks: Vec<f64> = x.iter().map(|r| r[i] as f64).collect();
+            // Best F1 over the observed peaks, on the training windows.
+            let m = best_threshold(&peaks, &y);
+            Fitted::Peak {
+                threshold_g: m.threshold,
+            }
+        }
+        FeatureModel::Gbm => Fitted::Gbm(
+            Gbm::fit(
+                &x,
+                &y,
+                &GbmConfig {
+                    trees: f.trees,
+                    max_depth: f.max_depth,
+                    learning_rate: f.learning_rate,
+                    seed: cfg.seed,
+                    ..Default::default()
+                },
+            )
+            .map_err(anyhow::Error::msg)?,
+        ),
+    };
+    let train_s = t0.elapsed().as_secs_f64();
+    let score = |w: &Window| model.score(&features(&data, w, false));
+    let val_probs: Vec<f64> = data.val.iter().map(score).collect();
+    let val_labels: Vec<bool> = data.val.iter().map(|w| w.label).collect();
+    let val = best_threshold(&val_probs, &val_labels);
+    let t1 = Instant::now();
+    let probs: Vec<f64> = data.test.iter().map(score).collect();
+    let ms = t1.elapsed().as_secs_f64() * 1000.0 / data.test.len().max(1) as f64;
+    let labels: Vec<bool> = data.test.iter().map(|w| w.label).collect();
+    let (to_predict, recordings) = windows_to_predict(&data, &cfg.window, |_| true);
+    let preds: Vec<Prediction> = to_predict
+        .iter()
+        .map(|(set, scored, w)| Prediction::of(*set, *scored, w, score(w)))
+        .collect();
+    crate::predictions::write(out, &preds, &recordings)?;
+    let summary = RunSummary {
+        name: out
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("run")
+            .to_string(),
+        role: Role::Student,
+        split: data.split.clone(),
+        parameters: match &model {
+            Fitted::Peak { .. } => 1,
+            Fitted::Gbm(g) => g.num_trees(),
+        },
+        best_epoch: 0,
+        threshold: val.threshold,
+        val_f1: val.f1,
+        test: binary_metrics(&probs, &labels, 0.5),
+        test_at_val_threshold: binary_metrics(&probs, &labels, val.threshold),
+        windows: [x.len(), data.val.len(), data.test.len()],
+        steps_per_s: 1.0 / train_s.max(1e-9),
+        ms_per_window: ms,
+    };
+    if let Fitted::Peak { threshold_g } = &model {
+        write_atomic(
+            &out.join("rule.json"),
+            format!("{{\"peak_threshold_g\": {threshold_g}}}\n").as_bytes(),
+        )?;
+    }
+    write_atomic(
+        &out.join("metrics.json"),
+        &serde_json::to_vec_pretty(&summary)?,
+    )?;
+    debug_assert_eq!(NUM_FEATURES, x.first().map_or(NUM_FEATURES, Vec::len));
+    println!(
+        "{}: test F1 {:.3} AUC {:.3} (threshold 0.5); F1 {:.3} at validation threshold {:.2}; trained in {:.1} s",
+        out.display(),
+        summary.test.f1,
+        summary.test.auc,
+        summary.test_at_val_threshold.f1,
+        summary.threshold,
+        train_s
+    );
+    Ok(summary)
+}
