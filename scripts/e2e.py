@@ -1,13 +1,28 @@
 """End-to-end test of the browser demo: serve the built page, drive headless Chromium through
 ChromeDriver's WebDriver protocol (standard library only), upload a recording, read the result,
-check that a bad upload shows file, line and reason, and save screenshots.
+check that a bad upload shows file, line and reason, and save screenshots. With the native
+results (`fallkd predict --json`) given, both backends must match them on both input paths: the
+accelerometer alone and the accelerometer with its gyroscope (probability and alarms).
 
-    python3 scripts/e2e.py SITE_DIR RECORDING.csv OUT_DIR
+    python3 scripts/e2e.py SITE_DIR ACC.csv OUT_DIR [NATIVE_ACC.json|PROB [GYRO.csv NATIVE_TWO.json]]
 """
 import base64, tempfile, http.server, json, os, socket, subprocess, sys, threading, time, urllib.error, urllib.request
 
 site, recording, out = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
-expected = float(sys.argv[4]) if len(sys.argv) > 4 else None
+
+
+def native(arg):
+    """Highest probability and alarm times of a `fallkd predict --json` file, or a bare number."""
+    try:
+        return float(arg), None
+    except ValueError:
+        a = json.load(open(arg))
+        return max(w["prob"] for w in a["windows"]), a["alarms"]
+
+
+paths = [("acc", None, native(sys.argv[4]) if len(sys.argv) > 4 else (None, None))]
+if len(sys.argv) > 6:
+    paths.insert(0, ("acc+gyro", os.path.abspath(sys.argv[5]), native(sys.argv[6])))
 os.makedirs(out, exist_ok=True)
 
 
@@ -80,29 +95,38 @@ try:
         return call("POST", s + "/execute/sync", {"script": script, "args": []})["value"]
 
     for mode, query in [("cpu", "?cpu"), ("webgpu", "")]:
-        call("POST", s + "/url", {"url": f"http://127.0.0.1:{http_port}/index.html{query}"})
-        wait(lambda: js("return document.getElementById('backend').dataset.ready === '1' || document.getElementById('error').textContent"), "the model to load")
-        backend = text("#backend")
-        print(f"[e2e] {mode}: backend {backend!r}")
-        if not backend.startswith(mode):
-            failures.append(f"{mode}: backend is {backend!r}")
-        call("POST", f"{s}/element/{find('#acc-file')}/value", {"text": recording})
-        call("POST", f"{s}/element/{find('#analyze')}/click", {})
-        prob = wait(lambda: (t := text("#result-prob")) not in ("", "–") and t, "a result", timeout=300)
-        latency = text("#latency")
-        print(f"[e2e] {mode}: highest fall probability {prob}, latency {latency}, verdict {text('#verdict')}")
-        p = float(prob)
-        if not 0.0 <= p <= 1.0:
-            failures.append(f"{mode}: probability {prob} out of range")
-        results[mode] = p
-        png = call("GET", s + "/screenshot")["value"]
-        with open(os.path.join(out, f"screenshot-{mode}.png"), "wb") as f:
-            f.write(base64.b64decode(png))
-    # Both backends must give the native result (computed by `fallkd predict`, passed in); the
-    # page prints 3 decimals.
-    for mode, p in results.items():
-        if expected is not None and abs(p - expected) > 2e-3:
-            failures.append(f"page ({mode}) {p} differs from native {expected}")
+        for path, gyro, (expected, alarms) in paths:
+            # A fresh page per input path: a file input cannot be emptied again.
+            call("POST", s + "/url", {"url": f"http://127.0.0.1:{http_port}/index.html{query}"})
+            wait(lambda: js("return document.getElementById('backend').dataset.ready === '1' || document.getElementById('error').textContent"), "the model to load")
+            backend = text("#backend")
+            print(f"[e2e] {mode} {path}: backend {backend!r}")
+            if not backend.startswith(mode):
+                failures.append(f"{mode}: backend is {backend!r}")
+            call("POST", f"{s}/element/{find('#acc-file')}/value", {"text": recording})
+            if gyro:
+                call("POST", f"{s}/element/{find('#gyro-file')}/value", {"text": gyro})
+            call("POST", f"{s}/element/{find('#analyze')}/click", {})
+            prob = wait(lambda: (t := text("#result-prob")) not in ("", "–") and t, "a result", timeout=300)
+            latency, shown, notes = text("#latency"), text("#alarms"), text("#notes")
+            print(f"[e2e] {mode} {path}: highest fall probability {prob}, latency {latency}, verdict {text('#verdict')}; {shown}; notes {notes!r}")
+            p = float(prob)
+            if not 0.0 <= p <= 1.0:
+                failures.append(f"{mode} {path}: probability {prob} out of range")
+            # Both backends must give the native result; the page prints 3 decimals.
+            if expected is not None and abs(p - expected) > 2e-3:
+                failures.append(f"page ({mode}, {path}) {p} differs from native {expected}")
+            if alarms is not None:
+                # The page prints alarm times with one decimal: the same alarms, within 0.05 s.
+                page = [float(x.strip().rstrip(" s")) for x in shown.split("alarms at ")[1].split(",")] if "alarms at " in shown else []
+                if len(page) != len(alarms) or any(abs(a - b) > 0.051 for a, b in zip(page, alarms)):
+                    failures.append(f"page ({mode}, {path}) alarms {shown!r}, native {alarms}")
+            if not gyro and "no gyroscope" not in notes:
+                failures.append(f"{mode} {path}: the page does not say the gyroscope is missing: {notes!r}")
+            results[(mode, path)] = p
+            png = call("GET", s + "/screenshot")["value"]
+            with open(os.path.join(out, f"screenshot-{mode}-{path.replace('+', '-')}.png"), "wb") as f:
+                f.write(base64.b64decode(png))
     # A bad upload: a clear message naming the file, the line and the reason, and no crash.
     bad = os.path.join(os.path.abspath(out), "broken.csv")
     with open(bad, "w") as f:

@@ -20,6 +20,11 @@ PY
 # A recording to upload: generated (not SmartFallMM) data, written by the CLI.
 cargo run -q --profile test -p fallkd-train --locked -- generate --out "$out/data" --subjects 1 --trials 1 --seed 11 >/dev/null
 rec="$out/data/young/accelerometer/watch/S01A11T01.csv"
-native=$(cargo run -q --profile test -p fallkd-train --locked -- predict --acc "$rec" 2>/dev/null)
-echo "[e2e] native highest fall probability (fallkd predict): $native"
-python3 scripts/e2e.py "$site" "$rec" "$out" "$native"
+gyr="$out/data/young/gyroscope/watch/S01A11T01.csv"
+# Native results of both input paths (accelerometer + gyroscope, accelerometer alone), with
+# their alarms: the page must give the same (fallkd predict runs the same core code).
+fallkd() { cargo run -q --profile test -p fallkd-train --locked -- "$@"; }
+fallkd predict --acc "$rec" --gyro "$gyr" --json 2>/dev/null | head -1 > "$out/native-two.json"
+fallkd predict --acc "$rec" --json 2>/dev/null | head -1 > "$out/native-acc.json"
+echo "[e2e] native (fallkd predict): two sensors and accelerometer only written to $out/native-*.json"
+python3 scripts/e2e.py "$site" "$rec" "$out" "$out/native-acc.json" "$gyr" "$out/native-two.json"

@@ -16,6 +16,12 @@ fi
 
 log "1/5 cargo test (native: models, losses, data, training loop, CLI, properties, real data, web fixture; benches once)"
 cargo test --workspace --all-targets --exclude fallkd-web --locked
+if [ -n "${FALLKD_SMARTFALLMM:-}" ]; then
+  log "1b/5 real-data tests (FALLKD_SMARTFALLMM=$FALLKD_SMARTFALLMM; ignored in step 1)"
+  cargo test --workspace --all-targets --exclude fallkd-web --locked -- --ignored
+else
+  log "1b/5 real-data tests SKIPPED: FALLKD_SMARTFALLMM is not set (step 1 lists them as ignored)"
+fi
 
 log "2/5 fallkd-core builds for wasm32"
 cargo check -p fallkd-core --target wasm32-unknown-unknown --locked

@@ -190,7 +190,7 @@ fn distillation_with_every_loss_and_export_round_trip() {
     }
     // Export, reload from bytes, and compare probabilities with the native model.
     let file = dir.join("student.fallkd");
-    fallkd_train::commands::export::run(&out, &file, None, &Device::flex()).unwrap();
+    fallkd_train::commands::export::run(&out, &file, None, None, None, &Device::flex()).unwrap();
     let bytes = std::fs::read(&file).unwrap();
     let device = Device::flex();
     let (header, model) = from_bytes(&bytes, &device).unwrap();
@@ -237,10 +237,27 @@ fn distillation_with_every_loss_and_export_round_trip() {
         serde_json::from_slice(&std::fs::read(out.join("state.json")).unwrap()).unwrap();
     assert_eq!(header.threshold, state.best_threshold);
     let fixed = dir.join("fixed.fallkd");
-    fallkd_train::commands::export::run(&out, &fixed, Some(0.42), &device).unwrap();
+    let alarm = fallkd_core::alarm::AlarmConfig {
+        threshold: 0.0,
+        k: 2,
+        n: 3,
+        refractory_s: 20.0,
+    };
+    fallkd_train::commands::export::run(&out, &fixed, Some(0.42), Some(alarm), None, &device)
+        .unwrap();
     let (h, _) = from_bytes(&std::fs::read(&fixed).unwrap(), &device).unwrap();
     assert_eq!(h.threshold, 0.42);
-    let e = fallkd_train::commands::export::run(&out, &fixed, Some(1.0), &device).unwrap_err();
+    // The file carries the alarm logic and every windowing setting of training.
+    assert_eq!(
+        h.alarm_config(),
+        fallkd_core::alarm::AlarmConfig {
+            threshold: 0.42,
+            ..alarm
+        }
+    );
+    assert_eq!(h.window.as_ref(), Some(&kd.window));
+    let e = fallkd_train::commands::export::run(&out, &fixed, Some(1.0), None, None, &device)
+        .unwrap_err();
     assert!(e.to_string().contains("strictly between 0 and 1"), "{e}");
 }
 

@@ -31,7 +31,7 @@ fn bundled_student_matches_the_browser_fixture() {
     let (windows, _, _) = recording_windows(
         ("S01A11T01.csv", &acc),
         Some(("S01A11T01.csv", &gyro)),
-        det.header.window_seconds,
+        &det.header.window_config(),
     )
     .unwrap();
     // The window whose probability is closest to 0.5, where the sigmoid is steepest: a 1e-4

@@ -766,26 +766,4 @@ mod tests {
         assert!(m.predict_proba(&[]).is_finite());
         assert!(m.predict_proba(&[f32::NAN, f32::NAN]).is_finite());
     }
-
-    #[test]
-    #[ignore = "timing; run with --ignored"]
-    fn timing_3000x60x300() {
-        let mut rng = SplitMix64(11);
-        let n = 3000;
-        let mut x = Vec::new();
-        let mut y = Vec::new();
-        for _ in 0..n {
-            let r: Vec<f32> = (0..60).map(|_| unif(&mut rng, -1.0, 1.0)).collect();
-            y.push(r[0] + 0.5 * r[1] * r[2] + 0.3 * unif(&mut rng, -1.0, 1.0) > 0.0);
-            x.push(r);
-        }
-        let start = std::time::Instant::now();
-        let m = Gbm::fit(&x, &y, &GbmConfig::default()).expect("fit");
-        let secs = start.elapsed().as_secs_f64();
-        println!(
-            "3000 x 60 x 300 trees: {secs:.3} s, train acc {}",
-            accuracy(&m, &x, &y)
-        );
-        assert!(secs < 5.0);
-    }
 }

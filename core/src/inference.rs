@@ -10,9 +10,10 @@ use std::rc::Rc;
 use burn::tensor::{Device, Tensor, activation::sigmoid};
 use serde::{Deserialize, Serialize};
 
+use crate::alarm::alarms;
 use crate::data::batch::{EventWindow, student_batch};
 use crate::data::imu_csv::parse_imu_csv;
-use crate::data::trial::{GyroPolicy, TrialKey, assemble_trial};
+use crate::data::trial::{GyroPolicy, Skipped, TrialKey, assemble_trial};
 use crate::data::window::{Purpose, WindowConfig, WindowLength, window_trial};
 use crate::model_file::{LoadedStudent, ModelFileError, ModelHeader, from_bytes};
 use crate::perturb::Perturbation;
@@ -76,7 +77,8 @@ pub struct Analysis {
     pub windows: Vec<WindowResult>,
     /// Decision threshold (from the model file).
     pub threshold: f64,
-    /// Start times of windows at or above the threshold (clean input).
+    /// Start times of the windows that raised an alarm (clean input), by the model's alarm
+    /// logic (`crate::alarm`: k of n windows at the threshold, refractory period).
     pub alarms: Vec<f64>,
     /// Event times (seconds, at most ~3000 points) with accelerometer and gyroscope magnitude.
     pub signal_t: Vec<f64>,
@@ -90,6 +92,10 @@ pub struct Analysis {
     pub gyro_missing: bool,
     /// Repairs and notes, for the user.
     pub notes: Vec<String>,
+    /// The recording is shorter than one window or too sparse for any: the probabilities come
+    /// from less than the model was trained on (a note says why).
+    #[serde(default)]
+    pub low_confidence: bool,
 }
 
 impl Detector {
@@ -155,11 +161,41 @@ async fn read<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, String> {
         .map_err(|e| format!("unexpected result type: {e:?}"))
 }
 
-/// Windows of one uploaded recording (accelerometer and optional gyroscope files).
+/// Fewest events a recording needs to be scored at all (the accelerometer samples that remain
+/// after parsing and assembly).
+///
+/// Shorter or sparser recordings than one full window are still scored, as one low-confidence
+/// window of all their events, down to this count. Below it there is too little for the model
+/// to look at: the timestamp-aware student's resampler builds each of its L tokens by attending
+/// to the events near the token's relative time, and with a handful of events every token is a
+/// copy of one or two samples (the fixed-rate baseline likewise interpolates its grid from
+/// them). 8 events are half the 16 a training window needs (`WindowConfig::min_events`) and
+/// about 0.2 s of the watch's 40 Hz stream, the length of a fall's impact: the least that can
+/// still show one. The number is a judgement, not a measured operating point.
+pub const MIN_SCORABLE_EVENTS: usize = 8;
+
+/// The windows of one recording and what the user should know about them.
+#[derive(Debug, Clone)]
+pub struct RecordingWindows {
+    /// Windows, cut as the model's [`WindowConfig`] says (one window of the whole recording
+    /// when none of them holds enough events).
+    pub windows: Vec<crate::data::window::Window>,
+    /// The assembled recording.
+    pub trial: crate::data::trial::Trial,
+    /// Repairs and notes, for the user.
+    pub notes: Vec<String>,
+    /// The recording is shorter than one window, or no window held enough events: the results
+    /// come from less than the model was trained on.
+    pub low_confidence: bool,
+}
+
+/// Windows of one uploaded recording (accelerometer and optional gyroscope files), cut as
+/// `cfg` says (a model's [`ModelHeader::window_config`]). See [`prepare_recording`], which
+/// also says whether the result is low-confidence.
 pub fn recording_windows(
     acc: (&str, &[u8]),
     gyro: Option<(&str, &[u8])>,
-    window_seconds: f64,
+    cfg: &WindowConfig,
 ) -> Result<
     (
         Vec<crate::data::window::Window>,
@@ -168,57 +204,189 @@ pub fn recording_windows(
     ),
     String,
 > {
+    let r = prepare_recording(acc, gyro, cfg)?;
+    Ok((r.windows, r.trial, r.notes))
+}
+
+fn window_length_text(cfg: &WindowConfig) -> String {
+    match cfg.length {
+        WindowLength::Duration { seconds } => format!("{seconds} s"),
+        WindowLength::Count { events } => format!("{events}-event"),
+    }
+}
+
+fn too_few_events(file: &str, n: usize, what: &str) -> String {
+    format!(
+        "{file}: {what} {n} {}; at least {MIN_SCORABLE_EVENTS} are needed to score a recording",
+        if n == 1 { "sample" } else { "samples" }
+    )
+}
+
+/// Windows of one uploaded recording (accelerometer and optional gyroscope files), cut as
+/// `cfg` says, with notes for the user.
+///
+/// Never silent, and refusing only what cannot be scored: an unusable gyroscope file (header
+/// only, a bad line, too little overlap with the accelerometer) is left out with a note naming
+/// it and why; every repair of either file is a note; a recording shorter than one window or
+/// too sparse for any window is scored as one window of all its events and marked
+/// low-confidence. Errors: an unusable accelerometer file, or fewer than
+/// [`MIN_SCORABLE_EVENTS`] events.
+pub fn prepare_recording(
+    acc: (&str, &[u8]),
+    gyro: Option<(&str, &[u8])>,
+    cfg: &WindowConfig,
+) -> Result<RecordingWindows, String> {
     let acc_rec = parse_imu_csv(acc.0, acc.1).map_err(|e| e.to_string())?;
+    let mut notes = Vec::new();
+    // Whether a note already says why the gyroscope is not used.
+    let mut gyro_explained = false;
     let gyro_rec = match gyro {
-        Some((name, bytes)) => Some(parse_imu_csv(name, bytes).map_err(|e| e.to_string())?),
+        Some((name, bytes)) => match parse_imu_csv(name, bytes) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                let at = e.line.map(|l| format!("line {l}: ")).unwrap_or_default();
+                notes.push(format!(
+                    "{name}: gyroscope file not used ({at}{}); gyroscope channels set to zero",
+                    e.reason
+                ));
+                gyro_explained = true;
+                None
+            }
+        },
         None => None,
     };
-    let mut notes = Vec::new();
     for (name, r) in
         std::iter::once((acc.0, &acc_rec)).chain(gyro.map(|g| g.0).zip(gyro_rec.as_ref()))
     {
-        if !r.repairs.is_empty() {
-            notes.push(format!("{name}: repaired {:?}", r.repairs));
-        }
+        notes.extend(
+            r.repairs
+                .describe()
+                .into_iter()
+                .map(|s| format!("{name}: {s}")),
+        );
         let back = r.timestamps.windows(2).filter(|w| w[1] < w[0]).count();
         if back > 0 {
             notes.push(format!("{name}: {back} backwards timestamp steps sorted"));
         }
     }
+    if acc_rec.values.len() < MIN_SCORABLE_EVENTS {
+        return Err(too_few_events(acc.0, acc_rec.values.len(), "holds"));
+    }
+    // Times of day and dates have no common clock: such a gyroscope cannot be merged.
+    let gyro_rec = match (gyro_rec, gyro) {
+        (Some(g), Some((name, _)))
+            if (acc_rec.repairs.time_of_day_lines > 0) != (g.repairs.time_of_day_lines > 0) =>
+        {
+            let (a, b) = if g.repairs.time_of_day_lines > 0 {
+                ("a time of day only", "dates")
+            } else {
+                ("dates", "a time of day only")
+            };
+            notes.push(format!(
+                "{name}: gyroscope file not used (its timestamps hold {a}, the accelerometer's \
+                 {b}, so the two cannot be aligned); gyroscope channels set to zero"
+            ));
+            gyro_explained = true;
+            None
+        }
+        (g, _) => g,
+    };
     let key = TrialKey::parse(acc.0).unwrap_or(TrialKey {
         subject: 0,
         activity: 0,
         trial: 0,
     });
-    let trial = assemble_trial(
-        key,
-        &acc_rec,
-        gyro_rec.as_ref(),
-        None,
-        GyroPolicy::KeepMissing,
-    )
-    .map_err(|e| format!("{}: {e}", acc.0))?;
-    if trial.gyro_missing {
+    let assemble = |g: Option<&crate::data::imu_csv::ImuRecording>| {
+        assemble_trial(key, &acc_rec, g, None, GyroPolicy::KeepMissing)
+    };
+    let trial = match (assemble(gyro_rec.as_ref()), gyro) {
+        (Ok(t), _) if t.events.len() >= MIN_SCORABLE_EVENTS => t,
+        // The gyroscope overlaps the accelerometer too little: score without it.
+        (Ok(_) | Err(Skipped::TooShort), Some((name, _))) if gyro_rec.is_some() => {
+            notes.push(format!(
+                "{name}: gyroscope file not used (it overlaps the accelerometer for fewer than \
+                 {MIN_SCORABLE_EVENTS} of its samples); gyroscope channels set to zero"
+            ));
+            gyro_explained = true;
+            assemble(None).map_err(|e| format!("{}: {e}", acc.0))?
+        }
+        (Ok(t), _) => return Err(too_few_events(acc.0, t.events.len(), "assembles to")),
+        (Err(e), _) => return Err(format!("{}: {e}", acc.0)),
+    };
+    if trial.gyro_missing && !gyro_explained {
         notes.push(if gyro.is_some() {
             "the gyroscope does not overlap the accelerometer in time: gyroscope channels set to zero".into()
         } else {
             "no gyroscope file: gyroscope channels set to zero (the model was trained with them)".into()
         });
     }
-    let cfg = WindowConfig {
-        length: WindowLength::Duration {
-            seconds: window_seconds,
-        },
-        ..Default::default()
+    let n = trial.events.len();
+    let duration = trial.duration();
+    let shorter_than_a_window = match cfg.length {
+        // The span of n events plus one mean interval: a full 4 s of samples spans 4 s less one
+        // interval, and is not short.
+        WindowLength::Duration { seconds } => {
+            duration + duration / ((n - 1) as f64) < seconds - 1e-9
+        }
+        WindowLength::Count { events } => n < events,
     };
-    let windows = window_trial(0, &trial, &cfg, Purpose::Eval);
+    let length = window_length_text(cfg);
+    let lasts = format!("lasts {duration:.2} s ({n} events)");
+    let mut windows = window_trial(0, &trial, cfg, Purpose::Eval);
+    let mut low_confidence = shorter_than_a_window;
     if windows.is_empty() {
-        return Err(format!(
-            "{}: no window of {window_seconds} s holds at least {} events; the recording is too short or too sparse",
-            acc.0, cfg.min_events
+        // One window of every event: no gap split, no crop, thinned to max_events as usual.
+        let whole = WindowConfig {
+            length: WindowLength::Count { events: n },
+            max_gap_s: f64::MAX,
+            min_events: 1,
+            max_events: cfg.max_events.max(1),
+            crop_events: 0,
+            fall_windows: crate::data::window::FallWindows::All,
+            ..cfg.clone()
+        };
+        windows = window_trial(0, &trial, &whole, Purpose::Eval);
+        if windows.len() != 1 {
+            return Err(format!(
+                "{}: the recording could not be cut into one window of all its events",
+                acc.0
+            ));
+        }
+        low_confidence = true;
+        let why = if shorter_than_a_window {
+            format!("it {lasts}, shorter than one {length} window")
+        } else {
+            format!(
+                "no {length} window of it holds the {} events a window needs (it {lasts}{})",
+                cfg.min_events,
+                if crate::data::window::segments(&trial.timestamps, cfg.max_gap_s).len() > 1 {
+                    format!(", broken by gaps over {} s", cfg.max_gap_s)
+                } else {
+                    String::new()
+                }
+            )
+        };
+        let thinned = if n > cfg.max_events.max(1) {
+            format!(", thinned evenly to {}", cfg.max_events.max(1))
+        } else {
+            String::new()
+        };
+        notes.push(format!(
+            "{}: low confidence: {why}; it was scored as one window of all its events{thinned}",
+            acc.0
+        ));
+    } else if shorter_than_a_window {
+        notes.push(format!(
+            "{}: low confidence: the recording {lasts}, shorter than one {length} window",
+            acc.0
         ));
     }
-    Ok((windows, trial, notes))
+    Ok(RecordingWindows {
+        windows,
+        trial,
+        notes,
+        low_confidence,
+    })
 }
 
 /// Analyses a recording with `detector`, optionally under a stress perturbation.
@@ -228,7 +396,12 @@ pub async fn analyze(
     gyro: Option<(&str, &[u8])>,
     stress: Option<Stress>,
 ) -> Result<Analysis, String> {
-    let (windows, trial, notes) = recording_windows(acc, gyro, detector.header.window_seconds)?;
+    let RecordingWindows {
+        windows,
+        trial,
+        notes,
+        low_confidence,
+    } = prepare_recording(acc, gyro, &detector.header.window_config())?;
     let clean: Vec<EventWindow> = windows.iter().map(EventWindow::from).collect();
     let results = detector.run(&clean).await?;
     let perturbed = match stress {
@@ -247,7 +420,8 @@ pub async fn analyze(
         }
         None => None,
     };
-    let threshold = detector.header.threshold;
+    let alarm = detector.header.alarm_config();
+    let threshold = alarm.threshold;
     let out: Vec<WindowResult> = windows
         .iter()
         .zip(&results)
@@ -263,11 +437,11 @@ pub async fn analyze(
         .collect();
     let step = trial.events.len().div_ceil(3000).max(1);
     let mag = |v: &[f32]| (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+    let spans: Vec<(f64, f64, f64)> = out.iter().map(|w| (w.start_s, w.end_s, w.prob)).collect();
     Ok(Analysis {
-        alarms: out
+        alarms: alarms(&spans, &alarm)
             .iter()
-            .filter(|w| w.prob >= threshold)
-            .map(|w| w.start_s)
+            .map(|a| out[a.window].start_s)
             .collect(),
         windows: out,
         threshold,
@@ -287,5 +461,168 @@ pub async fn analyze(
         events: trial.events.len(),
         gyro_missing: trial.gyro_missing,
         notes,
+        low_confidence,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` samples from Unix time 1000 s, `dt` apart, as a watch CSV.
+    fn csv(n: usize, dt: f64) -> Vec<u8> {
+        (0..n)
+            .map(|i| format!("{:.4},{},0.5,9.8\n", 1000.0 + i as f64 * dt, i % 7))
+            .collect::<String>()
+            .into_bytes()
+    }
+
+    fn cfg() -> WindowConfig {
+        WindowConfig::default()
+    }
+
+    #[test]
+    fn a_normal_recording_is_not_low_confidence() {
+        let (acc, gyro) = (csv(400, 0.025), csv(400, 0.025));
+        let r = prepare_recording(("a.csv", &acc), Some(("g.csv", &gyro)), &cfg()).unwrap();
+        assert!(r.windows.len() > 1);
+        assert!(!r.low_confidence && !r.trial.gyro_missing);
+        assert!(r.notes.is_empty(), "{:?}", r.notes);
+    }
+
+    #[test]
+    fn an_unusable_gyroscope_is_left_out_with_a_note() {
+        let acc = csv(400, 0.025);
+        let header_only = b"-0.08425667,0.23323223,-0.0048844446,Unnamed: 3\n";
+        let r = prepare_recording(("a.csv", &acc), Some(("g.csv", header_only)), &cfg()).unwrap();
+        assert!(r.trial.gyro_missing && !r.windows.is_empty());
+        assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
+        assert!(
+            r.notes[0].starts_with("g.csv: gyroscope file not used (holds only a header line"),
+            "{:?}",
+            r.notes
+        );
+        let bad = b"1000.0,1,2,3\n1000.1,1,x,3\n";
+        let (w, trial, notes) =
+            recording_windows(("a.csv", &acc), Some(("g.csv", bad)), &cfg()).unwrap();
+        assert!(trial.gyro_missing && !w.is_empty());
+        assert!(
+            notes[0].contains("g.csv: gyroscope file not used (line 2: column 3 ('x')"),
+            "{notes:?}"
+        );
+        // A gyroscope that overlaps the accelerometer for a handful of samples only.
+        let late: Vec<u8> = (0..50)
+            .map(|i| format!("{:.3},1,1,1\n", 1009.9 + i as f64 * 0.02))
+            .collect::<String>()
+            .into_bytes();
+        let r = prepare_recording(("a.csv", &acc), Some(("g.csv", &late)), &cfg()).unwrap();
+        assert!(r.trial.gyro_missing && r.trial.events.len() == 400);
+        assert!(
+            r.notes[0].contains("overlaps the accelerometer for fewer than 8"),
+            "{:?}",
+            r.notes
+        );
+        // Dates beside times of day.
+        let tod = b"12:00:00.0,1,1,1\n12:00:00.1,1,1,1\n";
+        let r = prepare_recording(("a.csv", &acc), Some(("g.csv", tod)), &cfg()).unwrap();
+        assert!(r.trial.gyro_missing);
+        assert!(
+            r.notes.iter().any(|n| n.contains("cannot be aligned")),
+            "{:?}",
+            r.notes
+        );
+    }
+
+    #[test]
+    fn repairs_are_notes_in_words() {
+        let mut acc = b"0.1,0.2,0.3,Unnamed: 3\n".to_vec();
+        for i in 0..400 {
+            let t = 12.0 * 3600.0 + i as f64 * 0.025;
+            let (h, m, s) = ((t / 3600.0) as u32, (t / 60.0) as u32 % 60, t % 60.0);
+            acc.extend(format!("1,{h:02}.{m:02}.{s:06.3},2,3\n").bytes());
+        }
+        acc.extend(b"1.05,1.00,-0.64,Unnamed: 3\n");
+        let r = prepare_recording(("a.csv", &acc), None, &cfg()).unwrap();
+        assert_eq!(r.trial.events.len(), 400);
+        let all = r.notes.join("\n");
+        for want in [
+            "a.csv: skipped 1 header line",
+            "a.csv: the timestamp is in column 2, not column 1",
+            "a.csv: timestamps hold a time of day only, no date (400 lines)",
+            "a.csv: dropped 1 trailing line at the end of the file",
+            "no gyroscope file",
+        ] {
+            assert!(all.contains(want), "missing {want:?} in\n{all}");
+        }
+        assert!(!all.contains("Repairs {"), "{all}");
+    }
+
+    #[test]
+    fn a_recording_shorter_than_a_window_is_scored_with_low_confidence() {
+        // 10 events over 0.45 s: fewer than a window's 16.
+        let acc = csv(10, 0.05);
+        let r = prepare_recording(("a.csv", &acc), None, &cfg()).unwrap();
+        assert_eq!(r.windows.len(), 1);
+        assert_eq!(r.windows[0].events.len(), 10);
+        assert!(r.low_confidence);
+        let note = r
+            .notes
+            .iter()
+            .find(|n| n.contains("low confidence"))
+            .unwrap();
+        assert!(
+            note.contains("lasts 0.45 s (10 events), shorter than one 4 s window"),
+            "{note}"
+        );
+        // Enough events for a window but shorter than one: windowed as usual, still flagged.
+        let acc = csv(80, 0.025);
+        let r = prepare_recording(("a.csv", &acc), None, &cfg()).unwrap();
+        assert_eq!((r.windows.len(), r.windows[0].events.len()), (1, 80));
+        assert!(r.low_confidence);
+        // A full window's worth of samples (160 at 40 Hz span 3.975 s) is not short.
+        let r = prepare_recording(("a.csv", &csv(160, 0.025)), None, &cfg()).unwrap();
+        assert!(!r.low_confidence, "{:?}", r.notes);
+    }
+
+    #[test]
+    fn a_sparse_recording_is_scored_as_one_window_of_all_events() {
+        // 12 events 2 s apart: every gap splits the recording, no window holds 16 events.
+        let acc = csv(12, 2.0);
+        let r = prepare_recording(("a.csv", &acc), None, &cfg()).unwrap();
+        assert_eq!(r.windows.len(), 1);
+        assert_eq!(r.windows[0].events.len(), 12);
+        assert!((r.windows[0].timestamps[11] - 22.0).abs() < 1e-9);
+        assert!(r.low_confidence);
+        let note = r
+            .notes
+            .iter()
+            .find(|n| n.contains("low confidence"))
+            .unwrap();
+        assert!(
+            note.contains("no 4 s window of it holds the 16 events"),
+            "{note}"
+        );
+        assert!(note.contains("gaps over 1 s"), "{note}");
+        // Thinned to max_events when there are more.
+        let c = WindowConfig {
+            max_events: 10,
+            ..cfg()
+        };
+        let r = prepare_recording(("a.csv", &acc), None, &c).unwrap();
+        assert_eq!(r.windows[0].events.len(), 10);
+        assert!(r.notes.iter().any(|n| n.contains("thinned evenly to 10")));
+    }
+
+    #[test]
+    fn too_few_events_are_refused_naming_the_file_and_the_counts() {
+        let acc = csv(MIN_SCORABLE_EVENTS - 1, 0.05);
+        let e = prepare_recording(("S01A01T01.csv", &acc), None, &cfg()).unwrap_err();
+        assert_eq!(
+            e,
+            "S01A01T01.csv: holds 7 samples; at least 8 are needed to score a recording"
+        );
+        assert!(
+            prepare_recording(("a.csv", &csv(MIN_SCORABLE_EVENTS, 0.05)), None, &cfg()).is_ok()
+        );
+    }
 }

@@ -9,7 +9,9 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
 
+use crate::alarm::AlarmConfig;
 use crate::data::normalize::NormStats;
+use crate::data::window::{FallWindows, WindowConfig, WindowLength};
 use crate::model::{
     FixedRateStudent, FixedRateStudentConfig, TimestampAwareStudent, TimestampAwareStudentConfig,
 };
@@ -39,6 +41,41 @@ pub struct ModelHeader {
     pub window_seconds: f64,
     /// Free-form provenance (run name, data, split, metrics).
     pub description: String,
+    /// Every windowing setting the model was trained with (files written before this field
+    /// existed: None, a `window_seconds` window with default settings).
+    #[serde(default)]
+    pub window: Option<WindowConfig>,
+    /// The alarm logic shipped with the model (None: one window at `threshold`, 30 s
+    /// refractory).
+    #[serde(default)]
+    pub alarm: Option<AlarmConfig>,
+}
+
+impl ModelHeader {
+    /// The windowing to use on a recording: the training settings, with every window of the
+    /// recording kept and strided alike (labels are unknown at inference, so nothing may depend
+    /// on the file's name).
+    pub fn window_config(&self) -> WindowConfig {
+        let base = self.window.clone().unwrap_or(WindowConfig {
+            length: WindowLength::Duration {
+                seconds: self.window_seconds,
+            },
+            ..Default::default()
+        });
+        WindowConfig {
+            fall_windows: FallWindows::All,
+            eval_fall_stride: None,
+            ..base
+        }
+    }
+
+    /// The alarm logic of the model.
+    pub fn alarm_config(&self) -> AlarmConfig {
+        self.alarm.unwrap_or(AlarmConfig {
+            threshold: self.threshold,
+            ..Default::default()
+        })
+    }
 }
 
 /// A loaded student of either kind.

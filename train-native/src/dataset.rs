@@ -73,14 +73,18 @@ pub struct LoadReport {
     pub repairs: [usize; 4],
     /// Trials dropped as copies of another recording (`data.dedup`), with the reason.
     pub duplicates: Vec<String>,
+    /// Files read with a field-format repair (time of day only, timestamp in another column,
+    /// trailing junk line), one line each naming the file and the repairs.
+    pub format_repairs: Vec<String>,
 }
 
 impl LoadReport {
     /// One-paragraph summary.
     pub fn summary(&self) -> String {
         format!(
-            "{} files loaded, {} rejected; {} trials left out, {} of them identical copies of another recording; repairs: {} header lines skipped, {} duplicate-column values fixed, {} non-finite rows dropped, {} skeleton frames filled",
+            "{} files loaded ({} with a format repair), {} rejected; {} trials left out, {} of them identical copies of another recording; repairs: {} header lines skipped, {} duplicate-column values fixed, {} non-finite rows dropped, {} skeleton frames filled",
             self.loaded_files,
+            self.format_repairs.len(),
             self.rejected_files.len(),
             self.skipped_trials.len(),
             self.duplicates.len(),
@@ -113,6 +117,14 @@ fn imu_folder(dir: &Path, report: &mut LoadReport) -> Result<BTreeMap<TrialKey, 
                 report.repairs[0] += r.repairs.header_lines_skipped;
                 report.repairs[1] += r.repairs.mangled_values_fixed;
                 report.repairs[2] += r.repairs.non_finite_lines_dropped;
+                if r.repairs.time_of_day_lines > 0
+                    || r.repairs.timestamp_column.is_some()
+                    || r.repairs.trailing_lines_dropped > 0
+                {
+                    report
+                        .format_repairs
+                        .push(format!("{name}: {}", r.repairs.describe().join("; ")));
+                }
                 out.insert(key, r);
             }
             Err(e) => report.rejected_files.push(e.to_string()),

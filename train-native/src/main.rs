@@ -205,6 +205,20 @@ enum Cmd {
         /// Alarm threshold on the fall probability (default: the run's validation threshold).
         #[arg(long)]
         threshold: Option<f64>,
+        /// Alarm logic shipped with the model: an alarm needs K of the last N windows at the
+        /// threshold...
+        #[arg(long, default_value_t = 1)]
+        alarm_k: usize,
+        /// ...out of N.
+        #[arg(long, default_value_t = 1)]
+        alarm_n: usize,
+        /// Seconds after an alarm during which no new one fires.
+        #[arg(long, default_value_t = 30.0)]
+        refractory_s: f64,
+        /// What the page says of the model before its provenance (e.g. its
+        /// leave-one-subject-out figures).
+        #[arg(long)]
+        note: Option<String>,
     },
     /// Run an exported student on one watch recording; prints the highest fall probability.
     Predict {
@@ -491,8 +505,25 @@ fn run() -> Result<()> {
             run,
             out,
             threshold,
+            alarm_k,
+            alarm_n,
+            refractory_s,
+            note,
         } => {
-            let n = commands::export::run(&run, &out, threshold, &burn::tensor::Device::flex())?;
+            let alarm = fallkd_core::alarm::AlarmConfig {
+                threshold: 0.5,
+                k: alarm_k,
+                n: alarm_n,
+                refractory_s,
+            };
+            let n = commands::export::run(
+                &run,
+                &out,
+                threshold,
+                Some(alarm),
+                note.as_deref(),
+                &burn::tensor::Device::flex(),
+            )?;
             println!("exported {} ({:.1} KiB)", out.display(), n as f64 / 1024.0);
         }
         Cmd::Predict {

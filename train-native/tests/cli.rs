@@ -32,8 +32,8 @@ fn loso(data: &Path, out: &Path) -> std::process::Output {
         .arg(data)
         .arg("--out")
         .arg(out)
-        .args(["--folds", "1,3", "--rows"])
-        .arg("teacher,student-nokd,student-kd,baseline-fixed-rate")
+        .args(["--folds", "1,3", "--seeds", "7", "--rows"])
+        .arg("teacher,student-nokd,student-kd,baseline-fixed-rate,features-gbm,peak-rule")
         .args([
             "--kd-row",
             "student-kd-l8=student.num_tokens=8;kd.weights.gram=0",
@@ -80,18 +80,29 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
     assert!(o.status.success(), "fallkd loso failed: {err}");
 
     for fold in ["S01", "S03"] {
-        let f = out.join(fold);
+        let f = out.join("seed7").join(fold);
         for run in [
             "teacher",
             "student-nokd",
             "student-kd",
             "baseline-fixed-rate",
+            "features-gbm",
+            "peak-rule",
         ] {
             assert!(
                 f.join(run).join("metrics.json").is_file(),
                 "{fold}/{run} did not finish: {err}"
             );
+            // Every run leaves its window predictions for the wearer-level report.
+            let preds = std::fs::read_to_string(f.join(run).join("predictions.csv")).unwrap();
+            assert!(
+                preds.lines().any(|l| l.starts_with("test,")),
+                "{fold}/{run}"
+            );
+            assert!(preds.lines().any(|l| l.starts_with("val,")), "{fold}/{run}");
         }
+        let seed = std::fs::read_to_string(f.join("student-kd/config.yaml")).unwrap();
+        assert!(seed.starts_with("seed: 7"), "{seed}");
         assert!(
             !kd_enabled(&f.join("student-nokd")),
             "{fold}: nokd distilled"
@@ -103,7 +114,7 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
         assert!(kd_enabled(&f.join("student-kd")));
         let cfg = std::fs::read_to_string(f.join("student-kd/config.yaml")).unwrap();
         assert!(
-            cfg.contains(&format!("{fold}/teacher")),
+            cfg.contains(&format!("seed7/{fold}/teacher")),
             "{fold}: the KD student must distil from its own fold's teacher:\n{cfg}"
         );
         let extra = std::fs::read_to_string(f.join("student-kd-l8/config.yaml")).unwrap();
@@ -121,22 +132,35 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
         );
     }
     let csv = std::fs::read_to_string(out.join("loso.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 2 * 5, "{csv}");
+    assert_eq!(csv.lines().count(), 1 + 2 * 7, "{csv}");
     let md = std::fs::read_to_string(out.join("loso.md")).unwrap();
     let row = md
         .lines()
         .find(|l| l.starts_with("| student-kd |"))
         .expect("student-kd row");
     assert!(row.contains("| 2 |") && row.contains("+-"), "{row}");
+    // The wearer-level tables: recordings, the reference rows, and KD against no KD.
+    for want in [
+        "## As a wearer feels it",
+        "### Recordings",
+        "| features-gbm | 2 |",
+        "| student-kd | student-nokd | window F1 (operating point) |",
+        "| student-kd | features-gbm |",
+    ] {
+        assert!(md.contains(want), "{want} missing:\n{md}");
+    }
 
     // Again: nothing retrains.
     let stamp = |p: &Path| std::fs::metadata(p).unwrap().modified().unwrap();
-    let before = stamp(&out.join("S01/student-kd/metrics.json"));
+    let before = stamp(&out.join("seed7/S01/student-kd/metrics.json"));
     let o = loso(&data, &out);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
-    assert!(err.contains("10 of 10 runs already finished"), "{err}");
-    assert_eq!(before, stamp(&out.join("S01/student-kd/metrics.json")));
+    assert!(err.contains("14 of 14 runs already finished"), "{err}");
+    assert_eq!(
+        before,
+        stamp(&out.join("seed7/S01/student-kd/metrics.json"))
+    );
 
     // A wrong fold is refused with the usable subjects named.
     let o = fallkd()

@@ -218,10 +218,10 @@ impl Detector {
         self.inner.header.description.clone()
     }
 
-    /// Decision threshold.
+    /// Decision threshold of the model's alarm logic.
     #[wasm_bindgen(getter)]
     pub fn threshold(&self) -> f64 {
-        self.inner.header.threshold
+        self.inner.header.alarm_config().threshold
     }
 
     /// Window length in seconds.

@@ -1,19 +1,29 @@
 //! Watch accelerometer / gyroscope CSV: no header, `timestamp,x,y,z` per line.
 //!
 //! Repairs (each counted in [`ImuRecording::repairs`], none silent):
-//! - a first line that is a pandas header (its last field is `Unnamed: N`, or it has no
-//!   timestamp) is skipped;
+//! - a first line that is a pandas header (a field is `Unnamed: N`, or it has no timestamp) is
+//!   skipped;
+//! - the same kind of pandas line (a field `Unnamed: N`) as the last line of the file is dropped;
+//!   anywhere else it is an error;
 //! - on the first line, a value written as `<number>.<k>` where `<number>` also appears in that
 //!   line is a pandas duplicate-column mangle: the `.<k>` is dropped;
 //! - a line whose x, y or z is NaN or infinite is dropped;
+//! - timestamps that hold a time of day only (`HH:MM:SS.fff`, no date) are read as seconds since
+//!   midnight; a time more than 12 h before the previous one is a midnight roll-over and adds a
+//!   day;
+//! - when the first field of the first data line is not a timestamp but exactly one other column
+//!   holds a written time (`HH:MM:SS.fff`, `HH.MM.SS.fff` or a full date-time) and the rest are
+//!   numbers, that column is the timestamp and the other three, in order, are x, y, z; every
+//!   later line must have it there too;
 //! - blank lines and a byte-order mark are ignored; `\r\n` line ends are accepted.
 //!
-//! Everything else (wrong column count, a value or timestamp that does not parse, no samples
-//! left) is an error naming the file, the line and the reason. Order is kept as recorded:
-//! sorting and duplicate handling belong to trial assembly and the audit.
+//! Everything else (wrong column count, a value or timestamp that does not parse, a time of day
+//! mixed with dates, no samples left) is an error naming the file, the line and the reason.
+//! Order is kept as recorded: sorting and duplicate handling belong to trial assembly and the
+//! audit.
 
 use super::error::DataError;
-use super::timestamp::parse_timestamp;
+use super::timestamp::{Stamp, parse_stamp, parse_timestamp, parse_written_stamp};
 
 /// What was repaired while parsing one file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,6 +34,14 @@ pub struct Repairs {
     pub mangled_values_fixed: usize,
     /// Lines dropped because a value was NaN or infinite.
     pub non_finite_lines_dropped: usize,
+    /// Lines whose timestamp held a time of day only (no date), read as seconds since midnight.
+    pub time_of_day_lines: usize,
+    /// Midnight roll-overs among time-of-day timestamps (each added a day).
+    pub midnight_rollovers: usize,
+    /// The 1-based column the timestamp was found in, when it was not the first.
+    pub timestamp_column: Option<usize>,
+    /// Pandas junk lines (`...,Unnamed: 3`) dropped from the end of the file.
+    pub trailing_lines_dropped: usize,
 }
 
 impl Repairs {
@@ -31,12 +49,66 @@ impl Repairs {
     pub fn is_empty(&self) -> bool {
         *self == Repairs::default()
     }
+
+    /// One sentence per kind of repair, for the user (empty when nothing was repaired).
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.header_lines_skipped > 0 {
+            out.push(format!(
+                "skipped {} (pandas column names such as 'Unnamed: 3')",
+                count(self.header_lines_skipped, "header line")
+            ));
+        }
+        if let Some(c) = self.timestamp_column {
+            out.push(format!(
+                "the timestamp is in column {c}, not column 1: the other three columns were \
+                 read, in order, as x, y, z"
+            ));
+        }
+        if self.time_of_day_lines > 0 {
+            let mut s = format!(
+                "timestamps hold a time of day only, no date ({}): read as seconds since midnight",
+                count(self.time_of_day_lines, "line")
+            );
+            if self.midnight_rollovers > 0 {
+                s += &format!(
+                    "; {} past midnight each added a day",
+                    count(self.midnight_rollovers, "roll-over")
+                );
+            }
+            out.push(s);
+        }
+        if self.mangled_values_fixed > 0 {
+            out.push(format!(
+                "removed the pandas duplicate-column suffix from {} (written like 0.0085.1 for 0.0085)",
+                count(self.mangled_values_fixed, "value")
+            ));
+        }
+        if self.non_finite_lines_dropped > 0 {
+            out.push(format!(
+                "dropped {} holding NaN or infinite values",
+                count(self.non_finite_lines_dropped, "line")
+            ));
+        }
+        if self.trailing_lines_dropped > 0 {
+            out.push(format!(
+                "dropped {} at the end of the file (pandas column names such as 'Unnamed: 3', not data)",
+                count(self.trailing_lines_dropped, "trailing line")
+            ));
+        }
+        out
+    }
+}
+
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// One parsed watch sensor file, in file order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImuRecording {
-    /// Seconds since 1970 (wall clock of the phone/watch), as recorded.
+    /// Seconds since 1970 (wall clock of the phone/watch), as recorded; when the file holds a
+    /// time of day only ([`Repairs::time_of_day_lines`]), seconds since midnight of its first day.
     pub timestamps: Vec<f64>,
     /// x, y, z per sample.
     pub values: Vec<[f32; 3]>,
@@ -47,15 +119,22 @@ pub struct ImuRecording {
 }
 
 fn is_pandas_header(fields: &[&str]) -> bool {
-    fields
-        .last()
-        .is_some_and(|f| f.trim().starts_with("Unnamed"))
+    pandas_junk_field(fields).is_some()
         || parse_timestamp(fields[0]).is_err()
             && fields
                 .iter()
                 .skip(1)
                 .all(|f| f.trim().parse::<f64>().is_ok())
             && fields.len() == 3
+}
+
+/// A field pandas writes for a column without a name (`Unnamed: 3`): the line holds column
+/// names, not data.
+fn pandas_junk_field<'a>(fields: &[&'a str]) -> Option<&'a str> {
+    fields
+        .iter()
+        .map(|f| f.trim())
+        .find(|f| f.starts_with("Unnamed"))
 }
 
 /// Value with a pandas `.k` suffix removed when the base value also appears in `row`.
@@ -71,6 +150,74 @@ fn unmangle<'a>(field: &'a str, row: &[&str]) -> Option<&'a str> {
     row.iter().any(|other| other.trim() == base).then_some(base)
 }
 
+/// The fields of a 4-column line other than the timestamp column `ts`, in order, each with its
+/// 1-based column number.
+fn value_fields<'a>(fields: &[&'a str], ts: usize) -> Vec<(usize, &'a str)> {
+    fields
+        .iter()
+        .enumerate()
+        .filter(|&(c, _)| c != ts)
+        .map(|(c, f)| (c + 1, *f))
+        .collect()
+}
+
+/// The timestamp column (0-based) of a file, decided on its first data line: the first column
+/// when it holds a timestamp and the rest are numbers; otherwise the one other column holding a
+/// written time when the rest are numbers; the first column when that is not unique (its errors
+/// are then reported as before).
+fn timestamp_column(fields: &[&str]) -> usize {
+    let values_ok = |ts: usize| {
+        let v: Vec<&str> = value_fields(fields, ts).iter().map(|(_, f)| *f).collect();
+        v.iter()
+            .all(|f| f.trim().parse::<f32>().is_ok() || unmangle(f, &v).is_some())
+    };
+    if parse_stamp(fields[0]).is_ok() && values_ok(0) {
+        return 0;
+    }
+    let found: Vec<usize> = (1..fields.len())
+        .filter(|&c| parse_written_stamp(fields[c]).is_ok() && values_ok(c))
+        .collect();
+    match found[..] {
+        [c] => c,
+        _ => 0,
+    }
+}
+
+/// Turns time-of-day stamps into a continuous clock across midnight.
+#[derive(Default)]
+struct Clock {
+    /// Seconds added to each time of day (a multiple of a day).
+    offset: f64,
+    /// The previous sample's time.
+    previous: Option<f64>,
+}
+
+impl Clock {
+    const DAY: f64 = 86_400.0;
+
+    /// Seconds since midnight of the first day; counts roll-overs in `rollovers`.
+    fn time(&mut self, time_of_day: f64, rollovers: &mut usize) -> f64 {
+        let mut t = time_of_day + self.offset;
+        if let Some(prev) = self.previous {
+            if t < prev - Self::DAY / 2.0 {
+                self.offset += Self::DAY;
+                *rollovers += 1;
+                t += Self::DAY;
+            } else if t > prev + Self::DAY / 2.0 && self.offset >= Self::DAY {
+                // A late sample from before the roll-over (a small backwards step across
+                // midnight): it belongs to the previous day.
+                t -= Self::DAY;
+            }
+        }
+        self.previous = Some(t);
+        t
+    }
+}
+
+fn field_text(f: &str) -> String {
+    f.trim().chars().take(30).collect()
+}
+
 /// Parses one accelerometer or gyroscope file.
 pub fn parse_imu_csv(file: &str, bytes: &[u8]) -> Result<ImuRecording, DataError> {
     let text = super::error::csv_text(file, bytes)?;
@@ -80,8 +227,15 @@ pub fn parse_imu_csv(file: &str, bytes: &[u8]) -> Result<ImuRecording, DataError
         lines: Vec::new(),
         repairs: Repairs::default(),
     };
+    let lines: Vec<&str> = text.lines().collect();
+    let last_content = lines.iter().rposition(|l| !l.trim().is_empty());
     let mut first_content = true;
-    for (i, raw) in text.lines().enumerate() {
+    // Timestamp column (0-based) and the first data line, decided there.
+    let mut layout: Option<(usize, usize)> = None;
+    // Whether timestamps are times of day, and the line that decided it.
+    let mut kind: Option<(bool, usize)> = None;
+    let mut clock = Clock::default();
+    for (i, raw) in lines.iter().enumerate() {
         let line_no = i + 1;
         let line = raw.trim_end_matches('\r');
         if line.trim().is_empty() {
@@ -93,6 +247,21 @@ pub fn parse_imu_csv(file: &str, bytes: &[u8]) -> Result<ImuRecording, DataError
             rec.repairs.header_lines_skipped += 1;
             continue;
         }
+        if let Some(junk) = pandas_junk_field(&fields) {
+            if Some(i) == last_content {
+                rec.repairs.trailing_lines_dropped += 1;
+                continue;
+            }
+            return Err(DataError::line(
+                file,
+                line_no,
+                format!(
+                    "'{}' is a pandas column name, not data; such a line may only be the \
+                     first or the last of the file",
+                    field_text(junk)
+                ),
+            ));
+        }
         if fields.len() != 4 {
             return Err(DataError::line(
                 file,
@@ -103,13 +272,60 @@ pub fn parse_imu_csv(file: &str, bytes: &[u8]) -> Result<ImuRecording, DataError
                 ),
             ));
         }
-        let t = parse_timestamp(fields[0]).map_err(|r| DataError::line(file, line_no, r))?;
+        let (ts_col, decided_on) =
+            *layout.get_or_insert_with(|| (timestamp_column(&fields), line_no));
+        if ts_col > 0 {
+            rec.repairs.timestamp_column = Some(ts_col + 1);
+        }
+        let stamp = if ts_col == 0 {
+            parse_stamp(fields[0]).map_err(|r| DataError::line(file, line_no, r))?
+        } else {
+            parse_written_stamp(fields[ts_col]).map_err(|r| {
+                DataError::line(
+                    file,
+                    line_no,
+                    format!(
+                        "column {col} ('{}') is not a timestamp, but line {decided_on} has \
+                         the timestamp in column {col} and every line must: {r}",
+                        field_text(fields[ts_col]),
+                        col = ts_col + 1,
+                    ),
+                )
+            })?
+        };
+        let is_time_of_day = matches!(stamp, Stamp::TimeOfDay(_));
+        let (first_kind, kind_line) = *kind.get_or_insert((is_time_of_day, line_no));
+        if first_kind != is_time_of_day {
+            let (this, that) = if is_time_of_day {
+                ("a time of day only", "a date")
+            } else {
+                ("a date", "a time of day only")
+            };
+            return Err(DataError::line(
+                file,
+                line_no,
+                format!(
+                    "timestamp '{}' holds {this}, but line {kind_line} holds {that}; a file \
+                     must use one form",
+                    field_text(fields[ts_col])
+                ),
+            ));
+        }
+        let t = match stamp {
+            Stamp::Absolute(t) => t,
+            Stamp::TimeOfDay(t) => {
+                rec.repairs.time_of_day_lines += 1;
+                clock.time(t, &mut rec.repairs.midnight_rollovers)
+            }
+        };
+        let values = value_fields(&fields, ts_col);
+        let row: Vec<&str> = values.iter().map(|(_, f)| *f).collect();
         let mut xyz = [0f32; 3];
         let mut finite = true;
-        for (k, field) in fields[1..].iter().enumerate() {
+        for (k, &(column, field)) in values.iter().enumerate() {
             let v = match field.trim().parse::<f32>() {
                 Ok(v) => v,
-                Err(_) => match unmangle(field, &fields[1..]).filter(|_| is_first) {
+                Err(_) => match unmangle(field, &row).filter(|_| is_first) {
                     Some(base) => {
                         rec.repairs.mangled_values_fixed += 1;
                         base.parse::<f32>().expect("checked by unmangle")
@@ -118,11 +334,7 @@ pub fn parse_imu_csv(file: &str, bytes: &[u8]) -> Result<ImuRecording, DataError
                         return Err(DataError::line(
                             file,
                             line_no,
-                            format!(
-                                "column {} ('{}') is not a number",
-                                k + 2,
-                                field.trim().chars().take(30).collect::<String>()
-                            ),
+                            format!("column {column} ('{}') is not a number", field_text(field)),
                         ));
                     }
                 },
@@ -233,5 +445,136 @@ mod tests {
         let r = parse_imu_csv("x.csv", b"2022-07-21 14:28:17.1,1,2,3\n2022-07-21 14:28:17.2,NaN,2,3\n2022-07-21 14:28:17.3,1,inf,3\n").unwrap();
         assert_eq!(r.values.len(), 1);
         assert_eq!(r.repairs.non_finite_lines_dropped, 2);
+    }
+
+    #[test]
+    fn reads_times_of_day_as_seconds_since_midnight_and_counts_it() {
+        let r = parse_imu_csv(
+            "tod.csv",
+            b"12:22:46.778000,0.65,-7.42,4.84\n12:22:46.8,0.6,-7.4,4.8\n12:22:47,1,2,3\n",
+        )
+        .unwrap();
+        let t0 = 12.0 * 3600.0 + 22.0 * 60.0 + 46.778;
+        assert!((r.timestamps[0] - t0).abs() < 1e-6);
+        assert!((r.timestamps[1] - r.timestamps[0] - 0.022).abs() < 1e-6);
+        assert!((r.timestamps[2] - t0 - 0.222).abs() < 1e-6);
+        assert_eq!(r.values[0], [0.65, -7.42, 4.84]);
+        assert_eq!(r.repairs.time_of_day_lines, 3);
+        assert_eq!(r.repairs.midnight_rollovers, 0);
+        assert!(r.repairs.describe()[0].contains("time of day only"));
+    }
+
+    #[test]
+    fn a_midnight_roll_over_adds_a_day() {
+        let r = parse_imu_csv(
+            "tod.csv",
+            b"23:59:59.5,1,2,3\n00:00:00.1,1,2,3\n23:59:59.9,1,2,3\n00:00:00.3,1,2,3\n",
+        )
+        .unwrap();
+        let t = &r.timestamps;
+        assert!((t[1] - t[0] - 0.6).abs() < 1e-6, "{t:?}");
+        // A late sample from before midnight stays on the first day (a small backwards step,
+        // left for trial assembly to sort), and does not undo the roll-over.
+        assert!((t[2] - t[0] - 0.4).abs() < 1e-6, "{t:?}");
+        assert!((t[3] - t[0] - 0.8).abs() < 1e-6, "{t:?}");
+        assert_eq!(r.repairs.midnight_rollovers, 1);
+        assert!(r.repairs.describe()[0].contains("1 roll-over"));
+    }
+
+    #[test]
+    fn times_of_day_and_dates_do_not_mix() {
+        let e =
+            parse_imu_csv("m.csv", b"12:22:46.7,1,2,3\n2022-08-04 12:22:46.8,1,2,3\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(e.reason.contains("line 1 holds a time of day only"), "{e}");
+    }
+
+    #[test]
+    fn finds_the_timestamp_in_another_column() {
+        let r = parse_imu_csv(
+            "moved.csv",
+            b"-9.57,13.50.22.969,-3.09,0.43\n-9.5,13.50.23.001,-3.0,0.4\n",
+        )
+        .unwrap();
+        assert_eq!(r.values, vec![[-9.57, -3.09, 0.43], [-9.5, -3.0, 0.4]]);
+        assert!((r.timestamps[0] - 49_822.969).abs() < 1e-6);
+        assert!((r.timestamps[1] - r.timestamps[0] - 0.032).abs() < 1e-6);
+        assert_eq!(r.repairs.timestamp_column, Some(2));
+        assert_eq!(r.repairs.time_of_day_lines, 2);
+        assert!(r.repairs.describe().iter().any(|s| s.contains("column 2")));
+        // Full date-times (with either separator) in another column, after a pandas header.
+        let r = parse_imu_csv(
+            "moved.csv",
+            b"0.1,0.2,0.3,Unnamed: 3\n1,2,3,2022-08-04 13.50.22.969\n4,5,6,2022-08-04 13:50:23\n",
+        )
+        .unwrap();
+        assert_eq!(r.values, vec![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+        assert!((r.timestamps[1] - r.timestamps[0] - 0.031).abs() < 1e-6);
+        assert_eq!(r.repairs.timestamp_column, Some(4));
+        assert_eq!(r.repairs.time_of_day_lines, 0);
+        // A plain number in the first column is still read as a value when another column
+        // holds the written time.
+        let r = parse_imu_csv("moved.csv", b"9.57,13:50:22.969,-3.09,0.43\n").unwrap();
+        assert_eq!(
+            (r.values[0], r.repairs.timestamp_column),
+            ([9.57, -3.09, 0.43], Some(2))
+        );
+    }
+
+    #[test]
+    fn a_moved_timestamp_column_is_required_on_every_line() {
+        let e = parse_imu_csv(
+            "moved.csv",
+            b"-9.57,13.50.22.969,-3.09,0.43\n13.50.23.001,-9.5,-3.0,0.4\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(
+            e.reason
+                .starts_with("column 2 ('-9.5') is not a timestamp, but line 1"),
+            "{e}"
+        );
+        // Two columns with written times: ambiguous, so the first column is the timestamp
+        // and the others must be numbers.
+        let e = parse_imu_csv("two.csv", b"1,13:50:22.9,13:50:23.0,2\n").unwrap_err();
+        assert_eq!(e.line, Some(1));
+        assert!(
+            e.reason
+                .starts_with("column 2 ('13:50:22.9') is not a number"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn drops_a_trailing_pandas_line_but_not_one_in_the_middle() {
+        let r = parse_imu_csv(
+            "t.csv",
+            b"2022-08-04 11:24:02.1,1,2,3\n2022-08-04 11:24:02.2,4,5,6\n1.05,1.00,-0.64,Unnamed: 3\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(r.values.len(), 2);
+        assert_eq!(r.repairs.trailing_lines_dropped, 1);
+        assert!(r.repairs.describe()[0].contains("end of the file"));
+        let e = parse_imu_csv(
+            "t.csv",
+            b"2022-08-04 11:24:02.1,1,2,3\n1.05,1.00,-0.64,Unnamed: 3\n2022-08-04 11:24:02.2,4,5,6\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(
+            e.reason.contains("'Unnamed: 3' is a pandas column name"),
+            "{e}"
+        );
+        // Header and trailer with nothing between: still a header-only file.
+        let e = parse_imu_csv(
+            "t.csv",
+            b"0.1,0.2,0.3,Unnamed: 3\n1.05,1.00,-0.64,Unnamed: 3\n",
+        )
+        .unwrap_err();
+        assert!(e.reason.contains("only a header"), "{e}");
+        // Any other bad last line stays an error.
+        let e =
+            parse_imu_csv("t.csv", b"2022-08-04 11:24:02.1,1,2,3\n2022-08-04 11:2\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
     }
 }

@@ -20,7 +20,8 @@ pub struct Split {
 /// One fold per evaluable subject, one with both falls and ADLs (a test or validation subject
 /// without falls gives no F1): that subject is the test set, another evaluable subject (chosen by
 /// `seed`) the validation set, every other subject trains, those with one class only included.
-/// Same seed, same folds.
+/// Same seed, same folds. A fold needs a validation subject besides its test subject: with a
+/// single subject there is none, and no fold.
 pub fn leave_one_subject_out(subjects: &[u16], evaluable: &[u16], seed: u64) -> Vec<Split> {
     let mut subjects = subjects.to_vec();
     subjects.sort_unstable();
@@ -33,22 +34,23 @@ pub fn leave_one_subject_out(subjects: &[u16], evaluable: &[u16], seed: u64) -> 
     let mut rng = Rng::new(seed);
     evaluable
         .iter()
-        .map(|&test| {
+        .filter_map(|&test| {
             let others: Vec<u16> = subjects.iter().copied().filter(|&s| s != test).collect();
             let mut candidates: Vec<u16> =
                 evaluable.iter().copied().filter(|&s| s != test).collect();
             if candidates.is_empty() {
                 candidates = others.clone();
             }
-            let val = candidates[rng
-                .below(candidates.len().max(1))
-                .min(candidates.len().saturating_sub(1))];
-            Split {
+            if candidates.is_empty() {
+                return None;
+            }
+            let val = candidates[rng.below(candidates.len()).min(candidates.len() - 1)];
+            Some(Split {
                 name: format!("loso-S{test:02}"),
                 train: others.iter().copied().filter(|&s| s != val).collect(),
                 val: vec![val],
                 test: vec![test],
-            }
+            })
         })
         .collect()
 }
@@ -87,6 +89,14 @@ pub fn fixed_split(available: &[u16], val: &[u16], test: &[u16]) -> Result<Split
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn one_subject_gives_no_fold_instead_of_a_panic() {
+        assert!(leave_one_subject_out(&[31], &[31], 1).is_empty());
+        assert!(leave_one_subject_out(&[], &[], 1).is_empty());
+        let two = leave_one_subject_out(&[30, 31], &[31], 1);
+        assert_eq!((two.len(), two[0].val.clone()), (1, vec![30]));
+    }
+
     use super::*;
 
     #[test]

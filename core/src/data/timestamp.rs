@@ -1,7 +1,110 @@
 //! Watch timestamps: `YYYY-MM-DD HH:MM:SS[.f...]` local wall-clock time (0-9 fraction digits; the
-//! data has 1, 2, 3 and 6), also with a `T` separator, or a plain Unix time in seconds or, when
-//! above 1e11, milliseconds. Parsed to seconds since 1970-01-01 (the zone is irrelevant: only
-//! differences are used).
+//! data has 1, 2, 3 and 6), also with a `T` separator or with dots between hours, minutes and
+//! seconds (`HH.MM.SS`), or a plain Unix time in seconds or, when above 1e11, milliseconds.
+//! Parsed to seconds since 1970-01-01 (the zone is irrelevant: only differences are used).
+//!
+//! Field recordings also hold a time of day alone (`HH:MM:SS[.f...]` or `HH.MM.SS[.f...]`, no
+//! date): [`parse_stamp`] reads those as seconds since midnight and says so ([`Stamp::TimeOfDay`]),
+//! so that the caller can count the repair and handle a midnight roll-over.
+
+/// One timestamp field, read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stamp {
+    /// Seconds since 1970-01-01: a date and time, or a Unix time.
+    Absolute(f64),
+    /// Seconds since midnight of an unknown day: a time of day without a date.
+    TimeOfDay(f64),
+}
+
+impl Stamp {
+    /// The seconds, whatever the origin.
+    pub fn seconds(self) -> f64 {
+        match self {
+            Stamp::Absolute(s) | Stamp::TimeOfDay(s) => s,
+        }
+    }
+}
+
+const EXPECTED: &str =
+    "expected YYYY-MM-DD HH:MM:SS.fff, a time of day HH:MM:SS.fff or HH.MM.SS.fff, or Unix seconds";
+
+/// Parses a timestamp field in any form the watch files use: what [`parse_timestamp`] accepts,
+/// or a time of day alone. `Err` holds a reason for the user.
+pub fn parse_stamp(field: &str) -> Result<Stamp, String> {
+    let s = field.trim().trim_matches('"');
+    if looks_like_time_of_day(s) {
+        return parse_time_of_day(s).map(Stamp::TimeOfDay);
+    }
+    parse_timestamp(s).map(Stamp::Absolute)
+}
+
+/// Like [`parse_stamp`], but only a written date-time or time of day: a plain number is refused
+/// (used to find a timestamp among value columns, where a number is a value).
+pub fn parse_written_stamp(field: &str) -> Result<Stamp, String> {
+    let s = field.trim().trim_matches('"');
+    if looks_like_time_of_day(s) || looks_like_datetime(s) {
+        parse_stamp(s)
+    } else {
+        Err(format!(
+            "'{}' is not a written date-time or time of day (HH:MM:SS.fff or HH.MM.SS.fff)",
+            truncate(s)
+        ))
+    }
+}
+
+fn looks_like_datetime(s: &str) -> bool {
+    s.len() >= 19 && s.as_bytes()[4] == b'-'
+}
+
+/// A time of day has a colon, or at least two dots (`HH.MM.SS`; a number has one at most).
+fn looks_like_time_of_day(s: &str) -> bool {
+    !looks_like_datetime(s) && (s.contains(':') || s.matches('.').count() >= 2)
+}
+
+/// Parses a time of day alone, `H[H]:MM:SS[.f]` or `H[H].MM.SS[.f]` (0-9 fraction digits), to
+/// seconds since midnight.
+pub fn parse_time_of_day(field: &str) -> Result<f64, String> {
+    let s = field.trim().trim_matches('"');
+    let bad = || format!("'{}' is not a timestamp ({EXPECTED})", truncate(s));
+    let (h, m, rest) = if s.contains(':') {
+        let mut it = s.splitn(3, ':');
+        match (it.next(), it.next(), it.next()) {
+            (Some(h), Some(m), Some(rest)) => (h, m, rest),
+            _ => return Err(bad()),
+        }
+    } else {
+        let mut it = s.splitn(3, '.');
+        match (it.next(), it.next(), it.next()) {
+            (Some(h), Some(m), Some(rest)) => (h, m, rest),
+            _ => return Err(bad()),
+        }
+    };
+    let (sec, frac) = match rest.split_once('.') {
+        Some((sec, frac)) => (sec, Some(frac)),
+        None => (rest, None),
+    };
+    if !(1..=2).contains(&h.len()) || m.len() != 2 || sec.len() != 2 {
+        return Err(bad());
+    }
+    let hour = digits(h, "hour", s)?;
+    let minute = digits(m, "minute", s)?;
+    let second = digits(sec, "second", s)?;
+    if hour > 23 || minute > 59 || second > 60 {
+        return Err(format!("'{}' is not a valid time of day", truncate(s)));
+    }
+    let frac = match frac {
+        None => 0.0,
+        Some(f) => fraction(f, s)?,
+    };
+    Ok((hour * 3600 + minute * 60 + second) as f64 + frac)
+}
+
+fn fraction(f: &str, full: &str) -> Result<f64, String> {
+    if f.is_empty() || f.len() > 9 || !f.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(format!("bad fraction of a second in '{}'", truncate(full)));
+    }
+    Ok(f.parse::<u64>().unwrap_or(0) as f64 / 10f64.powi(f.len() as i32))
+}
 
 /// Parses one timestamp field; `Err` holds a reason for the user.
 pub fn parse_timestamp(field: &str) -> Result<f64, String> {
@@ -9,15 +112,12 @@ pub fn parse_timestamp(field: &str) -> Result<f64, String> {
     if s.is_empty() {
         return Err("empty timestamp".into());
     }
-    if s.len() >= 19 && s.as_bytes()[4] == b'-' {
+    if looks_like_datetime(s) {
         return parse_datetime(s);
     }
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(if v > 1e11 { v / 1000.0 } else { v }),
-        _ => Err(format!(
-            "'{}' is not a timestamp (expected YYYY-MM-DD HH:MM:SS.fff or Unix seconds)",
-            truncate(s)
-        )),
+        _ => Err(format!("'{}' is not a timestamp ({EXPECTED})", truncate(s))),
     }
 }
 
@@ -38,8 +138,8 @@ fn parse_datetime(s: &str) -> Result<f64, String> {
     let sep_ok = b[4] == b'-'
         && b[7] == b'-'
         && (b[10] == b' ' || b[10] == b'T')
-        && b[13] == b':'
-        && b[16] == b':';
+        && (b[13] == b':' || b[13] == b'.')
+        && b[16] == b[13];
     if !sep_ok || !b[..19].is_ascii() {
         return Err(format!("'{}' is not YYYY-MM-DD HH:MM:SS", truncate(s)));
     }
@@ -62,10 +162,7 @@ fn parse_datetime(s: &str) -> Result<f64, String> {
     let frac = if rest.is_empty() {
         0.0
     } else if let Some(f) = rest.strip_prefix('.') {
-        if f.is_empty() || f.len() > 9 || !f.bytes().all(|c| c.is_ascii_digit()) {
-            return Err(format!("bad fraction of a second in '{}'", truncate(s)));
-        }
-        f.parse::<u64>().unwrap_or(0) as f64 / 10f64.powi(f.len() as i32)
+        fraction(f, s)?
     } else {
         return Err(format!(
             "unexpected '{}' after the seconds in '{}'",
@@ -129,5 +226,76 @@ mod tests {
         ] {
             assert!(parse_timestamp(bad).is_err(), "accepted {bad:?}");
         }
+    }
+
+    #[test]
+    fn reads_a_time_of_day_alone_as_seconds_since_midnight() {
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-6;
+        let t = parse_time_of_day("12:22:46.778000").unwrap();
+        assert!(close(t, 12.0 * 3600.0 + 22.0 * 60.0 + 46.778), "{t}");
+        assert!(close(
+            parse_time_of_day("13.50.22.969").unwrap(),
+            49_822.969
+        ));
+        assert!(close(parse_time_of_day("9:05:01").unwrap(), 32_701.0));
+        assert!(close(parse_time_of_day("00.00.00").unwrap(), 0.0));
+        assert!(close(
+            parse_time_of_day("23:59:59.123456789").unwrap(),
+            86_399.123456789
+        ));
+        assert_eq!(
+            parse_stamp(" 12:22:46.778 ").unwrap(),
+            Stamp::TimeOfDay(parse_time_of_day("12:22:46.778").unwrap())
+        );
+        for bad in [
+            "24:00:00",
+            "12:60:00",
+            "12:22",
+            "12:2:46",
+            "12:22:46.",
+            "12:22:46.1234567890",
+            "12:22:46,5",
+            "12.22",
+            "0.0085.1",
+            "1.05.2",
+            "12:22:4é",
+            "-1:22:46",
+            "12::46",
+        ] {
+            assert!(parse_time_of_day(bad).is_err(), "accepted {bad:?}");
+            assert!(
+                parse_stamp(bad).is_err() || bad == "12.22",
+                "accepted {bad:?}"
+            );
+        }
+        // One dot is a number (Unix seconds), not a time of day.
+        assert_eq!(parse_stamp("12.22").unwrap(), Stamp::Absolute(12.22));
+    }
+
+    #[test]
+    fn stamps_tell_dates_from_times_of_day_and_written_from_numbers() {
+        let dotted = parse_timestamp("2022-08-04 13.50.22.969").unwrap();
+        assert_eq!(dotted, parse_timestamp("2022-08-04 13:50:22.969").unwrap());
+        assert!(parse_timestamp("2022-08-04 13.50:22").is_err());
+        assert_eq!(
+            parse_stamp("2022-08-04 13:50:22.969").unwrap(),
+            Stamp::Absolute(dotted)
+        );
+        assert_eq!(
+            parse_stamp("1659612242").unwrap(),
+            Stamp::Absolute(1_659_612_242.0)
+        );
+        assert!(parse_written_stamp("1659612242").is_err());
+        assert!(parse_written_stamp("-9.57").is_err());
+        assert!(matches!(
+            parse_written_stamp("13.50.22.969"),
+            Ok(Stamp::TimeOfDay(_))
+        ));
+        assert!(matches!(
+            parse_written_stamp("2022-08-04 13:50:22.969"),
+            Ok(Stamp::Absolute(_))
+        ));
+        let e = parse_stamp("yesterday").unwrap_err();
+        assert!(e.contains("HH:MM:SS.fff"), "{e}");
     }
 }

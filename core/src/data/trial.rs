@@ -101,7 +101,7 @@ impl std::fmt::Display for Skipped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Skipped::NoGyroscope => {
-                "no usable gyroscope (use --gyro keep-missing to keep such trials)"
+                "no usable gyroscope (set data.gyro: keep-missing to keep such trials)"
             }
             Skipped::NoOverlap => "accelerometer and gyroscope do not overlap in time",
             Skipped::TooShort => "fewer than two accelerometer samples",

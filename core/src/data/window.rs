@@ -77,6 +77,12 @@ pub struct WindowConfig {
     pub fall_windows: FallWindows,
     /// With `fall_windows: impact`, the impact lies at least this far (seconds) inside the window.
     pub impact_margin_s: f64,
+    /// Evaluation stride for fall trials, as a fraction of the window length (None: the same
+    /// as `eval_stride`). The research group's protocol strides falls densely in test as well.
+    pub eval_fall_stride: Option<f64>,
+    /// Crop every trial to this many events either side of the peak of a rolling variance of
+    /// |acceleration| (0: no crop). The research group's protocol uses about 100.
+    pub crop_events: usize,
 }
 
 impl Default for WindowConfig {
@@ -92,6 +98,8 @@ impl Default for WindowConfig {
             pairing: SkeletonPairing::Tau,
             fall_windows: FallWindows::All,
             impact_margin_s: 0.5,
+            eval_fall_stride: None,
+            crop_events: 0,
         }
     }
 }
@@ -112,6 +120,10 @@ impl WindowConfig {
             ("fall_stride", self.fall_stride),
             ("adl_stride", self.adl_stride),
             ("eval_stride", self.eval_stride),
+            (
+                "eval_fall_stride",
+                self.eval_fall_stride.unwrap_or(self.eval_stride),
+            ),
         ] {
             if !(v > 0.0 && v <= 4.0) {
                 return Err(format!("window.{k} must be in (0, 4], got {v}"));
@@ -220,7 +232,23 @@ pub fn window_trial(
     cfg: &WindowConfig,
     purpose: Purpose,
 ) -> Vec<Window> {
+    if cfg.crop_events > 0 {
+        let r = variance_peak_crop(trial, cfg.crop_events);
+        let cropped = Trial {
+            key: trial.key,
+            events: trial.events[r.clone()].to_vec(),
+            timestamps: trial.timestamps[r].to_vec(),
+            gyro_missing: trial.gyro_missing,
+            skeleton: trial.skeleton.clone(),
+        };
+        let uncropped = WindowConfig {
+            crop_events: 0,
+            ..cfg.clone()
+        };
+        return window_trial(trial_index, &cropped, &uncropped, purpose);
+    }
     let stride_frac = match purpose {
+        Purpose::Eval if trial.is_fall() => cfg.eval_fall_stride.unwrap_or(cfg.eval_stride),
         Purpose::Eval => cfg.eval_stride,
         Purpose::Train if trial.is_fall() => cfg.fall_stride,
         Purpose::Train => cfg.adl_stride,
@@ -320,6 +348,29 @@ pub fn window_trial(
     out
 }
 
+/// Events `c - half ..= c + half` (clipped to the trial) around the centre `c` of the
+/// 32-event stretch whose |acceleration| varies most: the research group's trial crop.
+pub fn variance_peak_crop(trial: &Trial, half: usize) -> std::ops::Range<usize> {
+    let n = trial.events.len();
+    let mag: Vec<f64> = trial
+        .events
+        .iter()
+        .map(|e| (acc_magnitude2(e) as f64).sqrt())
+        .collect();
+    let w = 32.min(n.max(1));
+    let mut best = (f64::NEG_INFINITY, 0);
+    for a in 0..=(n.saturating_sub(w)) {
+        let s = &mag[a..(a + w).min(n)];
+        let m = s.iter().sum::<f64>() / s.len().max(1) as f64;
+        let v = s.iter().map(|x| (x - m).powi(2)).sum::<f64>();
+        if v > best.0 {
+            best = (v, a + w / 2);
+        }
+    }
+    let c = best.1;
+    c.saturating_sub(half)..(c + half + 1).min(n)
+}
+
 fn acc_magnitude2(e: &Event) -> f32 {
     let m = e[0] * e[0] + e[1] * e[1] + e[2] * e[2];
     if m.is_finite() { m } else { 0.0 }
@@ -405,6 +456,37 @@ mod tests {
         let w = window_trial(0, &trial(ts, 1, 0), &cfg, Purpose::Eval);
         assert!(w.iter().all(|x| x.events.len() <= 20));
         assert!(w.len() >= 4);
+    }
+
+    #[test]
+    fn group_protocol_crops_around_the_variance_peak_and_strides_falls_densely() {
+        // 1000 events, a burst of variation around event 700.
+        let ts: Vec<f64> = (0..1000).map(|i| i as f64 * 0.02).collect();
+        let mut t = trial(ts, 11, 0);
+        for (i, e) in t.events.iter_mut().enumerate() {
+            let z = if (690..710).contains(&i) {
+                if i % 2 == 0 { 40.0 } else { 2.0 }
+            } else {
+                9.8
+            };
+            *e = [0.0, 0.0, z, 0.0, 0.0, 0.0];
+        }
+        let r = variance_peak_crop(&t, 100);
+        assert!(r.start >= 580 && r.start <= 620 && r.len() == 201, "{r:?}");
+        let cfg = WindowConfig {
+            length: WindowLength::Count { events: 128 },
+            crop_events: 100,
+            eval_fall_stride: Some(0.125),
+            ..Default::default()
+        };
+        let w = window_trial(0, &t, &cfg, Purpose::Eval);
+        assert!(w.len() >= 5, "{}", w.len());
+        assert!(
+            w.iter()
+                .all(|w| w.start_s >= r.start as f64 * 0.02 - 1e-9 && w.label)
+        );
+        let adl = window_trial(0, &trial(t.timestamps.clone(), 2, 0), &cfg, Purpose::Eval);
+        assert!(adl.len() < w.len());
     }
 
     #[test]

@@ -7,11 +7,14 @@ use anyhow::Result;
 use fallkd_core::data::audit::{AuditRow, IntervalStats, PairStats};
 
 use crate::checkpoint::write_atomic;
-use crate::dataset::read_recordings;
+use crate::dataset::{LoadReport, read_recordings};
 
-/// Per-subject rows and the overall row.
-pub fn audit(root: &Path) -> Result<(Vec<AuditRow>, AuditRow, String)> {
-    let rec = read_recordings(root, false)?;
+/// Per-subject rows and the overall row, over the recordings left once identical copies are
+/// dropped (`Recordings::drop_duplicates`: each copy is listed in the loading report's
+/// `duplicates`), and the loading report.
+pub fn audit(root: &Path) -> Result<(Vec<AuditRow>, AuditRow, LoadReport)> {
+    let mut rec = read_recordings(root, false)?;
+    rec.drop_duplicates();
     let mut rows: BTreeMap<u16, AuditRow> = BTreeMap::new();
     for (key, r) in &rec.accelerometer {
         let row = rows.entry(key.subject).or_insert_with(|| AuditRow {
@@ -41,7 +44,7 @@ pub fn audit(root: &Path) -> Result<(Vec<AuditRow>, AuditRow, String)> {
     for r in rows.values() {
         overall.add(r);
     }
-    Ok((rows.into_values().collect(), overall, rec.report.summary()))
+    Ok((rows.into_values().collect(), overall, rec.report))
 }
 
 fn line(name: &str, s: &IntervalStats) -> String {
@@ -61,8 +64,18 @@ fn line(name: &str, s: &IntervalStats) -> String {
 
 /// Runs the audit, prints it, writes `json_out`.
 pub fn run(root: &Path, json_out: &Path) -> Result<()> {
-    let (rows, overall, load) = audit(root)?;
+    let (rows, overall, report) = audit(root)?;
+    let load = report.summary();
     println!("Timestamp audit of {} ({load})", root.display());
+    if !report.duplicates.is_empty() {
+        println!(
+            "\nidentical recordings dropped before the audit ({}):",
+            report.duplicates.len()
+        );
+        for d in &report.duplicates {
+            println!("  {d}");
+        }
+    }
     for (title, pick) in [("watch accelerometer", 0), ("watch gyroscope", 1)] {
         println!("\n{title}");
         println!(
@@ -107,7 +120,7 @@ pub fn run(root: &Path, json_out: &Path) -> Result<()> {
         a.largest_gap_s,
         a.largest_gap_file
     );
-    let json = serde_json::json!({ "data_root": root, "loading": load, "subjects": rows, "overall": overall });
+    let json = serde_json::json!({ "data_root": root, "loading": load, "duplicates_dropped": report.duplicates, "subjects": rows, "overall": overall });
     write_atomic(json_out, &serde_json::to_vec_pretty(&json)?)?;
     println!("written {}", json_out.display());
     Ok(())

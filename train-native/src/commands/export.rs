@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::tensor::Device;
+use fallkd_core::alarm::AlarmConfig;
 use fallkd_core::data::normalize::NormStats;
 use fallkd_core::data::window::WindowLength;
 use fallkd_core::model_file::{ModelHeader, StudentArch, to_bytes};
@@ -15,7 +16,14 @@ use crate::trainer::{Role, TrainState, load_trained};
 
 /// Exports a student run with its alarm threshold (`threshold`, else the one that maximised
 /// validation F1); returns the file size in bytes.
-pub fn run(run: &Path, out: &Path, threshold: Option<f64>, device: &Device) -> Result<usize> {
+pub fn run(
+    run: &Path,
+    out: &Path,
+    threshold: Option<f64>,
+    alarm: Option<AlarmConfig>,
+    note: Option<&str>,
+    device: &Device,
+) -> Result<usize> {
     if let Some(t) = threshold
         && !(t > 0.0 && t < 1.0)
     {
@@ -51,13 +59,22 @@ pub fn run(run: &Path, out: &Path, threshold: Option<f64>, device: &Device) -> R
         WindowLength::Count { .. } => 4.0,
     };
     let summary: serde_json::Value = serde_json::from_str(&metrics).unwrap_or_default();
+    let threshold = threshold.unwrap_or(state.best_threshold);
+    let alarm = AlarmConfig {
+        threshold,
+        ..alarm.unwrap_or_default()
+    };
+    alarm.validate().map_err(anyhow::Error::msg)?;
     let header = ModelHeader {
         arch,
         stats,
-        threshold: threshold.unwrap_or(state.best_threshold),
+        threshold,
         window_seconds,
+        window: Some(cfg.window.clone()),
+        alarm: Some(alarm),
         description: format!(
-            "run {} ({}), split {}, test F1 {:.3} AUC {:.3}",
+            "{}run {} ({}), split {}, test F1 {:.3} AUC {:.3}",
+            note.map_or(String::new(), |n| format!("{n}; ")),
             run.display(),
             cfg.data
                 .root

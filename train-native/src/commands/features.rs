@@ -7,6 +7,8 @@
 //!   so 0.5 is the rule's own cut and the ranking (AUC) is the peak's.
 //! - `features.model: gbm`: gradient-boosted trees (`fallkd_core::gbm`) on the hand-made window
 //!   features of `fallkd_core::features`.
+//! - `features.model: always-fall`: every window a fall, the floor a protocol's score is read
+//!   against.
 //!
 //! With `train.gyro_dropout` p > 0, each training window also enters once more with its
 //! gyroscope marked missing with probability p, so the model learns to work without one.
@@ -37,6 +39,9 @@ pub enum FeatureModel {
     Gbm,
     /// Peak |acceleration| above a threshold.
     Peak,
+    /// Every window is a fall: what a score means under a protocol (F1 of a classifier that
+    /// knows nothing).
+    AlwaysFall,
 }
 
 /// Settings of the feature models (`features:` in the configuration).
@@ -79,6 +84,7 @@ fn features(data: &Prepared, w: &Window, gyro_missing: bool) -> Vec<f32> {
 
 /// A trained feature model.
 enum Fitted {
+    Always,
     Peak { threshold_g: f64 },
     Gbm(Gbm),
 }
@@ -93,6 +99,7 @@ impl Fitted {
                 1.0 / (1.0 + (-4.0 * (p - threshold_g)).exp())
             }
             Fitted::Gbm(g) => g.predict_proba(x),
+            Fitted::Always => 1.0,
         }
     }
 }
@@ -125,6 +132,7 @@ pub fn run(cfg: &RunConfig, out: &Path) -> Result<RunSummary> {
     }
     let f = &cfg.features;
     let model = match f.model {
+        FeatureModel::AlwaysFall => Fitted::Always,
         FeatureModel::Peak => {
             let i = feature_index(PEAK).expect("peak feature");
             let peaks: Vec<f64> = x.iter().map(|r| r[i] as f64).collect();
@@ -173,6 +181,7 @@ pub fn run(cfg: &RunConfig, out: &Path) -> Result<RunSummary> {
         role: Role::Student,
         split: data.split.clone(),
         parameters: match &model {
+            Fitted::Always => 0,
             Fitted::Peak { .. } => 1,
             Fitted::Gbm(g) => g.num_trees(),
         },

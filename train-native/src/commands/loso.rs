@@ -40,6 +40,16 @@ type KnownRow = (&'static str, bool, bool, &'static [&'static str], bool);
 const FEATURE_ROWS: &[(&str, &[&str], bool)] = &[
     ("features-gbm", &["features.model=gbm"], true),
     ("peak-rule", &["features.model=peak"], true),
+    ("always-fall", &["features.model=always-fall"], false),
+    (
+        "features-gbm-wearer",
+        &[
+            "features.model=gbm",
+            "train.gyro_dropout=0.5",
+            "data.old_adults.train=true",
+        ],
+        false,
+    ),
 ];
 
 /// The rows `fallkd loso` knows: name, teacher, KD, overrides, in the default study.
@@ -294,7 +304,7 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
             .map(|(_, &s)| s)
             .collect()
     };
-    if opts.old_adults {
+    if !old_subjects.is_empty() {
         eprintln!(
             "[loso] older adults {} scored for false alarms, one fold's models each",
             old_subjects
@@ -604,9 +614,20 @@ mod tests {
                 "student-nokd",
                 "student-kd",
                 "student-kd-position",
-                "baseline-fixed-rate"
+                "baseline-fixed-rate",
+                "features-gbm",
+                "peak-rule"
             ]
         );
+        assert!(
+            rows.iter()
+                .filter(|r| r.features)
+                .all(|r| !r.kd && !r.teacher)
+        );
+        let c = default_comparisons(&rows);
+        assert_eq!(c[0], ("student-kd".to_string(), "student-nokd".to_string()));
+        assert!(c.iter().skip(1).all(|(_, b)| b == "features-gbm"));
+        assert!(!c.iter().any(|(a, _)| a == "teacher" || a == "peak-rule"));
         let e = select_rows(&["student-kd".into()], &[])
             .unwrap_err()
             .to_string();
