@@ -147,8 +147,8 @@ pub struct Recordings {
 
 impl Recordings {
     /// Drops every trial whose watch recording (accelerometer and gyroscope samples) is an
-    /// identical copy of another trial's, keeping the first name (`data::dedup`); each drop is
-    /// reported in `report.duplicates` and `report.skipped_trials`.
+    /// identical copy of another trial's, keeping the first name with a skeleton recording
+    /// (`data::dedup`); each drop is reported in `report.duplicates` and `report.skipped_trials`.
     pub fn drop_duplicates(&mut self) -> Vec<Duplicate> {
         let hashes: BTreeMap<TrialKey, (u64, Option<u64>)> = self
             .accelerometer
@@ -160,7 +160,7 @@ impl Recordings {
                 )
             })
             .collect();
-        let dups = find_duplicates(&hashes);
+        let dups = find_duplicates(&hashes, |k| self.skeleton.contains_key(k));
         for d in &dups {
             self.accelerometer.remove(&d.dropped);
             self.gyroscope.remove(&d.dropped);

@@ -205,16 +205,9 @@ enum Cmd {
         /// Alarm threshold on the fall probability (default: the run's validation threshold).
         #[arg(long)]
         threshold: Option<f64>,
-        /// Alarm logic shipped with the model: an alarm needs K of the last N windows at the
-        /// threshold...
-        #[arg(long, default_value_t = 1)]
-        alarm_k: usize,
-        /// ...out of N.
-        #[arg(long, default_value_t = 1)]
-        alarm_n: usize,
-        /// Seconds after an alarm during which no new one fires.
-        #[arg(long, default_value_t = 30.0)]
-        refractory_s: f64,
+        /// Alarm logic shipped with the model.
+        #[command(flatten)]
+        alarm: AlarmArgs,
         /// What the page says of the model before its provenance (e.g. its
         /// leave-one-subject-out figures).
         #[arg(long)]
@@ -282,15 +275,9 @@ enum Cmd {
         /// Do not score the older adults (old/ under the data root) for false alarms.
         #[arg(long)]
         no_old_adults: bool,
-        /// Alarm logic of the per-recording scores: K of N consecutive windows...
-        #[arg(long, default_value_t = 1)]
-        alarm_k: usize,
-        /// ...out of N.
-        #[arg(long, default_value_t = 1)]
-        alarm_n: usize,
-        /// Seconds after an alarm during which no new one fires.
-        #[arg(long, default_value_t = 30.0)]
-        refractory_s: f64,
+        /// Alarm logic of the per-recording scores.
+        #[command(flatten)]
+        alarm: AlarmArgs,
         /// A paired test "A beats B" as A:B (repeatable; default: student-kd:student-nokd and
         /// every student row against features-gbm, where those rows run).
         #[arg(long)]
@@ -307,6 +294,35 @@ enum Cmd {
         #[arg(long, default_value = "runs/pipeline")]
         out: PathBuf,
     },
+}
+
+/// The alarm logic (`fallkd_core::alarm`): a window votes at the threshold; an alarm needs K of
+/// the last N windows; after one, none for the refractory period.
+#[derive(Args, Clone)]
+struct AlarmArgs {
+    /// Votes needed among the last --alarm-n windows.
+    #[arg(long, default_value_t = 1)]
+    alarm_k: usize,
+    /// Windows looked at.
+    #[arg(long, default_value_t = 1)]
+    alarm_n: usize,
+    /// Seconds after an alarm during which no new one fires.
+    #[arg(long, default_value_t = 30.0)]
+    refractory_s: f64,
+}
+
+impl AlarmArgs {
+    /// The checked configuration (its threshold is set where the operating point is known).
+    fn config(&self) -> Result<fallkd_core::alarm::AlarmConfig> {
+        let a = fallkd_core::alarm::AlarmConfig {
+            threshold: 0.5,
+            k: self.alarm_k,
+            n: self.alarm_n,
+            refractory_s: self.refractory_s,
+        };
+        a.validate().map_err(anyhow::Error::msg)?;
+        Ok(a)
+    }
 }
 
 #[derive(Args)]
@@ -505,22 +521,14 @@ fn run() -> Result<()> {
             run,
             out,
             threshold,
-            alarm_k,
-            alarm_n,
-            refractory_s,
+            alarm,
             note,
         } => {
-            let alarm = fallkd_core::alarm::AlarmConfig {
-                threshold: 0.5,
-                k: alarm_k,
-                n: alarm_n,
-                refractory_s,
-            };
             let n = commands::export::run(
                 &run,
                 &out,
                 threshold,
-                Some(alarm),
+                Some(alarm.config()?),
                 note.as_deref(),
                 &burn::tensor::Device::flex(),
             )?;
@@ -574,19 +582,11 @@ fn run() -> Result<()> {
             num_gpus,
             seeds,
             no_old_adults,
-            alarm_k,
-            alarm_n,
-            refractory_s,
+            alarm,
             compare,
             report_only,
         } => {
-            let alarm = fallkd_core::alarm::AlarmConfig {
-                threshold: 0.5,
-                k: alarm_k,
-                n: alarm_n,
-                refractory_s,
-            };
-            alarm.validate().map_err(anyhow::Error::msg)?;
+            let alarm = alarm.config()?;
             let compare = compare
                 .iter()
                 .map(|c| {

@@ -308,6 +308,14 @@ pub struct TrainState {
     pub finished: bool,
 }
 
+/// A run's name: its directory's.
+pub fn run_name(out: &Path) -> String {
+    out.file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("run")
+        .to_string()
+}
+
 /// Final numbers of a run (`metrics.json`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunSummary {
@@ -832,11 +840,7 @@ pub fn summarize(
         .or(net.baseline().map(|m| m.num_params()))
         .unwrap_or(0);
     let summary = RunSummary {
-        name: out
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("run")
-            .to_string(),
+        name: run_name(out),
         role,
         split: data.split.clone(),
         parameters,

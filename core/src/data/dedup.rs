@@ -61,8 +61,13 @@ impl std::fmt::Display for Duplicate {
 
 /// Groups trials by the hashes of their accelerometer and gyroscope samples and returns the
 /// names to drop. `recordings` gives, per trial, the accelerometer hash and the gyroscope hash
-/// (None without a gyroscope file). Trials are identical when both hashes agree.
-pub fn find_duplicates(recordings: &BTreeMap<TrialKey, (u64, Option<u64>)>) -> Vec<Duplicate> {
+/// (None without a gyroscope file). Trials are identical when both hashes agree. The copy kept
+/// is the first name in sorted order among those `preferred` accepts (those with a skeleton
+/// recording: S45's one fall is filed 22 times and its first name has none), else the first.
+pub fn find_duplicates(
+    recordings: &BTreeMap<TrialKey, (u64, Option<u64>)>,
+    preferred: impl Fn(&TrialKey) -> bool,
+) -> Vec<Duplicate> {
     let mut groups: BTreeMap<(u64, Option<u64>), Vec<TrialKey>> = BTreeMap::new();
     for (key, hashes) in recordings {
         groups.entry(*hashes).or_default().push(*key);
@@ -70,7 +75,7 @@ pub fn find_duplicates(recordings: &BTreeMap<TrialKey, (u64, Option<u64>)>) -> V
     let mut out = Vec::new();
     for keys in groups.values().filter(|k| k.len() > 1) {
         // BTreeMap iteration gave the names in sorted order.
-        let first = keys[0];
+        let first = keys.iter().copied().find(|k| preferred(k)).unwrap_or(keys[0]);
         let conflict = keys.iter().any(|k| k.is_fall() != first.is_fall());
         for &k in keys {
             if k != first || conflict {
@@ -144,7 +149,7 @@ mod tests {
         let mut m = BTreeMap::new();
         m.insert(key("S45A09T01"), (3, None));
         m.insert(key("S45A10T01"), (3, None));
-        let d = find_duplicates(&m);
+        let d = find_duplicates(&m, |_| true);
         assert_eq!(d.len(), 2);
         assert!(d.iter().all(|d| d.label_conflict));
         assert!(d[1].to_string().contains("every copy dropped"));

@@ -28,7 +28,7 @@ use crate::checkpoint::write_atomic;
 use crate::config::RunConfig;
 use crate::dataset::{Prepared, data_root, prepare};
 use crate::predictions::{Prediction, windows_to_predict};
-use crate::trainer::{Role, RunSummary};
+use crate::trainer::{Role, RunSummary, run_name};
 
 /// Which feature model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -173,11 +173,7 @@ pub fn run(cfg: &RunConfig, out: &Path) -> Result<RunSummary> {
         .collect();
     crate::predictions::write(out, &preds, &recordings)?;
     let summary = RunSummary {
-        name: out
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("run")
-            .to_string(),
+        name: run_name(out),
         role: Role::Student,
         split: data.split.clone(),
         parameters: match &model {
