@@ -317,7 +317,7 @@ pub fn prepare_recording(
         notes.push(if gyro.is_some() {
             "the gyroscope does not overlap the accelerometer in time: gyroscope channels set to zero".into()
         } else {
-            "no gyroscope file: gyroscope channels set to zero (the model was trained with them)".into()
+            "no gyroscope file: gyroscope channels set to zero".into()
         });
     }
     let n = trial.events.len();
@@ -399,9 +399,20 @@ pub async fn analyze(
     let RecordingWindows {
         windows,
         trial,
-        notes,
+        mut notes,
         low_confidence,
     } = prepare_recording(acc, gyro, &detector.header.window_config())?;
+    if trial.gyro_missing {
+        notes.push(if detector.header.gyro_dropout > 0.0 {
+            format!(
+                "this model was trained with gyroscope dropout ({}) so that it works without a gyroscope: the accelerometer-only path",
+                detector.header.gyro_dropout
+            )
+        } else {
+            "this model was trained with a gyroscope: without one its results are less reliable"
+                .into()
+        });
+    }
     let clean: Vec<EventWindow> = windows.iter().map(EventWindow::from).collect();
     let results = detector.run(&clean).await?;
     let perturbed = match stress {

@@ -49,6 +49,10 @@ pub struct ModelHeader {
     /// refractory).
     #[serde(default)]
     pub alarm: Option<AlarmConfig>,
+    /// The probability with which training zeroed a window's gyroscope (0: the model always had
+    /// one; it then expects a gyroscope).
+    #[serde(default)]
+    pub gyro_dropout: f64,
 }
 
 impl ModelHeader {

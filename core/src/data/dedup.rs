@@ -75,7 +75,11 @@ pub fn find_duplicates(
     let mut out = Vec::new();
     for keys in groups.values().filter(|k| k.len() > 1) {
         // BTreeMap iteration gave the names in sorted order.
-        let first = keys.iter().copied().find(|k| preferred(k)).unwrap_or(keys[0]);
+        let first = keys
+            .iter()
+            .copied()
+            .find(|k| preferred(k))
+            .unwrap_or(keys[0]);
         let conflict = keys.iter().any(|k| k.is_fall() != first.is_fall());
         for &k in keys {
             if k != first || conflict {

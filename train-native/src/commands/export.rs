@@ -72,6 +72,7 @@ pub fn run(
         window_seconds,
         window: Some(cfg.window.clone()),
         alarm: Some(alarm),
+        gyro_dropout: cfg.train.gyro_dropout,
         description: format!(
             "{}run {} ({}), split {}, test F1 {:.3} AUC {:.3}",
             note.map_or(String::new(), |n| format!("{n}; ")),
