@@ -133,7 +133,7 @@ mod tests {
         m.insert(key("S46A01T02"), (7, Some(8)));
         m.insert(key("S46A03T01"), (7, Some(9))); // other gyroscope: a different recording
         m.insert(key("S46A04T01"), (1, None));
-        let d = find_duplicates(&m);
+        let d = find_duplicates(&m, |_| true);
         assert_eq!(
             d.iter().map(|d| d.dropped.to_string()).collect::<Vec<_>>(),
             ["S46A01T02", "S46A02T01"]
