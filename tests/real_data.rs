@@ -134,13 +134,16 @@ fn identical_recordings_are_dropped_one_copy_kept() {
     let (kept, report) = load_trials(&root, GyroPolicy::Drop, true, true).unwrap();
     let has =
         |v: &[fallkd_core::data::trial::Trial], k: &str| v.iter().any(|t| t.key.to_string() == k);
-    // S46A01-A06 are one recording filed as 30 ADL trials: one kept.
-    assert!(has(&kept, "S46A01T01") && !has(&kept, "S46A02T01") && !has(&kept, "S46A06T05"));
-    // S45A10T13-T14 and S45A11-A14: one fall recording filed 22 times.
-    assert!(has(&kept, "S45A10T13") && !has(&kept, "S45A14T05"));
+    // S46A01-A06 are one recording filed as 30 ADL trials: one kept, the first name with a
+    // skeleton recording (S46A01T01 has none).
+    assert!(has(&kept, "S46A01T02") && !has(&kept, "S46A02T01") && !has(&kept, "S46A06T05"));
+    // S45A10T13-T14 and S45A11-A14: one fall recording filed 22 times; S45A10T13 and T14 have
+    // no skeleton, so the first copy with one is kept.
+    assert!(has(&kept, "S45A11T01") && !has(&kept, "S45A14T05"));
     for d in [
-        "S46A02T01: the same watch recording as S46A01T01",
-        "S45A11T01: the same watch recording as S45A10T13",
+        "S46A02T01: the same watch recording as S46A01T02",
+        "S46A01T01: the same watch recording as S46A01T02",
+        "S45A10T13: the same watch recording as S45A11T01",
     ] {
         assert!(
             report.duplicates.iter().any(|x| x.starts_with(d)),
