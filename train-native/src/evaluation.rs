@@ -263,7 +263,9 @@ pub fn score_row(all: &[RunResult], row: &str, alarm: &AlarmConfig) -> Vec<RunSc
     v
 }
 
-fn ms(xs: &[f64]) -> String {
+/// `mean +- sample std` of the finite values with 3 decimals, `-` when there are none: the cell
+/// format of every study table.
+pub fn ms(xs: &[f64]) -> String {
     let xs: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
     if xs.is_empty() {
         return "-".into();

@@ -12,10 +12,9 @@ use crate::checkpoint::write_atomic;
 use crate::children::{Job, config_args, run_all};
 use crate::config::RunConfig;
 use crate::dataset::{OLD_SUBJECT_OFFSET, data_root, load_old_adults, load_trials, subjects};
-use crate::evaluation::RunResult;
+use crate::evaluation::{RunResult, ms};
 use crate::trainer::RunSummary;
 use fallkd_core::alarm::AlarmConfig;
-use fallkd_core::stats::mean_std;
 
 /// One row of the study: a run trained in every fold.
 #[derive(Debug, Clone, PartialEq)]
@@ -538,10 +537,7 @@ pub fn report_markdown(
             let _ = writeln!(md, "| {} | 0 | | | | | | | |", r.name);
             continue;
         }
-        let col = |f: &dyn Fn(&RunSummary) -> f64| {
-            let (m, s) = mean_std(&of.iter().map(|x| f(x)).collect::<Vec<_>>());
-            format!("{m:.3} +- {s:.3}")
-        };
+        let col = |f: &dyn Fn(&RunSummary) -> f64| ms(&of.iter().map(|x| f(x)).collect::<Vec<_>>());
         let _ = writeln!(
             md,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
