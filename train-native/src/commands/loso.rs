@@ -97,6 +97,30 @@ const KNOWN: &[KnownRow] = &[
         &["kd.enabled=false", "student.arch=fixed-rate"],
         true,
     ),
+    // The shipped configuration: gyroscope dropout and the older adults' daily living as extra
+    // negatives, with and without KD (the pair "KD vs no KD" is read on).
+    (
+        "student-nokd-wearer",
+        false,
+        false,
+        &[
+            "kd.enabled=false",
+            "train.gyro_dropout=0.5",
+            "data.old_adults.train=true",
+        ],
+        false,
+    ),
+    (
+        "student-kd-wearer",
+        false,
+        true,
+        &[
+            "student.time_mode=timestamps",
+            "train.gyro_dropout=0.5",
+            "data.old_adults.train=true",
+        ],
+        false,
+    ),
 ];
 
 /// Every row `fallkd loso` knows, in table order.
@@ -466,12 +490,17 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// "KD beats no KD" first, then every student row against the feature model.
+/// "KD beats no KD" first (the shipped configuration's pair, then the plain one), then every student row against the feature model.
 pub fn default_comparisons(rows: &[Row]) -> Vec<(String, String)> {
     let has = |n: &str| rows.iter().any(|r| r.name == n);
     let mut v = Vec::new();
-    if has("student-kd") && has("student-nokd") {
-        v.push(("student-kd".to_string(), "student-nokd".to_string()));
+    for (kd, nokd) in [
+        ("student-kd-wearer", "student-nokd-wearer"),
+        ("student-kd", "student-nokd"),
+    ] {
+        if has(kd) && has(nokd) {
+            v.push((kd.to_string(), nokd.to_string()));
+        }
     }
     if has("features-gbm") {
         for r in rows.iter().filter(|r| !r.teacher && !r.features) {
@@ -624,6 +653,27 @@ mod tests {
         assert_eq!(c[0], ("student-kd".to_string(), "student-nokd".to_string()));
         assert!(c.iter().skip(1).all(|(_, b)| b == "features-gbm"));
         assert!(!c.iter().any(|(a, _)| a == "teacher" || a == "peak-rule"));
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let wearer = select_rows(
+            &names(&[
+                "teacher",
+                "student-nokd",
+                "student-kd",
+                "student-nokd-wearer",
+                "student-kd-wearer",
+                "features-gbm",
+            ]),
+            &[],
+        )
+        .unwrap();
+        let c = default_comparisons(&wearer);
+        assert_eq!(
+            c[..2],
+            [
+                ("student-kd-wearer".into(), "student-nokd-wearer".into()),
+                ("student-kd".into(), "student-nokd".into())
+            ]
+        );
         let e = select_rows(&["student-kd".into()], &[])
             .unwrap_err()
             .to_string();
