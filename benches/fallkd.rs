@@ -53,7 +53,7 @@ fn inference(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("student_N160", b), |bch| {
             bch.iter(|| {
                 student
-                    .forward(ev.clone(), ts.clone(), m.clone())
+                    .forward(ev.clone(), ts.clone(), m.clone(), None)
                     .logits
                     .into_data()
             })
@@ -96,7 +96,9 @@ fn training_step(c: &mut Criterion) {
         g.bench_function("student_N160", |bch| {
             bch.iter(|| {
                 let loss = task.forward(
-                    model.forward(ev.clone(), ts.clone(), m.clone()).logits,
+                    model
+                        .forward(ev.clone(), ts.clone(), m.clone(), None)
+                        .logits,
                     y.clone(),
                 );
                 let grads = GradientsParams::from_grads(loss.backward(), &model);

@@ -24,7 +24,7 @@ fn initialisation_is_deterministic_under_a_seed() {
         let d = device(seed);
         let s = student(TimeMode::Timestamps, 16, &d);
         let (ev, ts, m) = events(2, 30, 1, &d);
-        values(s.forward(ev, ts, m).logits)
+        values(s.forward(ev, ts, m, None).logits)
     };
     assert_eq!(run(42), run(42));
     assert_ne!(run(42), run(43));

@@ -91,7 +91,7 @@ fn student_shapes_for_many_event_counts_and_token_counts() {
             let s = student(mode, l, &d);
             for n in [1usize, 7, 64, 300] {
                 let (ev, ts, mask) = events(3, n, n as u64, &d);
-                let (out, r) = s.forward_with_resampler(ev, ts, mask);
+                let (out, r) = s.forward_with_resampler(ev, ts, mask, None);
                 assert_eq!(r.tokens.dims(), [3, l, 48]);
                 assert_eq!(r.weights.dims(), [3, 4, l, n]);
                 assert_eq!(out.logits.dims(), [3]);
@@ -109,7 +109,7 @@ fn padded_garbage_events_have_no_influence() {
     for mode in TimeMode::ALL {
         let s = student(mode, 32, &d);
         let (ev, ts, mask) = events(1, 40, 11, &d);
-        let clean = s.forward(ev.clone(), ts.clone(), mask.clone());
+        let clean = s.forward(ev.clone(), ts.clone(), mask.clone(), None);
         // Append 25 padded events holding huge values, NaN and times far in the past.
         let mut ev2 = values(ev);
         ev2.extend((0..25 * 6).map(|i| if i % 7 == 0 { f32::NAN } else { 1e6 }));
@@ -121,6 +121,7 @@ fn padded_garbage_events_have_no_influence() {
             tensor(ev2, [1, 65, 6], &d),
             tensor(ts2, [1, 65], &d),
             tensor(m2, [1, 65], &d),
+            None,
         );
         let (a, b) = (values(clean.logits), values(garbage.logits));
         assert!(max_abs_diff(&a, &b) < 1e-5, "{mode:?}: {a:?} vs {b:?}");
@@ -134,8 +135,8 @@ fn variable_length_batch_matches_single_windows() {
     let s = student(TimeMode::Timestamps, 32, &d);
     let (ev_a, ts_a, m_a) = events(1, 50, 21, &d);
     let (ev_b, ts_b, m_b) = events(1, 20, 22, &d);
-    let single_a = values(s.forward(ev_a.clone(), ts_a.clone(), m_a).logits);
-    let single_b = values(s.forward(ev_b.clone(), ts_b.clone(), m_b).logits);
+    let single_a = values(s.forward(ev_a.clone(), ts_a.clone(), m_a, None).logits);
+    let single_b = values(s.forward(ev_b.clone(), ts_b.clone(), m_b, None).logits);
     // Batch them, padding b to 50 events.
     let pad = |v: Vec<f32>, per: usize| {
         let mut v = v;
@@ -151,6 +152,7 @@ fn variable_length_batch_matches_single_windows() {
             tensor(ev, [2, 50, 6], &d),
             tensor(ts, [2, 50], &d),
             tensor(m, [2, 50], &d),
+            None,
         )
         .logits,
     );
@@ -168,6 +170,7 @@ fn empty_windows_give_defined_outputs() {
             Tensor::zeros([2, 0, 6], &d),
             Tensor::zeros([2, 0], &d),
             Tensor::zeros([2, 0], &d),
+            None,
         );
         assert!(
             values(out.logits).iter().all(|v| v.is_finite()),
@@ -175,7 +178,7 @@ fn empty_windows_give_defined_outputs() {
         );
         // Events present but all masked.
         let (ev, ts, _) = events(2, 10, 3, &d);
-        let out = s.forward(ev, ts, Tensor::zeros([2, 10], &d));
+        let out = s.forward(ev, ts, Tensor::zeros([2, 10], &d), None);
         assert!(
             values(out.logits).iter().all(|v| v.is_finite()),
             "{mode:?} all masked"
@@ -206,7 +209,12 @@ fn extreme_and_duplicate_timestamps_stay_finite() {
         let s = student(mode, 16, &d);
         for ts in &cases {
             let ev = tensor(noise(n * 6, 5), [1, n, 6], &d);
-            let out = s.forward(ev, tensor(ts.clone(), [1, n], &d), Tensor::ones([1, n], &d));
+            let out = s.forward(
+                ev,
+                tensor(ts.clone(), [1, n], &d),
+                Tensor::ones([1, n], &d),
+                None,
+            );
             assert!(
                 values(out.logits).iter().all(|v| v.is_finite()),
                 "{mode:?} {ts:?}"
@@ -221,12 +229,15 @@ fn position_mode_ignores_timestamps_and_timestamp_mode_does_not() {
     let (ev, ts, m) = events(1, 40, 31, &d);
     let warped = ts.clone().powf_scalar(2.0);
     let pos = student(TimeMode::Position, 16, &d);
-    let a = values(pos.forward(ev.clone(), ts.clone(), m.clone()).logits);
-    let b = values(pos.forward(ev.clone(), warped.clone(), m.clone()).logits);
+    let a = values(pos.forward(ev.clone(), ts.clone(), m.clone(), None).logits);
+    let b = values(
+        pos.forward(ev.clone(), warped.clone(), m.clone(), None)
+            .logits,
+    );
     assert!(max_abs_diff(&a, &b) < 1e-6);
     let tsm = student(TimeMode::Timestamps, 16, &d);
-    let a = values(tsm.forward(ev.clone(), ts, m.clone()).logits);
-    let b = values(tsm.forward(ev, warped, m).logits);
+    let a = values(tsm.forward(ev.clone(), ts, m.clone(), None).logits);
+    let b = values(tsm.forward(ev, warped, m, None).logits);
     assert!(max_abs_diff(&a, &b) > 1e-6, "timestamps had no effect");
 }
 
@@ -258,7 +269,7 @@ fn sorting_unsorted_events_gives_the_sorted_result() {
     let d = device(11);
     let s = student(TimeMode::Timestamps, 16, &d);
     let (ev, ts, m) = events(1, 20, 41, &d);
-    let reference = values(s.forward(ev.clone(), ts.clone(), m.clone()).logits);
+    let reference = values(s.forward(ev.clone(), ts.clone(), m.clone(), None).logits);
     // Shuffle, then repair with the data pipeline's sort.
     let evs: Vec<[f32; 6]> = values(ev)
         .chunks(6)
@@ -275,6 +286,7 @@ fn sorting_unsorted_events_gives_the_sorted_result() {
             tensor(e2.concat(), [1, 20, 6], &d),
             tensor(t2.iter().map(|&t| t as f32).collect(), [1, 20], &d),
             m,
+            None,
         )
         .logits,
     );
@@ -343,7 +355,7 @@ fn gradients_reach_every_parameter() {
     for mode in TimeMode::ALL {
         let s = student(mode, 32, &d);
         let (ev, ts, m) = events(2, 70, 5, &d);
-        let out = s.forward(ev, ts, m);
+        let out = s.forward(ev, ts, m, None);
         let loss = out.logits.sum() + out.pooled_tokens.sum() * 0.01;
         assert_all_params_get_gradients(&s, loss.backward());
     }

@@ -202,7 +202,12 @@ fn distillation_with_every_loss_and_export_round_trip() {
     let b = student_batch(&[&w], &[true], &header.stats, 16, &device);
     let p1 = sigmoid(
         student
-            .forward(b.events.clone(), b.timestamps.clone(), b.mask.clone())
+            .forward(
+                b.events.clone(),
+                b.timestamps.clone(),
+                b.mask.clone(),
+                b.features.clone(),
+            )
             .logits,
     )
     .into_data();
@@ -210,7 +215,7 @@ fn distillation_with_every_loss_and_export_round_trip() {
         native
             .student()
             .unwrap()
-            .forward(b.events, b.timestamps, b.mask)
+            .forward(b.events, b.timestamps, b.mask, b.features)
             .logits,
     )
     .into_data();
@@ -259,6 +264,79 @@ fn distillation_with_every_loss_and_export_round_trip() {
     let e = fallkd_train::commands::export::run(&out, &fixed, Some(1.0), None, None, &device)
         .unwrap_err();
     assert!(e.to_string().contains("strictly between 0 and 1"), "{e}");
+}
+
+#[test]
+fn window_feature_student_trains_exports_and_scores_the_same() {
+    let dir = scratch("wf");
+    let cfg = tiny(
+        &dir,
+        &[
+            "train.epochs=1",
+            "student.window_features=true",
+            "train.gyro_dropout=0.5",
+        ],
+    );
+    let data = prepare(&cfg, cfg.data.root.as_ref().unwrap()).unwrap();
+    let fs = data
+        .stats
+        .features
+        .as_ref()
+        .expect("feature scaling fitted");
+    assert_eq!(fs.mean.len(), fallkd_core::features::NUM_FEATURES);
+    let out = dir.join("student-wf");
+    train(&cfg, Role::Student, &data, &Device::flex(), &opts(&out)).unwrap();
+    let file = dir.join("wf.fallkd");
+    fallkd_train::commands::export::run(&out, &file, None, None, None, &Device::flex()).unwrap();
+    let device = Device::flex();
+    let (header, model) = from_bytes(&std::fs::read(&file).unwrap(), &device).unwrap();
+    let LoadedStudent::TimestampAware(student) = model else {
+        panic!("wrong kind")
+    };
+    assert!(student.uses_window_features());
+    let native = fallkd_train::trainer::load_trained(&cfg, Role::Student, &out, &device).unwrap();
+    let windows: Vec<EventWindow> = data.test.iter().take(4).map(EventWindow::from).collect();
+    let refs: Vec<&EventWindow> = windows.iter().collect();
+    let b = student_batch(&refs, &[true; 4][..refs.len()], &header.stats, 16, &device);
+    let f = b
+        .features
+        .clone()
+        .expect("the exported statistics scale the features");
+    let logits = |m: &fallkd_core::model::TimestampAwareStudent, f| {
+        m.forward(
+            b.events.clone(),
+            b.timestamps.clone(),
+            b.mask.clone(),
+            Some(f),
+        )
+        .logits
+        .into_data()
+    };
+    assert_eq!(
+        logits(&student, f.clone()),
+        logits(native.student().unwrap(), f.clone())
+    );
+    // The feature path is live: other features, other logits.
+    assert_ne!(
+        logits(&student, f.clone()),
+        logits(&student, f.zeros_like())
+    );
+    // Without it in the configuration, no scaling is fitted and batches carry no features.
+    let plain = tiny(&dir, &["train.epochs=1"]);
+    let p = prepare(&plain, plain.data.root.as_ref().unwrap()).unwrap();
+    assert!(p.stats.features.is_none());
+    let e = RunConfig::load(
+        &[],
+        &[
+            "student.window_features=true".into(),
+            "student.arch=fixed-rate".into(),
+        ],
+    )
+    .unwrap_err();
+    assert!(
+        format!("{e:#}").contains("student.window_features"),
+        "{e:#}"
+    );
 }
 
 #[test]

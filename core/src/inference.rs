@@ -137,7 +137,9 @@ impl Detector {
                 &self.device,
             );
             let o = match &self.model {
-                LoadedStudent::TimestampAware(s) => s.forward(b.events, b.timestamps, b.mask),
+                LoadedStudent::TimestampAware(s) => {
+                    s.forward(b.events, b.timestamps, b.mask, b.features)
+                }
                 LoadedStudent::FixedRate(s) => s.forward(b.grid),
             };
             let [n, l] = o.attention.dims();

@@ -129,9 +129,51 @@ pub fn read_header(bytes: &[u8]) -> Result<(ModelHeader, &[u8]), ModelFileError>
     let json = bytes
         .get(12..12 + len)
         .ok_or_else(|| ModelFileError("the model file is truncated (header cut short)".into()))?;
-    let header: ModelHeader = serde_json::from_slice(json)
+    let mut value: serde_json::Value = serde_json::from_slice(json)
+        .map_err(|e| ModelFileError(format!("the model header is corrupt: {e}")))?;
+    upgrade_header(&mut value);
+    let header: ModelHeader = serde_json::from_value(value)
         .map_err(|e| ModelFileError(format!("the model header is corrupt: {e}")))?;
     Ok((header, &bytes[12 + len..]))
+}
+
+/// Fills in the architecture keys that model files written before they existed lack, with the
+/// values those files were trained with (burn's `Config` derive has no per-field serde default).
+fn upgrade_header(value: &mut serde_json::Value) {
+    let Some(arch) = value.get_mut("arch").and_then(|a| a.as_object_mut()) else {
+        return;
+    };
+    if arch.get("kind").and_then(|k| k.as_str()) == Some("timestamp-aware") {
+        arch.entry("window_features")
+            .or_insert(serde_json::Value::Bool(false));
+        arch.entry("feature_hidden").or_insert(32.into());
+    }
+}
+
+/// Checks what the header's parts must agree on before any weight is read.
+fn check_header(header: &ModelHeader) -> Result<(), ModelFileError> {
+    if let StudentArch::TimestampAware(c) = &header.arch {
+        let scaled = header
+            .stats
+            .features
+            .as_ref()
+            .map(|f| (f.mean.len(), f.std.len()));
+        let n = crate::features::NUM_FEATURES;
+        match (c.window_features, scaled) {
+            (false, _) => {}
+            (true, Some((a, b))) if a == n && b == n => {}
+            (true, got) => {
+                return Err(ModelFileError(format!(
+                    "bad header: the student has the window-feature path but the statistics carry {} (it needs the scaling of all {n} features)",
+                    match got {
+                        None => "no feature scaling".to_string(),
+                        Some((a, b)) => format!("{a} means and {b} deviations"),
+                    }
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads header and weights onto `device`.
@@ -140,6 +182,7 @@ pub fn from_bytes(
     device: &Device,
 ) -> Result<(ModelHeader, LoadedStudent), ModelFileError> {
     let (header, pack) = read_header(bytes)?;
+    check_header(&header)?;
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(pack.to_vec()))
         .map_err(|e| ModelFileError(format!("the model weights are corrupt: {e}")))?;
     let bad = |e: burn::store::RecordError| {
@@ -160,4 +203,59 @@ pub fn from_bytes(
         }
     };
     Ok((header, model))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(header: &serde_json::Value) -> Vec<u8> {
+        let json = serde_json::to_vec(header).unwrap();
+        let mut b = MAGIC.to_vec();
+        b.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        b.extend_from_slice(&json);
+        b
+    }
+
+    fn header(arch: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({
+            "arch": arch,
+            "stats": serde_json::to_value(NormStats::default()).unwrap(),
+            "threshold": 0.5,
+            "window_seconds": 4.0,
+            "description": "test",
+        })
+    }
+
+    fn student(extra: &[(&str, serde_json::Value)]) -> serde_json::Value {
+        let mut a = serde_json::to_value(TimestampAwareStudentConfig::new()).unwrap();
+        let o = a.as_object_mut().unwrap();
+        o.remove("window_features");
+        o.remove("feature_hidden");
+        o.insert("kind".into(), "timestamp-aware".into());
+        for (k, v) in extra {
+            o.insert(k.to_string(), v.clone());
+        }
+        a
+    }
+
+    #[test]
+    fn headers_written_before_the_window_feature_path_still_load() {
+        let bytes = file(&header(student(&[])));
+        let (h, rest) = read_header(&bytes).unwrap();
+        assert!(rest.is_empty());
+        let StudentArch::TimestampAware(c) = h.arch else {
+            panic!("wrong kind")
+        };
+        assert!(!c.window_features);
+        assert_eq!(c.feature_hidden, 32);
+    }
+
+    #[test]
+    fn a_window_feature_student_without_feature_scaling_is_refused() {
+        let bytes = file(&header(student(&[("window_features", true.into())])));
+        assert!(read_header(&bytes).is_ok());
+        let e = from_bytes(&bytes, &Device::flex()).unwrap_err().to_string();
+        assert!(e.contains("no feature scaling"), "{e}");
+    }
 }

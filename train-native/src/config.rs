@@ -211,6 +211,9 @@ pub struct StudentSection {
     pub time_mode: TimeMode,
     /// Locality bias in the resampler.
     pub locality_bias: bool,
+    /// Add the window-feature path: an MLP over the hand-made window features whose logit is
+    /// added to the trunk's (timestamp-aware student only).
+    pub window_features: bool,
 }
 
 impl Default for StudentSection {
@@ -225,6 +228,7 @@ impl Default for StudentSection {
             use_pos_enc: true,
             time_mode: TimeMode::Timestamps,
             locality_bias: true,
+            window_features: false,
         }
     }
 }
@@ -241,6 +245,7 @@ impl StudentSection {
             .with_use_pos_enc(self.use_pos_enc)
             .with_time_mode(self.time_mode)
             .with_locality_bias(self.locality_bias)
+            .with_window_features(self.window_features)
     }
 
     /// Baseline configuration.
@@ -437,6 +442,9 @@ impl RunConfig {
         )?;
         if self.kd.comodo_queue == 0 {
             bail!("kd.comodo_queue must be > 0");
+        }
+        if self.student.window_features && self.student.arch != StudentArchKind::TimestampAware {
+            bail!("student.window_features needs student.arch: timestamp-aware");
         }
         if self.train.batch_size == 0 {
             bail!("train.batch_size must be > 0");

@@ -4,9 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use fallkd_core::data::batch::{EventWindow, window_feature_row};
 use fallkd_core::data::dedup::{Duplicate, content_hash, find_duplicates};
 use fallkd_core::data::imu_csv::{ImuRecording, parse_imu_csv};
-use fallkd_core::data::normalize::NormStats;
+use fallkd_core::data::normalize::{FeatureStats, NormStats};
 use fallkd_core::data::skeleton_csv::parse_skeleton_csv;
 use fallkd_core::data::split::{Split, fixed_split, leave_one_subject_out};
 use fallkd_core::data::trial::{GyroPolicy, Trial, TrialKey, assemble_trial};
@@ -397,6 +398,16 @@ pub fn prepare(cfg: &RunConfig, root: &Path) -> Result<Prepared> {
     let split = resolve_split(cfg, &subjects, &evaluable)?;
     let mut p = prepare_split(trials, split, &cfg.window, report);
     add_old_adults(&mut p, cfg, root)?;
+    if cfg.student.window_features {
+        // The window-feature path's scaling, from the training windows (older adults' included
+        // when they train) as the model will see them.
+        let rows: Vec<_> = p
+            .train
+            .iter()
+            .map(|w| window_feature_row(&EventWindow::from(w)))
+            .collect();
+        p.stats.features = Some(FeatureStats::fit(rows.iter().map(|r| &r[..])));
+    }
     Ok(p)
 }
 

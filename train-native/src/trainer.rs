@@ -101,7 +101,12 @@ impl Net {
         }
         let s = b.student.as_ref().expect("student batch");
         if let Some(m) = &self.student {
-            return m.forward(s.events.clone(), s.timestamps.clone(), s.mask.clone());
+            return m.forward(
+                s.events.clone(),
+                s.timestamps.clone(),
+                s.mask.clone(),
+                s.features.clone(),
+            );
         }
         self.baseline
             .as_ref()

@@ -21,6 +21,17 @@ pub struct StudentBatch {
     pub grid: Tensor<3>,
     /// `(B)` 0/1 labels.
     pub labels: Tensor<1>,
+    /// `(B, F)` scaled hand-made window features, when the statistics carry feature scaling
+    /// (a student with the window-feature path); `None` otherwise.
+    pub features: Option<Tensor<2>>,
+}
+
+/// The hand-made features ([`crate::features::window_features`]) of one raw window. A window
+/// whose gyroscope channels are all exactly zero (no gyroscope, or gyroscope dropout in
+/// training) counts as one without a gyroscope.
+pub fn window_feature_row(w: &EventWindow) -> [f32; crate::features::NUM_FEATURES] {
+    let gyro_missing = w.events.iter().all(|e| e[3..].iter().all(|&v| v == 0.0));
+    crate::features::window_features(&w.events, &w.timestamps, gyro_missing)
 }
 
 /// Raw (host) form of a student window, used by the browser and perturbation code too.
@@ -58,7 +69,15 @@ pub fn student_batch(
             grid.extend_from_slice(&g);
         }
     }
+    let features = stats.features.as_ref().map(|fs| {
+        let rows: Vec<f32> = windows
+            .iter()
+            .flat_map(|w| fs.apply(&window_feature_row(w)))
+            .collect();
+        Tensor::from_data(TensorData::new(rows, [b, fs.mean.len()]), device)
+    });
     StudentBatch {
+        features,
         events: Tensor::from_data(TensorData::new(ev, [b, n, CHANNELS]), device),
         timestamps: Tensor::from_data(TensorData::new(ts, [b, n]), device),
         mask: Tensor::from_data(TensorData::new(mask, [b, n]), device),
@@ -137,4 +156,51 @@ pub fn teacher_batch(
             device,
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::normalize::FeatureStats;
+
+    fn window(gyro: f32) -> EventWindow {
+        EventWindow {
+            events: (0..40)
+                .map(|i| [0.1 * i as f32, 0.0, 9.81, gyro, gyro, gyro])
+                .collect(),
+            timestamps: (0..40).map(|i| 0.025 * i as f64).collect(),
+        }
+    }
+
+    #[test]
+    fn feature_rows_mark_an_all_zero_gyroscope_as_missing() {
+        let idx = crate::features::feature_index("gyro_missing").unwrap();
+        assert_eq!(window_feature_row(&window(0.0))[idx], 1.0);
+        assert_eq!(window_feature_row(&window(0.5))[idx], 0.0);
+    }
+
+    #[test]
+    fn batches_carry_features_exactly_when_the_statistics_scale_them() {
+        let d = Device::flex();
+        let (a, b) = (window(0.0), window(0.5));
+        let mut stats = NormStats::default();
+        assert!(
+            student_batch(&[&a, &b], &[true, false], &stats, 8, &d)
+                .features
+                .is_none()
+        );
+        let rows = [window_feature_row(&a), window_feature_row(&b)];
+        stats.features = Some(FeatureStats::fit(rows.iter().map(|r| &r[..])));
+        let f = student_batch(&[&a, &b], &[true, false], &stats, 8, &d)
+            .features
+            .expect("features");
+        assert_eq!(f.dims(), [2, crate::features::NUM_FEATURES]);
+        let v = f
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap();
+        let want = stats.features.as_ref().unwrap().apply(&rows[1]);
+        assert_eq!(&v[crate::features::NUM_FEATURES..], &want[..]);
+    }
 }

@@ -14,6 +14,67 @@ pub struct NormStats {
     pub imu_std: [f32; CHANNELS],
     /// Standard deviation of root-centred skeleton coordinates per axis x, y, z.
     pub skeleton_std: [f32; 3],
+    /// Statistics of the hand-made window features, for a student with the window-feature
+    /// path (`None` for every other model; older model files have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<FeatureStats>,
+}
+
+/// Scaling of the hand-made window features ([`crate::features`]) for a neural input: each
+/// value is compressed by `sign(x) ln(1 + |x|)` (jerk and energy span orders of magnitude and a
+/// fall's value must not dwarf the rest), then z-scored with the mean and standard deviation of
+/// the training windows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureStats {
+    /// Mean of each compressed feature.
+    pub mean: Vec<f32>,
+    /// Standard deviation of each compressed feature (at least 1e-3).
+    pub std: Vec<f32>,
+}
+
+fn compress(x: f32) -> f32 {
+    x.signum() * x.abs().ln_1p()
+}
+
+impl FeatureStats {
+    /// Statistics of the feature vectors of the training windows.
+    pub fn fit<'a>(rows: impl Iterator<Item = &'a [f32]>) -> FeatureStats {
+        let mut n = 0f64;
+        let (mut s, mut s2): (Vec<f64>, Vec<f64>) = (vec![], vec![]);
+        for r in rows {
+            if s.is_empty() {
+                s = vec![0.0; r.len()];
+                s2 = vec![0.0; r.len()];
+            }
+            n += 1.0;
+            for (k, &v) in r.iter().enumerate().take(s.len()) {
+                let c = compress(v) as f64;
+                s[k] += c;
+                s2[k] += c * c;
+            }
+        }
+        let mean: Vec<f64> = s.iter().map(|v| v / n.max(1.0)).collect();
+        FeatureStats {
+            mean: mean.iter().map(|&m| m as f32).collect(),
+            std: s2
+                .iter()
+                .zip(&mean)
+                .map(|(q, m)| ((q / n.max(1.0) - m * m).max(0.0).sqrt() as f32).max(1e-3))
+                .collect(),
+        }
+    }
+
+    /// Scaled copy of one feature vector (features past the fitted count are dropped, missing
+    /// ones read as 0).
+    pub fn apply(&self, row: &[f32]) -> Vec<f32> {
+        (0..self.mean.len())
+            .map(|k| {
+                let v = row.get(k).copied().unwrap_or(0.0);
+                let v = if v.is_finite() { v } else { 0.0 };
+                (compress(v) - self.mean[k]) / self.std[k]
+            })
+            .collect()
+    }
 }
 
 impl Default for NormStats {
@@ -22,6 +83,7 @@ impl Default for NormStats {
             imu_mean: [0.0; CHANNELS],
             imu_std: [1.0; CHANNELS],
             skeleton_std: [1.0; 3],
+            features: None,
         }
     }
 }
@@ -84,5 +146,45 @@ impl NormStats {
             o[k] = (v - root[k % 3]) / self.skeleton_std[k % 3];
         }
         o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feature_scaling_compresses_then_standardises() {
+        let rows = [
+            vec![0.0f32, 1.0, -5.0],
+            vec![2.0, 1.0, 1e6],
+            vec![4.0, 1.0, 7.0],
+        ];
+        let fs = FeatureStats::fit(rows.iter().map(|r| &r[..]));
+        // Column 0: ln(1+x) of 0, 2, 4.
+        let c: Vec<f64> = [0.0f64, 2.0, 4.0].iter().map(|x| x.ln_1p()).collect();
+        let m = c.iter().sum::<f64>() / 3.0;
+        assert!((fs.mean[0] as f64 - m).abs() < 1e-6);
+        // A constant column gets the 1e-3 floor, not a division by zero.
+        assert_eq!(fs.std[1], 1e-3);
+        let out = fs.apply(&rows[1]);
+        assert_eq!(out.len(), 3);
+        assert!(out.iter().all(|v| v.is_finite()));
+        // 1e6 is compressed to ~13.8 before scaling: a large but bounded value.
+        assert!(out[2] > 0.0 && out[2] < 3.0, "{out:?}");
+        // Non-finite inputs read as 0; short rows are padded with 0.
+        let z = fs.apply(&[f32::NAN]);
+        assert_eq!(z.len(), 3);
+        assert!(z.iter().all(|v| v.is_finite()));
+        assert_eq!(z[0], fs.apply(&[0.0])[0]);
+    }
+
+    #[test]
+    fn statistics_without_feature_scaling_round_trip_as_before() {
+        let s = NormStats::default();
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(!json.contains("features"), "{json}");
+        let back: NormStats = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
     }
 }

@@ -1,8 +1,14 @@
 //! `TimestampAwareStudent`: events + timestamps + mask -> resampler -> trunk -> logit.
+//!
+//! With `window_features` on, a small MLP over the window's hand-made features (peak |a|, jerk,
+//! stillness after the peak, orientation change, ...; [`crate::features`]) adds its logit to the
+//! trunk's ("wide and deep"): the learned path no longer has to rediscover what the features
+//! state outright, and KD still shapes the learned path.
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::tensor::{Device, Tensor};
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::tensor::{Device, Tensor, activation::gelu};
 
 use super::output::ModelOutput;
 use super::resampler::{EventTokenResampler, EventTokenResamplerConfig, ResamplerOutput, TimeMode};
@@ -41,6 +47,33 @@ pub struct TimestampAwareStudentConfig {
     /// Tokens pooled for Gram KD.
     #[config(default = 64)]
     pub gram_tokens: usize,
+    /// Add the window-feature path (an MLP over the hand-made window features).
+    #[config(default = false)]
+    pub window_features: bool,
+    /// Hidden width of the window-feature MLP.
+    #[config(default = 32)]
+    pub feature_hidden: usize,
+}
+
+/// The window-feature path: `Linear(F, H) -> GELU -> dropout -> Linear(H, 1)`.
+#[derive(Module, Debug)]
+pub struct FeatureHead {
+    hidden: Linear,
+    dropout: Dropout,
+    out: Linear,
+}
+
+impl FeatureHead {
+    /// One logit per window.
+    ///
+    /// # Shapes
+    /// - features: `(B, F)` scaled window features
+    /// - output: `(B)`
+    pub fn forward(&self, features: Tensor<2>) -> Tensor<1> {
+        let h = self.dropout.forward(gelu(self.hidden.forward(features)));
+        let [b, _] = h.dims();
+        self.out.forward(h).reshape([b])
+    }
 }
 
 /// See the module documentation.
@@ -48,6 +81,7 @@ pub struct TimestampAwareStudentConfig {
 pub struct TimestampAwareStudent {
     resampler: EventTokenResampler,
     trunk: Trunk,
+    feature_head: Option<FeatureHead>,
 }
 
 impl TimestampAwareStudentConfig {
@@ -74,6 +108,9 @@ impl TimestampAwareStudentConfig {
     /// Checks the configuration, naming the offending key.
     pub fn validate(&self) -> Result<(), String> {
         self.resampler().validate()?;
+        if self.window_features && self.feature_hidden == 0 {
+            return Err("feature_hidden must be > 0 when window_features is on".into());
+        }
         self.trunk().validate()
     }
 
@@ -82,32 +119,63 @@ impl TimestampAwareStudentConfig {
         TimestampAwareStudent {
             resampler: self.resampler().init(device),
             trunk: self.trunk().init(device),
+            feature_head: self.window_features.then(|| FeatureHead {
+                hidden: LinearConfig::new(crate::features::NUM_FEATURES, self.feature_hidden)
+                    .init(device),
+                dropout: DropoutConfig::new(self.dropout).init(),
+                out: LinearConfig::new(self.feature_hidden, 1).init(device),
+            }),
         }
     }
 }
 
 impl TimestampAwareStudent {
-    /// Events `(B, N, C)`, timestamps `(B, N)` (seconds), mask `(B, N)`.
+    /// Fall logits and trunk outputs of a batch of windows.
+    ///
+    /// # Shapes
+    /// - events: `(B, N, C)` normalised events
+    /// - timestamps: `(B, N)` seconds
+    /// - mask: `(B, N)` 1 valid, 0 padded
+    /// - features: `(B, F)` scaled window features; read only by a student with the
+    ///   window-feature path, which then needs them (see [`Self::uses_window_features`])
     pub fn forward(
         &self,
         events: Tensor<3>,
         timestamps: Tensor<2>,
         mask: Tensor<2>,
+        features: Option<Tensor<2>>,
     ) -> ModelOutput {
-        self.forward_with_resampler(events, timestamps, mask).0
+        self.forward_with_resampler(events, timestamps, mask, features)
+            .0
     }
 
     /// As [`Self::forward`], also returning the resampler's tokens and cross-attention.
+    ///
+    /// # Panics
+    /// When the student has the window-feature path and `features` is `None` (callers build
+    /// batches from the model's own statistics, which carry the feature scaling exactly when the
+    /// path is there; the model file loader checks that pairing).
     pub fn forward_with_resampler(
         &self,
         events: Tensor<3>,
         timestamps: Tensor<2>,
         mask: Tensor<2>,
+        features: Option<Tensor<2>>,
     ) -> (ModelOutput, ResamplerOutput) {
         let r = self.resampler.forward(events, timestamps, mask);
         let [b, l, _] = r.tokens.dims();
         let token_mask = Tensor::ones([b, l], &r.tokens.device());
-        (self.trunk.forward(r.tokens.clone(), token_mask), r)
+        let mut out = self.trunk.forward(r.tokens.clone(), token_mask);
+        if let Some(head) = &self.feature_head {
+            let f = features.expect("a student with the window-feature path needs features");
+            out.logits = out.logits + head.forward(f);
+        }
+        (out, r)
+    }
+
+    /// Whether the student has the window-feature path.
+    pub fn uses_window_features(&self) -> bool {
+        self.feature_head.is_some()
     }
 
     /// Time mode of the resampler.

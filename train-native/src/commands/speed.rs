@@ -67,7 +67,7 @@ pub fn run(model: &str, batch: usize, steps: usize, device: &Device) -> Result<s
             let (ev, ts, mask) = student_inputs(batch, &ad);
             let mut step = |m: burn_model::Student| {
                 let loss = task.forward(
-                    m.forward(ev.clone(), ts.clone(), mask.clone()).logits,
+                    m.forward(ev.clone(), ts.clone(), mask.clone(), None).logits,
                     y.clone(),
                 );
                 let g = GradientsParams::from_grads(loss.backward(), &m);
@@ -87,14 +87,14 @@ pub fn run(model: &str, batch: usize, steps: usize, device: &Device) -> Result<s
             let (e1, t1, m1) = student_inputs(1, device);
             for _ in 0..5 {
                 let _ = v
-                    .forward(e1.clone(), t1.clone(), m1.clone())
+                    .forward(e1.clone(), t1.clone(), m1.clone(), None)
                     .logits
                     .into_data();
             }
             let t0 = Instant::now();
             for _ in 0..50 {
                 let _ = v
-                    .forward(e1.clone(), t1.clone(), m1.clone())
+                    .forward(e1.clone(), t1.clone(), m1.clone(), None)
                     .logits
                     .into_data();
             }
