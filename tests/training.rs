@@ -267,6 +267,42 @@ fn distillation_with_every_loss_and_export_round_trip() {
 }
 
 #[test]
+fn validation_loss_picks_the_epoch_with_the_lowest_loss() {
+    let dir = scratch("select");
+    let cfg = tiny(&dir, &["train.epochs=4", "train.select=val-loss"]);
+    let data = prepare(&cfg, cfg.data.root.as_ref().unwrap()).unwrap();
+    let out = dir.join("teacher");
+    train(&cfg, Role::Teacher, &data, &Device::flex(), &opts(&out)).unwrap();
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "val_loss").unwrap();
+    let losses: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(col).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(losses.len(), 4);
+    assert!(
+        losses.iter().all(|l| l.is_finite() && *l > 0.0),
+        "{losses:?}"
+    );
+    let state: TrainState =
+        serde_json::from_slice(&std::fs::read(out.join("state.json")).unwrap()).unwrap();
+    let (best, min) =
+        losses.iter().enumerate().fold(
+            (0, f64::INFINITY),
+            |b, (i, &l)| if l < b.1 { (i, l) } else { b },
+        );
+    assert_eq!(state.best_epoch, best + 1, "{losses:?}");
+    assert!((state.best_val_loss.unwrap() - min).abs() < 1e-5);
+    assert_eq!(
+        fallkd_train::trainer::log_loss(&[0.5, 0.5], &[true, false]),
+        2f64.ln()
+    );
+    assert!(fallkd_train::trainer::log_loss(&[0.0], &[true]).is_finite());
+}
+
+#[test]
 fn window_feature_student_trains_exports_and_scores_the_same() {
     let dir = scratch("wf");
     let cfg = tiny(

@@ -340,6 +340,17 @@ impl WeightsSection {
     }
 }
 
+/// What picks the best epoch of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Selection {
+    /// Best-threshold F1 on the validation windows.
+    #[default]
+    ValF1,
+    /// Mean log loss on the validation windows.
+    ValLoss,
+}
+
 /// Optimisation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -356,8 +367,12 @@ pub struct TrainSection {
     pub warmup_epochs: f64,
     /// Gradient-norm clipping (0 disables).
     pub grad_clip: f64,
-    /// Early stopping: epochs without validation-F1 improvement.
+    /// Early stopping: epochs without improvement of the selection criterion.
     pub patience: usize,
+    /// What picks the best epoch (and stops early): `val-f1` (best-threshold F1 of the validation
+    /// windows; ties keep the earlier epoch) or `val-loss` (mean log loss of the validation
+    /// windows, which keeps improving after a small validation subject's F1 reaches 1).
+    pub select: Selection,
     /// Task loss: `{kind: bce, pos_weight}` or `{kind: focal, alpha, gamma}`.
     pub loss: TaskLossKind,
     /// Cap on training batches per epoch (0: no cap).
@@ -377,6 +392,7 @@ impl Default for TrainSection {
             warmup_epochs: 1.0,
             grad_clip: 1.0,
             patience: 4,
+            select: Selection::ValF1,
             loss: TaskLossKind::Bce { pos_weight: 1.0 },
             max_batches_per_epoch: 0,
             gyro_dropout: 0.0,

@@ -25,7 +25,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{load_module, save_module, write_atomic};
-use crate::config::{RunConfig, StudentArchKind};
+use crate::config::{RunConfig, Selection, StudentArchKind};
 use crate::dataset::Prepared;
 use crate::predictions::{Prediction, windows_to_predict};
 
@@ -263,14 +263,34 @@ pub struct EpochRecord {
     pub seconds: f64,
     /// Training steps per second.
     pub steps_per_s: f64,
+    /// Mean log loss of the validation windows.
+    #[serde(default)]
+    pub val_loss: f64,
 }
 
-const CSV_HEADER: &str = "epoch,loss,task,embedding,gram,comodo,attention,val_f1,val_precision,val_recall,val_accuracy,val_auc,val_best_threshold,val_best_f1,val_best_precision,val_best_recall,val_best_accuracy,seconds,steps_per_s";
+const CSV_HEADER: &str = "epoch,loss,task,embedding,gram,comodo,attention,val_f1,val_precision,val_recall,val_accuracy,val_auc,val_best_threshold,val_best_f1,val_best_precision,val_best_recall,val_best_accuracy,seconds,steps_per_s,val_loss";
+
+/// Mean log loss of probabilities against labels (probabilities clamped to [1e-7, 1 - 1e-7]).
+pub fn log_loss(probs: &[f64], labels: &[bool]) -> f64 {
+    let n = probs.len().min(labels.len());
+    if n == 0 {
+        return 0.0;
+    }
+    let s: f64 = probs
+        .iter()
+        .zip(labels)
+        .map(|(&p, &y)| {
+            let p = p.clamp(1e-7, 1.0 - 1e-7);
+            if y { -p.ln() } else { -(1.0 - p).ln() }
+        })
+        .sum();
+    s / n as f64
+}
 
 impl EpochRecord {
     fn csv(&self) -> String {
         format!(
-            "{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.2},{:.3}",
+            "{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.2},{:.3},{:.6}",
             self.epoch,
             self.loss,
             self.task,
@@ -289,7 +309,8 @@ impl EpochRecord {
             self.val_best.recall,
             self.val_best.accuracy,
             self.seconds,
-            self.steps_per_s
+            self.steps_per_s,
+            self.val_loss
         )
     }
 }
@@ -309,6 +330,9 @@ pub struct TrainState {
     pub best_threshold: f64,
     /// Epochs since the best.
     pub since_best: usize,
+    /// Validation log loss of the best checkpoint (`train.select: val-loss`).
+    #[serde(default)]
+    pub best_val_loss: Option<f64>,
     /// Stopped early or finished.
     pub finished: bool,
 }
@@ -705,6 +729,7 @@ pub fn train(
             val_best: best_threshold(&probs, &labels),
             seconds: secs,
             steps_per_s: n as f64 / secs.max(1e-9),
+            val_loss: log_loss(&probs, &labels),
         };
         rates.push(rec.steps_per_s);
         if opts.progress {
@@ -725,7 +750,12 @@ pub fn train(
         csv.push('\n');
         write_atomic(&metrics_path, csv.as_bytes())?;
         state.epochs_done = epoch;
-        if rec.val_best.f1 > state.best_f1 || state.best_epoch == 0 {
+        let improved = match cfg.train.select {
+            Selection::ValF1 => rec.val_best.f1 > state.best_f1,
+            Selection::ValLoss => state.best_val_loss.is_none_or(|b| rec.val_loss < b),
+        };
+        if improved || state.best_epoch == 0 {
+            state.best_val_loss = Some(rec.val_loss);
             state.best_f1 = rec.val_best.f1;
             state.best_epoch = epoch;
             state.best_threshold = rec.val_best.threshold;
