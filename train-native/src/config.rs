@@ -503,12 +503,21 @@ impl RunConfig {
 
     /// Loads YAML files in order (later override earlier), then `key=value` overrides.
     pub fn load(files: &[PathBuf], sets: &[String]) -> Result<RunConfig> {
-        let mut value = serde_yaml::to_value(RunConfig::default())?;
+        let mut sources = Vec::with_capacity(files.len());
         for f in files {
             let text = std::fs::read_to_string(f)
                 .with_context(|| format!("cannot read config {}", f.display()))?;
-            let v: serde_yaml::Value = serde_yaml::from_str(&text)
-                .with_context(|| format!("{} is not valid YAML", f.display()))?;
+            sources.push((f.display().to_string(), text));
+        }
+        RunConfig::from_texts(&sources, sets)
+    }
+
+    /// As [`RunConfig::load`], from `(name, YAML text)` pairs already read.
+    pub fn from_texts(sources: &[(String, String)], sets: &[String]) -> Result<RunConfig> {
+        let mut value = serde_yaml::to_value(RunConfig::default())?;
+        for (name, text) in sources {
+            let v: serde_yaml::Value =
+                serde_yaml::from_str(text).with_context(|| format!("{name} is not valid YAML"))?;
             if !v.is_null() {
                 merge(&mut value, v);
             }
@@ -521,9 +530,9 @@ impl RunConfig {
                 .with_context(|| format!("--set {key}: bad value '{raw}'"))?;
             set_path(&mut value, key, v).with_context(|| format!("--set {s}"))?;
         }
-        let names = files
+        let names = sources
             .iter()
-            .map(|f| f.display().to_string())
+            .map(|(n, _)| n.as_str())
             .collect::<Vec<_>>()
             .join(", ");
         let cfg: RunConfig = serde_yaml::from_value(value).map_err(|e| {

@@ -1,6 +1,8 @@
 //! Watch timestamps: `YYYY-MM-DD HH:MM:SS[.f...]` local wall-clock time (0-9 fraction digits; the
 //! data has 1, 2, 3 and 6), also with a `T` separator or with dots between hours, minutes and
-//! seconds (`HH.MM.SS`), or a plain Unix time in seconds or, when above 1e11, milliseconds.
+//! seconds (`HH.MM.SS`), or a plain Unix time in seconds or, when above 1e11, 1e14 or 1e17,
+//! milliseconds, microseconds or nanoseconds. A Unix time that is still beyond 1e11 s (the
+//! year 5138) is refused: at that size a double cannot hold the milliseconds between samples.
 //! Parsed to seconds since 1970-01-01 (the zone is irrelevant: only differences are used).
 //!
 //! Field recordings also hold a time of day alone (`HH:MM:SS[.f...]` or `HH.MM.SS[.f...]`, no
@@ -24,6 +26,9 @@ impl Stamp {
         }
     }
 }
+
+/// Largest Unix time accepted, in seconds (1e11 s: the year 5138).
+pub const MAX_UNIX_SECONDS: f64 = 1e11;
 
 const EXPECTED: &str =
     "expected YYYY-MM-DD HH:MM:SS.fff, a time of day HH:MM:SS.fff or HH.MM.SS.fff, or Unix seconds";
@@ -116,7 +121,24 @@ pub fn parse_timestamp(field: &str) -> Result<f64, String> {
         return parse_datetime(s);
     }
     match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(if v > 1e11 { v / 1000.0 } else { v }),
+        Ok(v) if v.is_finite() && v >= 0.0 => {
+            let secs = if v > 1e17 {
+                v / 1e9
+            } else if v > 1e14 {
+                v / 1e6
+            } else if v > 1e11 {
+                v / 1e3
+            } else {
+                v
+            };
+            if secs >= MAX_UNIX_SECONDS {
+                return Err(format!(
+                    "'{}' is too large for a Unix time in seconds, milliseconds, microseconds or nanoseconds",
+                    truncate(s)
+                ));
+            }
+            Ok(secs)
+        }
         _ => Err(format!("'{}' is not a timestamp ({EXPECTED})", truncate(s))),
     }
 }
@@ -209,6 +231,15 @@ mod tests {
         );
         assert_eq!(parse_timestamp("1970-01-02 00:00:00").unwrap(), 86_400.0);
         assert_eq!(parse_timestamp("1659612242384").unwrap(), 1_659_612_242.384);
+        // Microseconds and nanoseconds since 1970 are read as such.
+        assert!((parse_timestamp("1659612242384123").unwrap() - 1_659_612_242.384123).abs() < 1e-5);
+        assert!(
+            (parse_timestamp("1659612242384123456").unwrap() - 1_659_612_242.384123).abs() < 1e-5
+        );
+        // Beyond any unit: refused, not read as a time where a double cannot hold milliseconds.
+        let e = parse_timestamp("99999999999999999999999").unwrap_err();
+        assert!(e.contains("too large"), "{e}");
+        assert!(parse_timestamp("1e300").is_err());
     }
 
     #[test]

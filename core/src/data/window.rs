@@ -270,24 +270,28 @@ pub fn window_trial(
             WindowLength::Duration { seconds } => {
                 let stride = seconds * stride_frac;
                 let (s0, s1) = (ts[seg.start], ts[seg.end - 1]);
-                // Short segments give one window covering them.
-                let mut start = s0;
                 let cut = |start: f64| {
                     let a = seg.start + ts[seg.clone()].partition_point(|&t| t < start);
                     let b = seg.start + ts[seg.clone()].partition_point(|&t| t < start + seconds);
                     a..b
                 };
-                loop {
-                    ranges.push(cut(start));
-                    start += stride;
-                    if start + seconds > s1 + 1e-9 {
-                        break;
-                    }
-                }
+                // Window k starts at s0 + k * stride, computed from k rather than summed: far
+                // from zero a running sum can stop moving. Short segments give one window.
+                let room = s1 - s0 - seconds + 1e-9;
+                let n = if room >= 0.0 {
+                    1 + (room / stride).floor() as usize
+                } else {
+                    1
+                };
+                ranges.extend(
+                    (0..n)
+                        .map(|k| cut(s0 + k as f64 * stride))
+                        .filter(|r| r.len() >= cfg.min_events.max(1)),
+                );
                 // One more window aligned to the segment's end, so that its last seconds (a
                 // fall at the end of a recording) are covered as in a continuous stream.
                 let last = s1 - seconds;
-                if last > start - stride + 1e-9 {
+                if last > s0 + (n - 1) as f64 * stride + 1e-9 {
                     ranges.push(cut(last));
                 }
             }
@@ -430,6 +434,23 @@ mod tests {
             );
         }
         assert!(w.iter().any(|x| x.start_s >= 1500.0));
+    }
+
+    #[test]
+    fn windows_far_from_zero_end() {
+        // A lone event far out (a corrupt timestamp line): a running start + stride stopped
+        // moving there and the loop filled memory (found by tests/fuzz.rs).
+        let mut ts: Vec<f64> = (0..200).map(|i| i as f64 * 0.03).collect();
+        ts.push(1e20);
+        let cfg = WindowConfig {
+            min_events: 1,
+            ..WindowConfig::default()
+        };
+        let w = window_trial(0, &trial(ts, 1, 0), &cfg, Purpose::Eval);
+        // It ends; the normal part keeps its windows (the lone event is too far out for a
+        // 4 s window to hold it: parse_timestamp refuses such times before they get here).
+        assert!(!w.is_empty() && w.len() < 10, "{}", w.len());
+        assert!(w.iter().all(|x| x.start_s < 10.0));
     }
 
     #[test]
