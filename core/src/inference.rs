@@ -163,6 +163,19 @@ async fn read<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, String> {
         .map_err(|e| format!("unexpected result type: {e:?}"))
 }
 
+/// The note on a recording given without a gyroscope file (information, not a repair).
+pub const NO_GYROSCOPE_FILE: &str = "no gyroscope file: gyroscope channels set to zero";
+
+/// How the note begins that says a model trained with gyroscope dropout ran without a gyroscope
+/// (information, not a repair).
+pub const GYRO_DROPOUT_PATH: &str = "this model was trained with gyroscope dropout";
+
+/// Whether a note only informs (no gyroscope file given, and a model made to work without one),
+/// rather than reporting a repair or a reason to trust the result less.
+pub fn is_information_note(note: &str) -> bool {
+    note == NO_GYROSCOPE_FILE || note.starts_with(GYRO_DROPOUT_PATH)
+}
+
 /// Fewest events a recording needs to be scored at all (the accelerometer samples that remain
 /// after parsing and assembly).
 ///
@@ -319,7 +332,7 @@ pub fn prepare_recording(
         notes.push(if gyro.is_some() {
             "the gyroscope does not overlap the accelerometer in time: gyroscope channels set to zero".into()
         } else {
-            "no gyroscope file: gyroscope channels set to zero".into()
+            NO_GYROSCOPE_FILE.into()
         });
     }
     let n = trial.events.len();
@@ -407,7 +420,7 @@ pub async fn analyze(
     if trial.gyro_missing {
         notes.push(if detector.header.gyro_dropout > 0.0 {
             format!(
-                "this model was trained with gyroscope dropout ({}) so that it works without a gyroscope: the accelerometer-only path",
+                "{GYRO_DROPOUT_PATH} ({}) so that it works without a gyroscope: the accelerometer-only path",
                 detector.header.gyro_dropout
             )
         } else {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use fallkd_train::config::{RunConfig, StudentArchKind};
@@ -213,14 +213,19 @@ enum Cmd {
         #[arg(long)]
         note: Option<String>,
     },
-    /// Run an exported student on one watch recording; prints the highest fall probability.
+    /// Run an exported student on one watch recording (prints the highest fall probability), or
+    /// on every recording of a folder (one line each, then read / repaired / refused counts).
     Predict {
         /// Exported student (fallkd export).
         #[arg(long, default_value = "web/assets/student.fallkd")]
         model: PathBuf,
         /// Accelerometer CSV.
+        #[arg(long, required_unless_present = "dir", conflicts_with = "dir")]
+        acc: Option<PathBuf>,
+        /// A folder of recordings: accelerometer/watch/*.csv with gyroscope/watch/*.csv of the
+        /// same names (the archive's layout), or *.csv accelerometer files.
         #[arg(long)]
-        acc: PathBuf,
+        dir: Option<PathBuf>,
         /// Gyroscope CSV (zeros when absent).
         #[arg(long)]
         gyro: Option<PathBuf>,
@@ -536,10 +541,43 @@ fn run() -> Result<()> {
         }
         Cmd::Predict {
             model,
+            acc: None,
+            dir: Some(dir),
+            json,
+            ..
+        } => {
+            let s = commands::predict::run_folder(&model, &dir, &burn::tensor::Device::flex())?;
+            if json {
+                println!("{}", serde_json::to_string(&s)?);
+            }
+            for i in &s.items {
+                match i.max_prob {
+                    Some(p) => println!(
+                        "{}: {} max {p:.6}, alarms at {:?} s",
+                        i.file, i.outcome, i.alarms
+                    ),
+                    None => println!("{}: refused", i.file),
+                }
+                for n in &i.notes {
+                    println!("  {n}");
+                }
+            }
+            println!(
+                "{} recordings: {} read, {} repaired, {} refused",
+                s.items.len(),
+                s.read,
+                s.repaired,
+                s.refused
+            );
+        }
+        Cmd::Predict {
+            model,
             acc,
             gyro,
             json,
+            ..
         } => {
+            let acc = acc.context("--acc or --dir is needed")?;
             let a = commands::predict::run(
                 &model,
                 &acc,

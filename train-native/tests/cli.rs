@@ -180,3 +180,65 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn predict_scores_a_folder_and_counts_read_repaired_refused() {
+    let dir = scratch("predict-dir");
+    let (acc, gyro) = (dir.join("accelerometer/watch"), dir.join("gyroscope/watch"));
+    std::fs::create_dir_all(&acc).unwrap();
+    std::fs::create_dir_all(&gyro).unwrap();
+    let csv = |n: usize, z: f64| {
+        (0..n)
+            .map(|i| {
+                let t = i as f64 * 0.025;
+                format!(
+                    "2022-08-04 12:{:02}:{:06.3},0.1,{z},0.3\n",
+                    (t / 60.0) as u32,
+                    t % 60.0
+                )
+            })
+            .collect::<String>()
+    };
+    std::fs::write(acc.join("a-good.csv"), csv(400, -9.8)).unwrap();
+    std::fs::write(gyro.join("a-good.csv"), csv(400, 0.1)).unwrap();
+    // A header-only gyroscope beside a good accelerometer: read without it, with a note.
+    std::fs::write(acc.join("b-gyro-broken.csv"), csv(400, -9.8)).unwrap();
+    std::fs::write(gyro.join("b-gyro-broken.csv"), "timestamp,x,y,z\n").unwrap();
+    // An unreadable accelerometer line: refused with file, line and reason; the rest go on.
+    let mut bad = csv(50, -9.8);
+    bad.push_str("2022-08-04 12:00:99.000,1,2,3\n");
+    std::fs::write(acc.join("c-broken.csv"), bad).unwrap();
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/assets/student.fallkd");
+    let out = fallkd()
+        .args(["predict", "--model"])
+        .arg(&model)
+        .arg("--dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("3 recordings: 1 read, 1 repaired, 1 refused"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("b-gyro-broken.csv: repaired"), "{stdout}");
+    assert!(stdout.contains("gyroscope file not used"), "{stdout}");
+    let refused = stdout
+        .lines()
+        .skip_while(|l| !l.contains("c-broken.csv: refused"))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(refused.contains("c-broken.csv:51:"), "{stdout}");
+    // --acc and --dir together are refused by the argument parser.
+    let both = fallkd()
+        .args(["predict", "--acc", "x.csv", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(!both.status.success());
+}

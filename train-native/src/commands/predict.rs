@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use burn::tensor::Device;
-use fallkd_core::inference::{Analysis, Detector, analyze};
+use fallkd_core::inference::{Analysis, Detector, analyze, is_information_note};
 
 use crate::dataset::read;
 
@@ -27,4 +27,121 @@ pub fn run(model: &Path, acc: &Path, gyro: Option<&Path>, device: &Device) -> Re
         None,
     ))
     .map_err(anyhow::Error::msg)
+}
+
+/// What became of one recording of a folder.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FolderItem {
+    /// The accelerometer file.
+    pub file: String,
+    /// `read` (notes only that no gyroscope file was given), `repaired` (read, with repairs, a
+    /// gyroscope file left out or a low-confidence result) or `refused`.
+    pub outcome: &'static str,
+    /// Highest window probability (read and repaired recordings).
+    pub max_prob: Option<f64>,
+    /// Alarm times in seconds.
+    pub alarms: Vec<f64>,
+    /// Notes, or the reason for refusal (naming the file and line).
+    pub notes: Vec<String>,
+}
+
+/// A folder of recordings, scored one by one.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FolderSummary {
+    /// Every recording, in file-name order.
+    pub items: Vec<FolderItem>,
+    /// Read without any note.
+    pub read: usize,
+    /// Read with repairs or notes.
+    pub repaired: usize,
+    /// Refused, each with its reason.
+    pub refused: usize,
+}
+
+/// The recordings of `dir`: the archive's layout (`accelerometer/watch/NAME.csv`, with
+/// `gyroscope/watch/NAME.csv` when there is one) or, failing that, every `*.csv` directly in
+/// `dir` as an accelerometer file without a gyroscope.
+pub fn recordings_in(dir: &Path) -> Result<Vec<(std::path::PathBuf, Option<std::path::PathBuf>)>> {
+    let layout = dir.join("accelerometer").join("watch");
+    let (acc_dir, gyro_dir) = if layout.is_dir() {
+        (layout, Some(dir.join("gyroscope").join("watch")))
+    } else {
+        (dir.to_path_buf(), None)
+    };
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&acc_dir)
+        .map_err(|e| anyhow::anyhow!("{}: cannot list the folder: {e}", acc_dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("csv")))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        anyhow::bail!(
+            "{}: no .csv recordings (expected accelerometer/watch/*.csv or *.csv)",
+            dir.display()
+        );
+    }
+    Ok(files
+        .into_iter()
+        .map(|a| {
+            let g = gyro_dir
+                .as_ref()
+                .map(|g| g.join(a.file_name().expect("a file")))
+                .filter(|g| g.is_file());
+            (a, g)
+        })
+        .collect())
+}
+
+/// Scores every recording of `dir` (see [`recordings_in`]); a refused recording is reported
+/// with its reason and the rest go on.
+pub fn run_folder(model: &Path, dir: &Path, device: &Device) -> Result<FolderSummary> {
+    let bytes = read(model)?;
+    let det = Detector::from_bytes(&bytes, device)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", model.display()))?;
+    let mut items = Vec::new();
+    for (acc, gyro) in recordings_in(dir)? {
+        let file = acc.display().to_string();
+        let result = (|| -> Result<Analysis> {
+            let acc_bytes = read(&acc)?;
+            let gyro_bytes = gyro.as_deref().map(read).transpose()?;
+            let gn = gyro
+                .as_ref()
+                .map(|g| g.display().to_string())
+                .unwrap_or_default();
+            pollster::block_on(analyze(
+                &det,
+                (&file, &acc_bytes),
+                gyro_bytes.as_deref().map(|g| (gn.as_str(), g)),
+                None,
+            ))
+            .map_err(anyhow::Error::msg)
+        })();
+        items.push(match result {
+            Ok(a) => FolderItem {
+                file,
+                outcome: if a.notes.iter().all(|n| is_information_note(n)) {
+                    "read"
+                } else {
+                    "repaired"
+                },
+                max_prob: Some(a.windows.iter().map(|w| w.prob).fold(0.0, f64::max)),
+                alarms: a.alarms,
+                notes: a.notes,
+            },
+            Err(e) => FolderItem {
+                file,
+                outcome: "refused",
+                max_prob: None,
+                alarms: vec![],
+                notes: vec![format!("{e:#}")],
+            },
+        });
+    }
+    let count = |o: &str| items.iter().filter(|i| i.outcome == o).count();
+    Ok(FolderSummary {
+        read: count("read"),
+        repaired: count("repaired"),
+        refused: count("refused"),
+        items,
+    })
 }
