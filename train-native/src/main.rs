@@ -113,18 +113,22 @@ enum Cmd {
     TrainStudent {
         #[command(flatten)]
         common: Common,
-        /// baseline (no KD) or kd; when absent, KD if --teacher-weights is given, else the
-        /// configuration's kd.enabled. A --set of kd.enabled wins over both.
-        #[arg(long)]
-        mode: Option<String>,
+        /// Distil from the teacher (--teacher-weights or kd.teacher). Without --kd or --no-kd: KD
+        /// when --teacher-weights is given, else the configuration's kd.enabled. A --set of
+        /// kd.enabled wins over both.
+        #[arg(long, overrides_with = "no_kd")]
+        kd: bool,
+        /// Train without distillation.
+        #[arg(long, overrides_with = "kd")]
+        no_kd: bool,
         /// Teacher run directory for KD.
         #[arg(long)]
         teacher_weights: Option<PathBuf>,
         /// Use the fixed-rate (interpolating) baseline architecture.
         #[arg(long)]
         fixed_rate: bool,
-        /// timestamps, cleaned or position.
-        #[arg(long)]
+        /// How timestamps enter the student.
+        #[arg(long, value_parser = ["timestamps", "cleaned", "position"])]
         time_mode: Option<String>,
         /// Tokens L.
         #[arg(long)]
@@ -133,13 +137,13 @@ enum Cmd {
         #[arg(long)]
         attention_kd: bool,
         /// Attention KD source (pool: the teacher's temporal-attention pooling).
-        #[arg(long, default_value = "pool")]
+        #[arg(long, default_value = "pool", value_parser = ["pool"])]
         attention_type: String,
         /// Attention KD weight.
         #[arg(long)]
         attention_weight: Option<f64>,
-        /// kl, mse or js.
-        #[arg(long)]
+        /// Divergence of attention KD.
+        #[arg(long, value_parser = ["kl", "mse", "js"])]
         attention_loss: Option<String>,
         /// Embedding KD weight.
         #[arg(long)]
@@ -166,10 +170,9 @@ enum Cmd {
         #[arg(long, default_value = "runs/features")]
         out: PathBuf,
     },
-    /// Teacher ablation sweep (kd_config/ablation_kd.yaml).
-    TeacherAblation(AblationArgs),
-    /// Student ablation sweep: tokens, time features, KD combinations.
-    StudentAblation(AblationArgs),
+    /// Ablation sweep from kd_config/ablation_kd.yaml: the teacher's variants, or the student's
+    /// (tokens, time features, KD combinations).
+    Ablation(AblationArgs),
     /// Robustness curves of trained students under timestamp perturbations.
     StressTest {
         /// Student run directories.
@@ -332,13 +335,16 @@ impl AlarmArgs {
 
 #[derive(Args)]
 struct AblationArgs {
+    /// Whose variants: teacher or student.
+    #[arg(long, value_enum)]
+    role: AblationRole,
     /// Ablation file.
     #[arg(long, default_value = "kd_config/ablation_kd.yaml")]
     file: PathBuf,
     /// Extra overrides for every run (e.g. --set data.root=data).
     #[arg(long = "set")]
     sets: Vec<String>,
-    /// Output folder.
+    /// Output folder (default runs/teacher-ablation or runs/student-ablation).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Runs at a time.
@@ -350,6 +356,22 @@ struct AblationArgs {
     /// Only these variants (comma-separated names).
     #[arg(long)]
     only: Option<String>,
+}
+
+/// The two sweeps of an ablation file.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum AblationRole {
+    Teacher,
+    Student,
+}
+
+impl AblationRole {
+    fn name(self) -> &'static str {
+        match self {
+            AblationRole::Teacher => "teacher",
+            AblationRole::Student => "student",
+        }
+    }
 }
 
 fn main() {
@@ -398,7 +420,8 @@ fn run() -> Result<()> {
         }
         Cmd::TrainStudent {
             common,
-            mode,
+            kd,
+            no_kd,
             teacher_weights,
             fixed_rate,
             time_mode,
@@ -414,12 +437,10 @@ fn run() -> Result<()> {
             resume,
         } => {
             let mut sets = Vec::new();
-            match mode.as_deref() {
-                Some("kd") => sets.push("kd.enabled=true".to_string()),
-                Some("baseline") => sets.push("kd.enabled=false".to_string()),
-                Some(o) => anyhow::bail!("--mode {o}: expected baseline or kd"),
-                None if teacher_weights.is_some() => sets.push("kd.enabled=true".to_string()),
-                None => {}
+            if kd || (!no_kd && teacher_weights.is_some()) {
+                sets.push("kd.enabled=true".to_string());
+            } else if no_kd {
+                sets.push("kd.enabled=false".to_string());
             }
             if let Some(t) = teacher_weights {
                 sets.push(format!(
@@ -436,11 +457,7 @@ fn run() -> Result<()> {
             if let Some(l) = num_tokens {
                 sets.push(format!("student.num_tokens={l}"));
             }
-            if attention_type != "pool" {
-                anyhow::bail!(
-                    "--attention-type {attention_type}: only pool (the teacher's temporal-attention pooling) exists"
-                );
-            }
+            debug_assert_eq!(attention_type, "pool", "clap admits pool only");
             if attention_kd {
                 sets.push(format!(
                     "kd.weights.attention={}",
@@ -483,28 +500,14 @@ fn run() -> Result<()> {
         Cmd::TrainFeatures { common, out } => {
             commands::features::run(&common.config(&[])?, &out)?;
         }
-        Cmd::TeacherAblation(a) => {
+        Cmd::Ablation(a) => {
+            let role = a.role.name();
             let out = a
                 .out
                 .clone()
-                .unwrap_or_else(|| "runs/teacher-ablation".into());
+                .unwrap_or_else(|| format!("runs/{role}-ablation").into());
             commands::ablation::run(
-                "teacher",
-                &a.file,
-                &a.sets,
-                &out,
-                a.parallel,
-                a.num_gpus,
-                a.only.as_deref(),
-            )?;
-        }
-        Cmd::StudentAblation(a) => {
-            let out = a
-                .out
-                .clone()
-                .unwrap_or_else(|| "runs/student-ablation".into());
-            commands::ablation::run(
-                "student",
+                role,
                 &a.file,
                 &a.sets,
                 &out,

@@ -1,4 +1,4 @@
-//! `fallkd teacher-ablation` / `fallkd student-ablation`: sweeps from `kd_config/ablation_kd.yaml`,
+//! `fallkd ablation --role teacher|student`: sweeps from `kd_config/ablation_kd.yaml`,
 //! each configuration a child `fallkd` process, `--parallel N` at a time, spread over
 //! `--num-gpus N` GPUs (see `children`); finished runs are kept; one summary table at the end.
 

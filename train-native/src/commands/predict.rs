@@ -11,9 +11,16 @@ use crate::dataset::read;
 
 /// Runs the model on the recording and returns the analysis.
 pub fn run(model: &Path, acc: &Path, gyro: Option<&Path>, device: &Device) -> Result<Analysis> {
+    analyze_files(&load(model, device)?, acc, gyro)
+}
+
+fn load(model: &Path, device: &Device) -> Result<Detector> {
     let bytes = read(model)?;
-    let det = Detector::from_bytes(&bytes, device)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", model.display()))?;
+    Detector::from_bytes(&bytes, device).map_err(|e| anyhow::anyhow!("{}: {e}", model.display()))
+}
+
+/// One recording's files through the page's path (`analyze`).
+fn analyze_files(det: &Detector, acc: &Path, gyro: Option<&Path>) -> Result<Analysis> {
     let acc_bytes = read(acc)?;
     let gyro_bytes = gyro.map(read).transpose()?;
     let (an, gn) = (
@@ -21,7 +28,7 @@ pub fn run(model: &Path, acc: &Path, gyro: Option<&Path>, device: &Device) -> Re
         gyro.map(|g| g.display().to_string()).unwrap_or_default(),
     );
     pollster::block_on(analyze(
-        &det,
+        det,
         (&an, &acc_bytes),
         gyro_bytes.as_deref().map(|g| (gn.as_str(), g)),
         None,
@@ -95,27 +102,11 @@ pub fn recordings_in(dir: &Path) -> Result<Vec<(std::path::PathBuf, Option<std::
 /// Scores every recording of `dir` (see [`recordings_in`]); a refused recording is reported
 /// with its reason and the rest go on.
 pub fn run_folder(model: &Path, dir: &Path, device: &Device) -> Result<FolderSummary> {
-    let bytes = read(model)?;
-    let det = Detector::from_bytes(&bytes, device)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", model.display()))?;
+    let det = load(model, device)?;
     let mut items = Vec::new();
     for (acc, gyro) in recordings_in(dir)? {
         let file = acc.display().to_string();
-        let result = (|| -> Result<Analysis> {
-            let acc_bytes = read(&acc)?;
-            let gyro_bytes = gyro.as_deref().map(read).transpose()?;
-            let gn = gyro
-                .as_ref()
-                .map(|g| g.display().to_string())
-                .unwrap_or_default();
-            pollster::block_on(analyze(
-                &det,
-                (&file, &acc_bytes),
-                gyro_bytes.as_deref().map(|g| (gn.as_str(), g)),
-                None,
-            ))
-            .map_err(anyhow::Error::msg)
-        })();
+        let result = analyze_files(&det, &acc, gyro.as_deref());
         items.push(match result {
             Ok(a) => FolderItem {
                 file,

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use burn::tensor::Device;
 
 use crate::config::RunConfig;
@@ -19,7 +19,16 @@ pub fn run(
     progress: bool,
 ) -> Result<RunSummary> {
     let cfg = if resume {
-        RunConfig::load(&[out.join("config.yaml")], &[])?
+        let saved = RunConfig::load(&[out.join("config.yaml")], &[])?;
+        let ignored = ignored_by_resume(&saved, cfg)?;
+        if !ignored.is_empty() {
+            bail!(
+                "--resume continues {} with the configuration it started with; these settings differ from it and would be ignored: {} (drop them, or start a new run in another --out)",
+                out.display(),
+                ignored.join(", ")
+            );
+        }
+        saved
     } else {
         cfg.clone()
     };
@@ -64,4 +73,69 @@ pub fn run(
         s.threshold
     );
     Ok(s)
+}
+
+/// The keys a resumed run would ignore: set away from their default in `given` and different
+/// from the run's saved configuration.
+pub fn ignored_by_resume(saved: &RunConfig, given: &RunConfig) -> Result<Vec<String>> {
+    let flat = |c: &RunConfig| -> Result<std::collections::BTreeMap<String, String>> {
+        let mut out = std::collections::BTreeMap::new();
+        flatten("", &serde_yaml::to_value(c)?, &mut out);
+        Ok(out)
+    };
+    let (saved, given, default) = (flat(saved)?, flat(given)?, flat(&RunConfig::default())?);
+    Ok(given
+        .iter()
+        .filter(|(k, v)| default.get(*k) != Some(v) && saved.get(*k) != Some(v))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect())
+}
+
+fn flatten(
+    prefix: &str,
+    v: &serde_yaml::Value,
+    out: &mut std::collections::BTreeMap<String, String>,
+) {
+    match v {
+        serde_yaml::Value::Mapping(m) => {
+            for (k, v) in m {
+                let k = k
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("{k:?}"));
+                let key = if prefix.is_empty() {
+                    k
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        other => {
+            let text = serde_yaml::to_string(other).unwrap_or_default();
+            out.insert(prefix.to_string(), text.trim().to_string());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resume_names_the_settings_it_would_ignore() {
+        let set = |s: &[&str]| {
+            RunConfig::load(&[], &s.iter().map(|x| x.to_string()).collect::<Vec<_>>()).unwrap()
+        };
+        let saved = set(&["train.epochs=7", "student.num_tokens=32"]);
+        // The same flags again (as `fallkd loso` passes them), or none: nothing ignored.
+        assert!(ignored_by_resume(&saved, &saved).unwrap().is_empty());
+        assert!(
+            ignored_by_resume(&saved, &RunConfig::default())
+                .unwrap()
+                .is_empty()
+        );
+        let e = ignored_by_resume(&saved, &set(&["train.epochs=9", "train.lr=0.01"])).unwrap();
+        assert_eq!(e, ["train.epochs=9", "train.lr=0.01"]);
+    }
 }
