@@ -529,6 +529,7 @@ pub fn train(
             format!("nothing to resume in {}: state.json missing", out.display())
         })?;
         state = serde_json::from_str(&text)?;
+        recover_checkpoint(out, &state)?;
         net = load_module(net, &out.join("last.bpk"), &ad)?;
         let ob = std::fs::read(out.join("optim.bpk")).context("optim.bpk missing")?;
         optim = optim
@@ -582,6 +583,9 @@ pub fn train(
             break;
         }
         let epoch = state.epochs_done + 1;
+        // Each epoch's randomness (dropout masks) from the seed and the epoch alone, so that a
+        // run resumed after any interruption takes the same steps as one never interrupted.
+        ad.seed(cfg.seed ^ (epoch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
         let mut order: Vec<usize> = (0..train_windows.len()).collect();
         Rng::new(cfg.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9)).shuffle(&mut order);
         let bar = if opts.progress {
@@ -744,11 +748,13 @@ pub fn train(
                 rec.steps_per_s
             );
         }
-        let mut csv =
-            std::fs::read_to_string(&metrics_path).unwrap_or_else(|_| format!("{CSV_HEADER}\n"));
-        csv.push_str(&rec.csv());
-        csv.push('\n');
-        write_atomic(&metrics_path, csv.as_bytes())?;
+        // The epoch's files go to ckpt/EPOCH/ first; state.json then commits the epoch, and only
+        // after that are they published under their usual names (see `recover_checkpoint`).
+        let stage = out.join("ckpt").join(epoch.to_string());
+        write_atomic(
+            &metrics_path,
+            metrics_through(&metrics_path, epoch - 1, &rec).as_bytes(),
+        )?;
         state.epochs_done = epoch;
         let improved = match cfg.train.select {
             Selection::ValF1 => rec.val_best.f1 > state.best_f1,
@@ -760,8 +766,8 @@ pub fn train(
             state.best_epoch = epoch;
             state.best_threshold = rec.val_best.threshold;
             state.since_best = 0;
-            save_module(&net, &out.join("best.bpk"))?;
-            save_inner_model(&net, out)?;
+            save_module(&net, &stage.join("best.bpk"))?;
+            save_inner_model(&net, &stage)?;
         } else {
             state.since_best += 1;
             if state.since_best >= cfg.train.patience.max(1) {
@@ -771,14 +777,15 @@ pub fn train(
         if state.epochs_done >= cfg.train.epochs {
             state.finished = true;
         }
-        save_module(&net, &out.join("last.bpk"))?;
+        save_module(&net, &stage.join("last.bpk"))?;
         write_atomic(
-            &out.join("optim.bpk"),
+            &stage.join("optim.bpk"),
             &optim
                 .into_bytes()
                 .map_err(|e| anyhow::anyhow!("cannot encode optimiser state: {e}"))?,
         )?;
         write_atomic(&out.join("state.json"), &serde_json::to_vec_pretty(&state)?)?;
+        recover_checkpoint(out, &state)?;
         ran_here += 1;
     }
     if !state.finished {
@@ -788,6 +795,50 @@ pub fn train(
         );
     }
     summarize(cfg, role, data, device, out, &state, &rates)
+}
+
+/// `metrics.csv` holding the header, the rows of epochs up to `done` already there (a row of a
+/// later epoch is one an interrupted run wrote before it could commit that epoch), then `rec`.
+fn metrics_through(path: &Path, done: usize, rec: &EpochRecord) -> String {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let mut csv = format!("{CSV_HEADER}\n");
+    for line in old.lines().skip(1) {
+        let epoch = line.split(',').next().and_then(|e| e.parse::<usize>().ok());
+        if epoch.is_some_and(|e| e >= 1 && e <= done) {
+            csv.push_str(line);
+            csv.push('\n');
+        }
+    }
+    csv.push_str(&rec.csv());
+    csv.push('\n');
+    csv
+}
+
+/// Brings a run directory in line with its committed `state.json`. An epoch's checkpoint files
+/// are written to `ckpt/EPOCH/` before `state.json` commits the epoch; this publishes the
+/// committed epoch's files under their usual names (`last.bpk`, `optim.bpk`, and `best.bpk` and
+/// `model.bpk` when it was the best) and removes every staged epoch, so that a process killed at
+/// any moment leaves either the previous epoch or this one, never a mix. Idempotent; run after
+/// each commit and before a resume.
+pub fn recover_checkpoint(out: &Path, state: &TrainState) -> Result<()> {
+    let ckpt = out.join("ckpt");
+    let stage = ckpt.join(state.epochs_done.to_string());
+    if stage.join("optim.bpk").is_file() {
+        let mut names = vec!["last.bpk", "optim.bpk"];
+        if state.best_epoch == state.epochs_done {
+            names.extend(["best.bpk", "model.bpk"]);
+        }
+        for name in names {
+            let bytes = std::fs::read(stage.join(name))
+                .with_context(|| format!("{}: staged checkpoint incomplete", stage.display()))?;
+            write_atomic(&out.join(name), &bytes)?;
+        }
+    }
+    if ckpt.is_dir() {
+        std::fs::remove_dir_all(&ckpt)
+            .with_context(|| format!("cannot remove {}", ckpt.display()))?;
+    }
+    Ok(())
 }
 
 /// Saves the trained model alone as `model.bpk` (what `evaluate`, `export` and KD load).

@@ -242,3 +242,141 @@ fn predict_scores_a_folder_and_counts_read_repaired_refused() {
         .unwrap();
     assert!(!both.status.success());
 }
+
+/// A run's numbers without its timings: every metrics.csv column but seconds and steps/s, and
+/// metrics.json's test metrics.
+fn run_numbers(run: &Path) -> (Vec<String>, String) {
+    let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&i| header[i] != "seconds" && header[i] != "steps_per_s")
+        .collect();
+    let rows = csv
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            keep.iter().map(|&i| f[i]).collect::<Vec<_>>().join(",")
+        })
+        .collect();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("metrics.json")).unwrap()).unwrap();
+    (
+        rows,
+        format!(
+            "{} {} {}",
+            json["best_epoch"], json["test"], json["threshold"]
+        ),
+    )
+}
+
+#[test]
+fn a_run_killed_at_random_moments_resumes_to_the_same_result() {
+    let dir = scratch("sigkill");
+    let args = |out: &Path| {
+        let mut c = fallkd();
+        c.args([
+            "train-student",
+            "--no-kd",
+            "--quiet",
+            "--seed",
+            "5",
+            "--out",
+        ])
+        .arg(out);
+        for s in TINY {
+            c.arg("--set").arg(s);
+        }
+        c.args(["--set", "train.epochs=8", "--set", "train.patience=8"]);
+        c.args(["--set", "train.max_batches_per_epoch=10"]);
+        c.args(["--set", "student.dropout=0.1"]);
+        c
+    };
+    // The uninterrupted run (it also writes the generated data both runs read).
+    let whole = dir.join("whole");
+    let o = args(&whole).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The same run, SIGKILLed at pseudo-random moments and resumed until it finishes by itself:
+    // each attempt is killed a random time after it has committed one more epoch, so the kills
+    // land inside epochs, during checkpoint writes and between epochs, and every resume starts
+    // from a later epoch.
+    let killed = dir.join("killed");
+    let epochs_done = || -> u64 {
+        std::fs::read_to_string(killed.join("state.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["epochs_done"].as_u64())
+            .unwrap_or(0)
+    };
+    // An epoch's time (training and validation) from the uninterrupted run's log.
+    let csv = std::fs::read_to_string(whole.join("metrics.csv")).unwrap();
+    let col = csv
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|h| h == "seconds")
+        .unwrap();
+    let secs: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(col).unwrap().parse().unwrap())
+        .collect();
+    let per_epoch_ms = ((secs.iter().sum::<f64>() / secs.len() as f64 * 1000.0) as u64).max(10);
+    let (mut kills, mut resumed_from, mut x) = (0, Vec::new(), 0x9E37_79B9_7F4A_7C15u64);
+    for attempt in 0.. {
+        assert!(attempt < 50, "the killed run never finished");
+        let mut c = args(&killed);
+        let start = epochs_done();
+        if killed.join("state.json").is_file() {
+            c.arg("--resume");
+            resumed_from.push(start);
+        }
+        let mut child = c
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let extra = std::time::Duration::from_millis(x % per_epoch_ms);
+        let mut committed_at = None;
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break Some(s);
+            }
+            if committed_at.is_none() && epochs_done() > start {
+                committed_at = Some(std::time::Instant::now());
+            }
+            if committed_at.is_some_and(|t| t.elapsed() >= extra) {
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        };
+        match status {
+            Some(s) => {
+                let mut err = String::new();
+                std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+                assert!(s.success(), "attempt {attempt}: {err}");
+                break;
+            }
+            None => {
+                child.kill().unwrap(); // SIGKILL
+                child.wait().unwrap();
+                kills += 1;
+            }
+        }
+    }
+    eprintln!("killed {kills} times; resumed after epochs {resumed_from:?}");
+    assert!(kills >= 3, "the run was killed only {kills} times");
+    assert!(resumed_from.iter().any(|&e| e >= 2), "{resumed_from:?}");
+    assert_eq!(
+        run_numbers(&killed),
+        run_numbers(&whole),
+        "after {kills} kills"
+    );
+    assert!(
+        !killed.join("ckpt").exists(),
+        "staged checkpoints left behind"
+    );
+}
