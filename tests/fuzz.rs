@@ -474,7 +474,7 @@ fn all_targets(inputs: usize, model_inputs: usize) -> Vec<PathBuf> {
 /// The short burst in the normal test command, and every saved regression input.
 #[test]
 fn parsers_survive_a_fuzzing_burst_and_the_saved_regressions() {
-    let failures = all_targets(2_000, 300);
+    let failures = all_targets(2_000, 300, None);
     assert!(failures.is_empty(), "fuzzing failures: {failures:?}");
     let device = Device::flex();
     let upload = Upload::new(1);
@@ -506,7 +506,8 @@ fn parsers_survive_a_fuzzing_burst_and_the_saved_regressions() {
 }
 
 /// The long run: `FALLKD_FUZZ_INPUTS` inputs per target (default 10^6), the model file
-/// `FALLKD_FUZZ_MODEL_INPUTS` (default the same).
+/// `FALLKD_FUZZ_MODEL_INPUTS` (default the same); `FALLKD_FUZZ_TARGETS=upload,model-file` runs
+/// only those.
 #[test]
 #[ignore = "long: FALLKD_FUZZ_INPUTS=1000000 cargo test --release --test fuzz -- --ignored"]
 fn fuzz_every_parser_long() {
@@ -518,6 +519,7 @@ fn fuzz_every_parser_long() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(n);
-    let failures = all_targets(n, model_n);
+    let only = std::env::var("FALLKD_FUZZ_TARGETS").ok();
+    let failures = all_targets(n, model_n, only.as_deref());
     assert!(failures.is_empty(), "fuzzing failures: {failures:?}");
 }
