@@ -144,6 +144,12 @@ impl Detector {
             };
             let [n, l] = o.attention.dims();
             let probs = read(sigmoid(o.logits)).await?;
+            if probs.iter().any(|p| !p.is_finite()) {
+                return Err(
+                    "the model gave a non-finite fall probability: its weights are corrupt (export it again)"
+                        .into(),
+                );
+            }
             let att = read(o.attention.reshape([n * l])).await?;
             for (i, p) in probs.iter().enumerate() {
                 out.push((*p as f64, att[i * l..(i + 1) * l].to_vec()));

@@ -152,6 +152,18 @@ fn upgrade_header(value: &mut serde_json::Value) {
 
 /// Checks what the header's parts must agree on before any weight is read.
 fn check_header(header: &ModelHeader) -> Result<(), ModelFileError> {
+    header
+        .window_config()
+        .validate()
+        .map_err(|e| ModelFileError(format!("bad header: {e}")))?;
+    let s = &header.stats;
+    if !s.imu_mean.iter().all(|v| v.is_finite())
+        || !s.imu_std.iter().all(|v| v.is_finite() && *v > 0.0)
+    {
+        return Err(ModelFileError(
+            "bad header: the normalisation statistics hold non-finite means or deviations that are not positive".into(),
+        ));
+    }
     if let StudentArch::TimestampAware(c) = &header.arch {
         let scaled = header
             .stats
@@ -161,7 +173,16 @@ fn check_header(header: &ModelHeader) -> Result<(), ModelFileError> {
         let n = crate::features::NUM_FEATURES;
         match (c.window_features, scaled) {
             (false, _) => {}
-            (true, Some((a, b))) if a == n && b == n => {}
+            (true, Some((a, b))) if a == n && b == n => {
+                let f = header.stats.features.as_ref().expect("checked");
+                if !f.mean.iter().all(|v| v.is_finite())
+                    || !f.std.iter().all(|v| v.is_finite() && *v > 0.0)
+                {
+                    return Err(ModelFileError(
+                        "bad header: the feature scaling holds non-finite means or deviations that are not positive".into(),
+                    ));
+                }
+            }
             (true, got) => {
                 return Err(ModelFileError(format!(
                     "bad header: the student has the window-feature path but the statistics carry {} (it needs the scaling of all {n} features)",
@@ -249,6 +270,26 @@ mod tests {
         };
         assert!(!c.window_features);
         assert_eq!(c.feature_hidden, 32);
+    }
+
+    #[test]
+    fn headers_with_unusable_statistics_or_windowing_are_refused() {
+        let mut h = header(student(&[]));
+        h["stats"]["imu_std"][2] = 0.0.into();
+        let e = from_bytes(&file(&h), &Device::flex())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("normalisation statistics"), "{e}");
+        let mut h = header(student(&[]));
+        h["window"] = serde_json::to_value(crate::data::window::WindowConfig {
+            eval_stride: 1e-9,
+            ..Default::default()
+        })
+        .unwrap();
+        let e = from_bytes(&file(&h), &Device::flex())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("eval_stride"), "{e}");
     }
 
     #[test]

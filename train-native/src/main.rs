@@ -230,7 +230,7 @@ enum Cmd {
         #[arg(long)]
         dir: Option<PathBuf>,
         /// Gyroscope CSV (zeros when absent).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "dir")]
         gyro: Option<PathBuf>,
         /// Print every window as JSON too.
         #[arg(long)]

@@ -541,6 +541,11 @@ pub fn train(
             state.epochs_done
         );
     } else {
+        // A fresh run in a used folder: nothing of an earlier run may be resumed into it.
+        for f in ["state.json", "metrics.json", "last.bpk", "optim.bpk"] {
+            let _ = std::fs::remove_file(out.join(f));
+        }
+        let _ = std::fs::remove_dir_all(out.join("ckpt"));
         cfg.save(&out.join("config.yaml"))?;
         write_atomic(
             &out.join("norm.json"),

@@ -37,7 +37,8 @@ fn compress(x: f32) -> f32 {
 }
 
 impl FeatureStats {
-    /// Statistics of the feature vectors of the training windows.
+    /// Statistics of the feature vectors of the training windows (non-finite values read as 0,
+    /// as [`FeatureStats::apply`] reads them).
     pub fn fit<'a>(rows: impl Iterator<Item = &'a [f32]>) -> FeatureStats {
         let mut n = 0f64;
         let (mut s, mut s2): (Vec<f64>, Vec<f64>) = (vec![], vec![]);
@@ -48,7 +49,7 @@ impl FeatureStats {
             }
             n += 1.0;
             for (k, &v) in r.iter().enumerate().take(s.len()) {
-                let c = compress(v) as f64;
+                let c = compress(if v.is_finite() { v } else { 0.0 }) as f64;
                 s[k] += c;
                 s2[k] += c * c;
             }

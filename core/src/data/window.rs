@@ -125,13 +125,15 @@ impl WindowConfig {
                 self.eval_fall_stride.unwrap_or(self.eval_stride),
             ),
         ] {
-            if !(v > 0.0 && v <= 4.0) {
-                return Err(format!("window.{k} must be in (0, 4], got {v}"));
+            // At least 1/100 of a window: a smaller stride only repeats windows, and a vanishing
+            // one would make windowing run without end.
+            if !(v >= 0.01 && v <= 4.0) {
+                return Err(format!("window.{k} must be in [0.01, 4], got {v}"));
             }
         }
-        if !(self.max_gap_s > 0.0) {
+        if !(self.max_gap_s > 0.0 && self.max_gap_s <= 3600.0) {
             return Err(format!(
-                "window.max_gap_s must be > 0, got {}",
+                "window.max_gap_s must be in (0, 3600] seconds, got {}",
                 self.max_gap_s
             ));
         }
