@@ -165,7 +165,8 @@ fn distillation_with_every_loss_and_export_round_trip() {
             "train.epochs=2",
             "kd.enabled=true",
             &format!("kd.teacher={}", teacher.display()),
-            "kd.weights={task: 1, embedding: 1, gram: 1, comodo: 0.5, attention: 1}",
+            "kd.weights={task: 1, embedding: 1, gram: 1, comodo: 0.5, attention: 1, response: 1}",
+            "kd.response_where_teacher_right=false",
             "kd.comodo_queue=64",
             "kd.attention_loss=js",
         ],
@@ -180,12 +181,9 @@ fn distillation_with_every_loss_and_export_round_trip() {
         .split(',')
         .map(|v| v.parse().unwrap())
         .collect();
-    for (i, name) in [
-        (3, "embedding"),
-        (4, "gram"),
-        (5, "comodo"),
-        (6, "attention"),
-    ] {
+    let columns: Vec<&str> = header.lines().next().unwrap().split(',').collect();
+    for name in ["embedding", "gram", "comodo", "attention", "response"] {
+        let i = columns.iter().position(|c| *c == name).unwrap();
         assert!(row[i] > 0.0, "{name} loss was not used: {row:?}");
     }
     // Export, reload from bytes, and compare probabilities with the native model.

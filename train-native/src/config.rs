@@ -282,6 +282,10 @@ pub struct KdSection {
     pub comodo_teacher_temperature: f64,
     /// COMODO student temperature.
     pub comodo_student_temperature: f64,
+    /// Response KD temperature.
+    pub response_temperature: f64,
+    /// Response KD only on the windows the teacher classifies correctly.
+    pub response_where_teacher_right: bool,
 }
 
 impl Default for KdSection {
@@ -296,6 +300,8 @@ impl Default for KdSection {
             comodo_queue: 4096,
             comodo_teacher_temperature: 0.1,
             comodo_student_temperature: 0.05,
+            response_temperature: 2.0,
+            response_where_teacher_right: true,
         }
     }
 }
@@ -314,6 +320,8 @@ pub struct WeightsSection {
     pub comodo: f64,
     /// Attention KD.
     pub attention: f64,
+    /// Response KD: the teacher's softened fall probability on the paired skeleton window.
+    pub response: f64,
 }
 
 impl Default for WeightsSection {
@@ -324,6 +332,7 @@ impl Default for WeightsSection {
             gram: 1.0,
             comodo: 0.0,
             attention: 0.0,
+            response: 0.0,
         }
     }
 }
@@ -337,6 +346,7 @@ impl WeightsSection {
             .with_gram(self.gram)
             .with_comodo(self.comodo)
             .with_attention(self.attention)
+            .with_response(self.response)
     }
 }
 
@@ -456,6 +466,10 @@ impl RunConfig {
             "kd.comodo_student_temperature",
             self.kd.comodo_student_temperature,
         )?;
+        fallkd_core::losses::ResponseKdConfig::new()
+            .with_temperature(self.kd.response_temperature)
+            .validate()
+            .map_err(anyhow::Error::msg)?;
         if self.kd.comodo_queue == 0 {
             bail!("kd.comodo_queue must be > 0");
         }

@@ -14,7 +14,7 @@ use fallkd_core::data::normalize::NormStats;
 use fallkd_core::data::window::Window;
 use fallkd_core::losses::{
     AttentionKdConfig, ComodoConfig, DistillationLoss, DistillationLossConfig, EmbeddingKdConfig,
-    KdInputs, TaskLoss,
+    KdInputs, ResponseKdConfig, TaskLoss,
 };
 use fallkd_core::metrics::{BinaryMetrics, best_threshold, binary_metrics};
 use fallkd_core::model::{
@@ -85,6 +85,11 @@ impl Net {
                         AttentionKdConfig::new()
                             .with_divergence(cfg.kd.attention_loss)
                             .with_temperature(cfg.kd.attention_temperature),
+                    )
+                    .with_response(
+                        ResponseKdConfig::new()
+                            .with_temperature(cfg.kd.response_temperature)
+                            .with_where_teacher_right(cfg.kd.response_where_teacher_right),
                     )
                     .init(device),
             );
@@ -266,9 +271,12 @@ pub struct EpochRecord {
     /// Mean log loss of the validation windows.
     #[serde(default)]
     pub val_loss: f64,
+    /// Mean response-KD loss.
+    #[serde(default)]
+    pub response: f64,
 }
 
-const CSV_HEADER: &str = "epoch,loss,task,embedding,gram,comodo,attention,val_f1,val_precision,val_recall,val_accuracy,val_auc,val_best_threshold,val_best_f1,val_best_precision,val_best_recall,val_best_accuracy,seconds,steps_per_s,val_loss";
+const CSV_HEADER: &str = "epoch,loss,task,embedding,gram,comodo,attention,val_f1,val_precision,val_recall,val_accuracy,val_auc,val_best_threshold,val_best_f1,val_best_precision,val_best_recall,val_best_accuracy,seconds,steps_per_s,val_loss,response";
 
 /// Mean log loss of probabilities against labels (probabilities clamped to [1e-7, 1 - 1e-7]).
 pub fn log_loss(probs: &[f64], labels: &[bool]) -> f64 {
@@ -290,7 +298,7 @@ pub fn log_loss(probs: &[f64], labels: &[bool]) -> f64 {
 impl EpochRecord {
     fn csv(&self) -> String {
         format!(
-            "{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.2},{:.3},{:.6}",
+            "{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.2},{:.3},{:.6},{:.6}",
             self.epoch,
             self.loss,
             self.task,
@@ -310,7 +318,8 @@ impl EpochRecord {
             self.val_best.accuracy,
             self.seconds,
             self.steps_per_s,
-            self.val_loss
+            self.val_loss,
+            self.response
         )
     }
 }
@@ -610,7 +619,7 @@ pub fn train(
         ));
         let t0 = Instant::now();
         let mut aug_rng = Rng::new(cfg.seed ^ 0xa06 ^ (epoch as u64).wrapping_mul(0x2545_F491));
-        let mut sums = [0f64; 6];
+        let mut sums = [0f64; 7];
         let mut n = 0usize;
         for chunk in order.chunks(bs).take(steps_per_epoch) {
             let mut ws: Vec<&Window> = chunk.iter().map(|&i| train_windows[i]).collect();
@@ -682,13 +691,14 @@ pub fn train(
                         p.gram.clone().map_or(0.0, scalar),
                         p.comodo.clone().map_or(0.0, scalar),
                         p.attention.clone().map_or(0.0, scalar),
+                        p.response.clone().map_or(0.0, scalar),
                     ];
                     (p.total, vals)
                 }
                 _ => {
                     let l = task.forward(out_s.logits, b.labels.clone());
                     let v = scalar(l.clone());
-                    (l, [v, v, 0.0, 0.0, 0.0, 0.0])
+                    (l, [v, v, 0.0, 0.0, 0.0, 0.0, 0.0])
                 }
             };
             if !parts[0].is_finite() {
@@ -734,6 +744,7 @@ pub fn train(
             gram: sums[3] / n.max(1) as f64,
             comodo: sums[4] / n.max(1) as f64,
             attention: sums[5] / n.max(1) as f64,
+            response: sums[6] / n.max(1) as f64,
             val: binary_metrics(&probs, &labels, 0.5),
             val_best: best_threshold(&probs, &labels),
             seconds: secs,

@@ -1,4 +1,5 @@
-//! The weighted sum of the task loss and the four KD losses, with the trainable projection
+//! The weighted sum of the task loss and the KD losses (the four alignment-free feature losses
+//! and response KD), with the trainable projection
 //! `teacher_dim -> student_dim` that maps teacher embeddings into student space.
 
 use burn::config::Config;
@@ -10,6 +11,7 @@ use super::attention::{AttentionKd, AttentionKdConfig};
 use super::comodo::Comodo;
 use super::embedding::{EmbeddingKd, EmbeddingKdConfig};
 use super::gram::GramKd;
+use super::response::{ResponseKd, ResponseKdConfig};
 use super::task::{TaskLoss, TaskLossKind};
 use crate::model::ModelOutput;
 
@@ -31,6 +33,9 @@ pub struct KdWeights {
     /// Attention KD.
     #[config(default = 0.0)]
     pub attention: f64,
+    /// Response KD (the teacher's softened probability).
+    #[config(default = 0.0)]
+    pub response: f64,
 }
 
 impl KdWeights {
@@ -42,6 +47,7 @@ impl KdWeights {
             ("gram", self.gram),
             ("comodo", self.comodo),
             ("attention", self.attention),
+            ("response", self.response),
         ] {
             if !w.is_finite() || w < 0.0 {
                 return Err(format!(
@@ -54,7 +60,11 @@ impl KdWeights {
 
     /// True when any KD term is on.
     pub fn uses_teacher(&self) -> bool {
-        self.embedding > 0.0 || self.gram > 0.0 || self.comodo > 0.0 || self.attention > 0.0
+        self.embedding > 0.0
+            || self.gram > 0.0
+            || self.comodo > 0.0
+            || self.attention > 0.0
+            || self.response > 0.0
     }
 }
 
@@ -77,6 +87,9 @@ pub struct DistillationLossConfig {
     /// Attention KD settings.
     #[config(default = "AttentionKdConfig::new()")]
     pub attention: AttentionKdConfig,
+    /// Response KD settings.
+    #[config(default = "ResponseKdConfig::new()")]
+    pub response: ResponseKdConfig,
 }
 
 /// The combined loss; its projection is trained together with the student.
@@ -93,6 +106,8 @@ pub struct DistillationLoss {
     gram: GramKd,
     #[module(skip)]
     attention: AttentionKd,
+    #[module(skip)]
+    response: ResponseKd,
 }
 
 /// What the combined loss needs for one batch.
@@ -120,6 +135,8 @@ pub struct LossParts {
     pub comodo: Option<Tensor<1>>,
     /// Attention KD, when on.
     pub attention: Option<Tensor<1>>,
+    /// Response KD, when on.
+    pub response: Option<Tensor<1>>,
 }
 
 impl DistillationLossConfig {
@@ -132,6 +149,7 @@ impl DistillationLossConfig {
             embedding: self.embedding.init(),
             gram: GramKd,
             attention: self.attention.init(),
+            response: self.response.init(),
         }
     }
 }
@@ -152,9 +170,10 @@ impl DistillationLoss {
         let w = &self.weights;
         let task = self
             .task
-            .forward(inputs.student.logits.clone(), inputs.targets);
+            .forward(inputs.student.logits.clone(), inputs.targets.clone());
         let mut total = task.clone() * w.task;
         let (mut embedding, mut gram, mut comodo_term, mut attention) = (None, None, None, None);
+        let mut response = None;
         if let Some(teacher) = inputs.teacher {
             let s = inputs.student;
             if w.embedding > 0.0 {
@@ -187,6 +206,15 @@ impl DistillationLoss {
                 total = total + v.clone() * w.attention;
                 attention = Some(v);
             }
+            if w.response > 0.0 {
+                let v = self.response.forward(
+                    s.logits.clone(),
+                    teacher.logits.clone(),
+                    inputs.targets.clone(),
+                );
+                total = total + v.clone() * w.response;
+                response = Some(v);
+            }
         }
         LossParts {
             total,
@@ -195,6 +223,7 @@ impl DistillationLoss {
             gram,
             comodo: comodo_term,
             attention,
+            response,
         }
     }
 }

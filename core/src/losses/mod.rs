@@ -9,6 +9,7 @@ pub mod combined;
 pub mod comodo;
 pub mod embedding;
 pub mod gram;
+pub mod response;
 pub mod task;
 
 pub use attention::{AttentionDivergence, AttentionKd, AttentionKdConfig};
@@ -16,6 +17,7 @@ pub use combined::{DistillationLoss, DistillationLossConfig, KdInputs, KdWeights
 pub use comodo::{Comodo, ComodoConfig};
 pub use embedding::{EmbeddingKd, EmbeddingKdConfig};
 pub use gram::{GramKd, GramKdConfig};
+pub use response::{ResponseKd, ResponseKdConfig};
 pub use task::{TaskLoss, TaskLossKind};
 
 use burn::tensor::Tensor;
