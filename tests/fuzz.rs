@@ -9,7 +9,7 @@
 //! and run in the normal test command, with a short burst of every target.
 //!
 //! The long run, outside CI (README, "Fuzzing"):
-//! `FALLKD_FUZZ_INPUTS=1000000 cargo test --release --test fuzz -- --ignored --nocapture`
+//! `FALLKD_FUZZ_INPUTS=1000000 cargo test --locked --test fuzz -- --ignored --nocapture`
 //! writes any failing input to `target/fuzz-failures/` and fails naming them. What no panic hook
 //! can catch (an abort, running out of memory) is found with `FALLKD_FUZZ_DUMP=1`, which writes
 //! each input to `target/fuzz-last.bin` before running it.
@@ -539,7 +539,7 @@ fn parsers_survive_a_fuzzing_burst_and_the_saved_regressions() {
 /// `FALLKD_FUZZ_MODEL_INPUTS` (default the same); `FALLKD_FUZZ_TARGETS=upload,model-file` runs
 /// only those.
 #[test]
-#[ignore = "long: FALLKD_FUZZ_INPUTS=1000000 cargo test --release --test fuzz -- --ignored"]
+#[ignore = "long, outside CI: FALLKD_FUZZ_INPUTS=1000000 cargo test --test fuzz -- --ignored"]
 fn fuzz_every_parser_long() {
     let n: usize = std::env::var("FALLKD_FUZZ_INPUTS")
         .ok()
