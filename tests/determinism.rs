@@ -6,18 +6,6 @@ mod common;
 use common::*;
 use fallkd_core::model::*;
 
-fn student(
-    mode: TimeMode,
-    l: usize,
-    device: &fallkd_core::burn::tensor::Device,
-) -> TimestampAwareStudent {
-    TimestampAwareStudentConfig::new()
-        .with_time_mode(mode)
-        .with_num_tokens(l)
-        .with_dropout(0.0)
-        .init(device)
-}
-
 #[test]
 fn initialisation_is_deterministic_under_a_seed() {
     let run = |seed| {

@@ -4,16 +4,8 @@ mod common;
 
 use common::*;
 use fallkd_core::burn::module::{Module, ModuleVisitor, Param};
-use fallkd_core::burn::tensor::{Device, Tensor};
+use fallkd_core::burn::tensor::Tensor;
 use fallkd_core::model::*;
-
-fn student(mode: TimeMode, l: usize, device: &Device) -> TimestampAwareStudent {
-    TimestampAwareStudentConfig::new()
-        .with_time_mode(mode)
-        .with_num_tokens(l)
-        .with_dropout(0.0)
-        .init(device)
-}
 
 #[test]
 fn teacher_has_the_reference_parameter_count() {

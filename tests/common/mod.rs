@@ -63,3 +63,16 @@ pub fn events(b: usize, n: usize, seed: u64, device: &Device) -> (Tensor<3>, Ten
     let mask = Tensor::ones([b, n], device);
     (ev, ts, mask)
 }
+
+/// The default timestamp-aware student with `mode`, `l` tokens and no dropout.
+pub fn student(
+    mode: fallkd_core::model::TimeMode,
+    l: usize,
+    device: &Device,
+) -> fallkd_core::model::TimestampAwareStudent {
+    fallkd_core::model::TimestampAwareStudentConfig::new()
+        .with_time_mode(mode)
+        .with_num_tokens(l)
+        .with_dropout(0.0)
+        .init(device)
+}

@@ -20,6 +20,32 @@ fn sync(d: &Device) {
     let _ = d.sync();
 }
 
+/// Three warm-up steps, then `steps` timed ones: the model after them and steps per second.
+fn train_rate<M>(mut m: M, steps: usize, d: &Device, mut step: impl FnMut(M) -> M) -> (M, f64) {
+    for _ in 0..3 {
+        m = step(m);
+    }
+    sync(d);
+    let t0 = Instant::now();
+    for _ in 0..steps {
+        m = step(m);
+    }
+    sync(d);
+    (m, steps as f64 / t0.elapsed().as_secs_f64())
+}
+
+/// Mean milliseconds of `f` over 50 calls after 5 warm-up calls.
+fn latency_ms(mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    for _ in 0..5 {
+        f()?;
+    }
+    let t0 = Instant::now();
+    for _ in 0..50 {
+        f()?;
+    }
+    Ok(t0.elapsed().as_secs_f64() * 1000.0 / 50.0)
+}
+
 /// Times `steps` training steps at `batch` and 50 batch-1 forwards.
 pub fn run(model: &str, batch: usize, steps: usize, device: &Device) -> Result<serde_json::Value> {
     let ad = device.clone().autodiff();
@@ -29,80 +55,51 @@ pub fn run(model: &str, batch: usize, steps: usize, device: &Device) -> Result<s
     let mut optim = AdamWConfig::new().with_weight_decay(0.01).init();
     let (params, train_sps, ms) = match model {
         "teacher" => {
-            let mut m = SkeletonTransformerConfig::new().init(&ad);
             let x = Tensor::random([batch, 120, 96], Distribution::Normal(0.0, 1.0), &ad);
-            let mut step = |m: burn_model::Teacher| {
-                let loss =
-                    task.forward(m.forward(x.clone(), None).expect("T=120").logits, y.clone());
-                let g = GradientsParams::from_grads(loss.backward(), &m);
-                optim.step(1e-3, m, g)
-            };
-            for _ in 0..3 {
-                m = step(m);
-            }
-            sync(&ad);
-            let t0 = Instant::now();
-            for _ in 0..steps {
-                m = step(m);
-            }
-            sync(&ad);
-            let sps = steps as f64 / t0.elapsed().as_secs_f64();
+            let (m, sps) = train_rate(
+                SkeletonTransformerConfig::new().init(&ad),
+                steps,
+                &ad,
+                |m| {
+                    let loss =
+                        task.forward(m.forward(x.clone(), None).expect("T=120").logits, y.clone());
+                    let g = GradientsParams::from_grads(loss.backward(), &m);
+                    optim.step(1e-3, m, g)
+                },
+            );
             let v = m.valid();
             let x1 = Tensor::random([1, 120, 96], Distribution::Normal(0.0, 1.0), device);
-            for _ in 0..5 {
+            let ms = latency_ms(|| {
                 let _ = v.forward(x1.clone(), None)?.logits.into_data();
-            }
-            let t0 = Instant::now();
-            for _ in 0..50 {
-                let _ = v.forward(x1.clone(), None)?.logits.into_data();
-            }
-            (
-                v.num_params(),
-                sps,
-                t0.elapsed().as_secs_f64() * 1000.0 / 50.0,
-            )
+                Ok(())
+            })?;
+            (v.num_params(), sps, ms)
         }
         "student" => {
-            let mut m = TimestampAwareStudentConfig::new().init(&ad);
             let (ev, ts, mask) = student_inputs(batch, &ad);
-            let mut step = |m: burn_model::Student| {
-                let loss = task.forward(
-                    m.forward(ev.clone(), ts.clone(), mask.clone(), None).logits,
-                    y.clone(),
-                );
-                let g = GradientsParams::from_grads(loss.backward(), &m);
-                optim.step(1e-3, m, g)
-            };
-            for _ in 0..3 {
-                m = step(m);
-            }
-            sync(&ad);
-            let t0 = Instant::now();
-            for _ in 0..steps {
-                m = step(m);
-            }
-            sync(&ad);
-            let sps = steps as f64 / t0.elapsed().as_secs_f64();
+            let (m, sps) = train_rate(
+                TimestampAwareStudentConfig::new().init(&ad),
+                steps,
+                &ad,
+                |m| {
+                    let loss = task.forward(
+                        m.forward(ev.clone(), ts.clone(), mask.clone(), None).logits,
+                        y.clone(),
+                    );
+                    let g = GradientsParams::from_grads(loss.backward(), &m);
+                    optim.step(1e-3, m, g)
+                },
+            );
             let v = m.valid();
             let (e1, t1, m1) = student_inputs(1, device);
-            for _ in 0..5 {
+            let ms = latency_ms(|| {
                 let _ = v
                     .forward(e1.clone(), t1.clone(), m1.clone(), None)
                     .logits
                     .into_data();
-            }
-            let t0 = Instant::now();
-            for _ in 0..50 {
-                let _ = v
-                    .forward(e1.clone(), t1.clone(), m1.clone(), None)
-                    .logits
-                    .into_data();
-            }
-            (
-                v.num_params(),
-                sps,
-                t0.elapsed().as_secs_f64() * 1000.0 / 50.0,
-            )
+                Ok(())
+            })?;
+            (v.num_params(), sps, ms)
         }
         o => bail!("--model {o}: expected teacher or student"),
     };
@@ -111,9 +108,4 @@ pub fn run(model: &str, batch: usize, steps: usize, device: &Device) -> Result<s
         "model": model, "params": params, "batch": batch,
         "train_steps_per_s": train_sps, "infer_ms_b1": ms,
     }))
-}
-
-mod burn_model {
-    pub type Teacher = fallkd_core::model::SkeletonTransformer;
-    pub type Student = fallkd_core::model::TimestampAwareStudent;
 }
