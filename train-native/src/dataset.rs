@@ -102,7 +102,13 @@ pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-fn imu_folder(dir: &Path, report: &mut LoadReport) -> Result<BTreeMap<TrialKey, ImuRecording>> {
+/// Every `SxxAyyTzz.csv` of `dir` through `parse`, by trial; a file with another name or one
+/// `parse` refuses is listed in the report's rejected files.
+fn parse_folder<T>(
+    dir: &Path,
+    report: &mut LoadReport,
+    mut parse: impl FnMut(&str, &[u8], &mut LoadReport) -> Result<T, String>,
+) -> Result<BTreeMap<TrialKey, T>> {
     let mut out = BTreeMap::new();
     for p in Layout::csv_files(dir)? {
         let name = p.display().to_string();
@@ -112,26 +118,33 @@ fn imu_folder(dir: &Path, report: &mut LoadReport) -> Result<BTreeMap<TrialKey, 
                 .push(format!("{name}: name is not SxxAyyTzz.csv"));
             continue;
         };
-        match parse_imu_csv(&name, &read(&p)?) {
+        match parse(&name, &read(&p)?, report) {
             Ok(r) => {
                 report.loaded_files += 1;
-                report.repairs[0] += r.repairs.header_lines_skipped;
-                report.repairs[1] += r.repairs.mangled_values_fixed;
-                report.repairs[2] += r.repairs.non_finite_lines_dropped;
-                if r.repairs.time_of_day_lines > 0
-                    || r.repairs.timestamp_column.is_some()
-                    || r.repairs.trailing_lines_dropped > 0
-                {
-                    report
-                        .format_repairs
-                        .push(format!("{name}: {}", r.repairs.describe().join("; ")));
-                }
                 out.insert(key, r);
             }
-            Err(e) => report.rejected_files.push(e.to_string()),
+            Err(e) => report.rejected_files.push(e),
         }
     }
     Ok(out)
+}
+
+fn imu_folder(dir: &Path, report: &mut LoadReport) -> Result<BTreeMap<TrialKey, ImuRecording>> {
+    parse_folder(dir, report, |name, bytes, report| {
+        let r = parse_imu_csv(name, bytes).map_err(|e| e.to_string())?;
+        report.repairs[0] += r.repairs.header_lines_skipped;
+        report.repairs[1] += r.repairs.mangled_values_fixed;
+        report.repairs[2] += r.repairs.non_finite_lines_dropped;
+        if r.repairs.time_of_day_lines > 0
+            || r.repairs.timestamp_column.is_some()
+            || r.repairs.trailing_lines_dropped > 0
+        {
+            report
+                .format_repairs
+                .push(format!("{name}: {}", r.repairs.describe().join("; ")));
+        }
+        Ok(r)
+    })
 }
 
 /// Parsed recordings of a folder, before trial assembly (also used by the audit).
@@ -179,27 +192,16 @@ pub fn read_recordings(root: &Path, with_skeleton: bool) -> Result<Recordings> {
     let mut report = LoadReport::default();
     let accelerometer = imu_folder(&layout.accelerometer, &mut report)?;
     let gyroscope = imu_folder(&layout.gyroscope, &mut report)?;
-    let mut skeleton = BTreeMap::new();
-    if with_skeleton {
-        for p in Layout::csv_files(&layout.skeleton)? {
-            let name = p.display().to_string();
-            let Some(key) = TrialKey::parse(&name) else {
-                report
-                    .rejected_files
-                    .push(format!("{name}: name is not SxxAyyTzz.csv"));
-                continue;
-            };
-            match parse_skeleton_csv(&name, &read(&p)?) {
-                Ok(r) => {
-                    report.loaded_files += 1;
-                    report.repairs[0] += r.header_lines_skipped;
-                    report.repairs[3] += r.frames_filled;
-                    skeleton.insert(key, r.frames);
-                }
-                Err(e) => report.rejected_files.push(e.to_string()),
-            }
-        }
-    }
+    let skeleton = if with_skeleton {
+        parse_folder(&layout.skeleton, &mut report, |name, bytes, report| {
+            let r = parse_skeleton_csv(name, bytes).map_err(|e| e.to_string())?;
+            report.repairs[0] += r.header_lines_skipped;
+            report.repairs[3] += r.frames_filled;
+            Ok(r.frames)
+        })?
+    } else {
+        BTreeMap::new()
+    };
     Ok(Recordings {
         accelerometer,
         gyroscope,
