@@ -27,7 +27,7 @@ pub struct Job {
 impl Job {
     /// A run is done when it wrote `metrics.json` (the trainer writes it last).
     pub fn is_done(&self) -> bool {
-        self.out.join("metrics.json").is_file()
+        crate::run_dir::RunDir::new(&self.out).is_finished()
     }
 }
 
@@ -143,7 +143,7 @@ pub fn run_all(jobs: &[Job], parallel: usize, num_gpus: usize, tag: &str) -> Res
                 let j = &jobs[i];
                 let mut cmd = Command::new(&exe);
                 cmd.arg(&j.sub).arg("--quiet").arg("--out").arg(&j.out);
-                if j.out.join("state.json").is_file() {
+                if crate::run_dir::RunDir::new(&j.out).is_resumable() {
                     cmd.arg("--resume");
                 }
                 cmd.args(&j.args);

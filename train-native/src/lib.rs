@@ -10,4 +10,5 @@ pub mod device;
 pub mod evaluation;
 pub mod plot;
 pub mod predictions;
+pub mod run_dir;
 pub mod trainer;

@@ -28,6 +28,7 @@ use crate::checkpoint::{load_module, save_module, write_atomic};
 use crate::config::{RunConfig, Selection, StudentArchKind};
 use crate::dataset::Prepared;
 use crate::predictions::{Prediction, windows_to_predict};
+use crate::run_dir::RunDir;
 
 /// What a run trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -223,17 +224,17 @@ pub struct KdTeacher {
 /// Loads a teacher run (`config.yaml`, `model.bpk`, `norm.json`) for distillation.
 pub fn load_kd_teacher(dir: &Path, device: &Device) -> Result<KdTeacher> {
     let cfg: RunConfig = serde_yaml::from_str(
-        &std::fs::read_to_string(dir.join("config.yaml")).with_context(|| format!("{} holds no config.yaml: is it a teacher run directory (fallkd train-teacher --out DIR)?", dir.display()))?,
+        &std::fs::read_to_string(dir.join(RunDir::CONFIG)).with_context(|| format!("{} holds no config.yaml: is it a teacher run directory (fallkd train-teacher --out DIR)?", dir.display()))?,
     )
     .with_context(|| format!("{}/config.yaml is not a fallkd run configuration", dir.display()))?;
     let model = load_module(
         cfg.teacher.model().with_dropout(0.0).init(device),
-        &dir.join("model.bpk"),
+        &dir.join(RunDir::MODEL),
         device,
     )?
     .no_grad();
     let stats: NormStats = serde_json::from_slice(
-        &std::fs::read(dir.join("norm.json"))
+        &std::fs::read(dir.join(RunDir::NORM))
             .with_context(|| format!("{}/norm.json missing", dir.display()))?,
     )?;
     Ok(KdTeacher {
@@ -387,7 +388,7 @@ impl RunSummary {
     /// The summary a finished run wrote into `dir` (`metrics.json`); `None` when the run has not
     /// finished.
     pub fn read(dir: &Path) -> Result<Option<RunSummary>> {
-        let path = dir.join("metrics.json");
+        let path = dir.join(RunDir::SUMMARY);
         if !path.is_file() {
             return Ok(None);
         }
@@ -532,15 +533,15 @@ pub fn train(
         )
         .init();
     let mut state = TrainState::default();
-    let metrics_path = out.join("metrics.csv");
+    let metrics_path = out.join(RunDir::EPOCHS);
     if opts.resume {
-        let text = std::fs::read_to_string(out.join("state.json")).with_context(|| {
+        let text = std::fs::read_to_string(out.join(RunDir::STATE)).with_context(|| {
             format!("nothing to resume in {}: state.json missing", out.display())
         })?;
         state = serde_json::from_str(&text)?;
         recover_checkpoint(out, &state)?;
-        net = load_module(net, &out.join("last.bpk"), &ad)?;
-        let ob = std::fs::read(out.join("optim.bpk")).context("optim.bpk missing")?;
+        net = load_module(net, &out.join(RunDir::LAST), &ad)?;
+        let ob = std::fs::read(out.join(RunDir::OPTIM)).context("optim.bpk missing")?;
         optim = optim
             .from_bytes(Bytes::from_bytes_vec(ob))
             .map_err(|e| anyhow::anyhow!("optim.bpk unreadable: {e}"))?;
@@ -551,13 +552,13 @@ pub fn train(
         );
     } else {
         // A fresh run in a used folder: nothing of an earlier run may be resumed into it.
-        for f in ["state.json", "metrics.json", "last.bpk", "optim.bpk"] {
+        for f in [RunDir::STATE, RunDir::SUMMARY, RunDir::LAST, RunDir::OPTIM] {
             let _ = std::fs::remove_file(out.join(f));
         }
-        let _ = std::fs::remove_dir_all(out.join("ckpt"));
-        cfg.save(&out.join("config.yaml"))?;
+        let _ = std::fs::remove_dir_all(out.join(RunDir::STAGING));
+        cfg.save(&out.join(RunDir::CONFIG))?;
         write_atomic(
-            &out.join("norm.json"),
+            &out.join(RunDir::NORM),
             &serde_json::to_vec_pretty(&data.stats)?,
         )?;
         write_atomic(&metrics_path, format!("{CSV_HEADER}\n").as_bytes())?;
@@ -766,7 +767,7 @@ pub fn train(
         }
         // The epoch's files go to ckpt/EPOCH/ first; state.json then commits the epoch, and only
         // after that are they published under their usual names (see `recover_checkpoint`).
-        let stage = out.join("ckpt").join(epoch.to_string());
+        let stage = out.join(RunDir::STAGING).join(epoch.to_string());
         write_atomic(
             &metrics_path,
             metrics_through(&metrics_path, epoch - 1, &rec).as_bytes(),
@@ -782,7 +783,7 @@ pub fn train(
             state.best_epoch = epoch;
             state.best_threshold = rec.val_best.threshold;
             state.since_best = 0;
-            save_module(&net, &stage.join("best.bpk"))?;
+            save_module(&net, &stage.join(RunDir::BEST))?;
             save_inner_model(&net, &stage)?;
         } else {
             state.since_best += 1;
@@ -793,14 +794,17 @@ pub fn train(
         if state.epochs_done >= cfg.train.epochs {
             state.finished = true;
         }
-        save_module(&net, &stage.join("last.bpk"))?;
+        save_module(&net, &stage.join(RunDir::LAST))?;
         write_atomic(
-            &stage.join("optim.bpk"),
+            &stage.join(RunDir::OPTIM),
             &optim
                 .into_bytes()
                 .map_err(|e| anyhow::anyhow!("cannot encode optimiser state: {e}"))?,
         )?;
-        write_atomic(&out.join("state.json"), &serde_json::to_vec_pretty(&state)?)?;
+        write_atomic(
+            &out.join(RunDir::STATE),
+            &serde_json::to_vec_pretty(&state)?,
+        )?;
         recover_checkpoint(out, &state)?;
         ran_here += 1;
     }
@@ -837,12 +841,12 @@ fn metrics_through(path: &Path, done: usize, rec: &EpochRecord) -> String {
 /// any moment leaves either the previous epoch or this one, never a mix. Idempotent; run after
 /// each commit and before a resume.
 pub fn recover_checkpoint(out: &Path, state: &TrainState) -> Result<()> {
-    let ckpt = out.join("ckpt");
+    let ckpt = out.join(RunDir::STAGING);
     let stage = ckpt.join(state.epochs_done.to_string());
-    if stage.join("optim.bpk").is_file() {
-        let mut names = vec!["last.bpk", "optim.bpk"];
+    if stage.join(RunDir::OPTIM).is_file() {
+        let mut names = vec![RunDir::LAST, RunDir::OPTIM];
         if state.best_epoch == state.epochs_done {
-            names.extend(["best.bpk", "model.bpk"]);
+            names.extend([RunDir::BEST, RunDir::MODEL]);
         }
         for name in names {
             let bytes = std::fs::read(stage.join(name))
@@ -860,11 +864,11 @@ pub fn recover_checkpoint(out: &Path, state: &TrainState) -> Result<()> {
 /// Saves the trained model alone as `model.bpk` (what `evaluate`, `export` and KD load).
 fn save_inner_model(net: &Net, out: &Path) -> Result<()> {
     if let Some(t) = net.teacher() {
-        save_module(t, &out.join("model.bpk"))
+        save_module(t, &out.join(RunDir::MODEL))
     } else if let Some(s) = net.student() {
-        save_module(s, &out.join("model.bpk"))
+        save_module(s, &out.join(RunDir::MODEL))
     } else {
-        save_module(net.baseline().expect("one model"), &out.join("model.bpk"))
+        save_module(net.baseline().expect("one model"), &out.join(RunDir::MODEL))
     }
 }
 
@@ -893,7 +897,7 @@ pub fn latency_ms(net: &Net, batcher: &Batcher, windows: &[Window], device: &Dev
 /// The best model of a finished run (`model.bpk`), without any KD head.
 pub fn load_trained(cfg: &RunConfig, role: Role, out: &Path, device: &Device) -> Result<Net> {
     let mut net = Net::init(cfg, role, None, device);
-    let path = out.join("model.bpk");
+    let path = out.join(RunDir::MODEL);
     if let Some(t) = net.teacher.take() {
         net.teacher = Some(load_module(t, &path, device)?);
     } else if let Some(s) = net.student.take() {
@@ -971,7 +975,7 @@ pub fn summarize(
         .collect();
     crate::predictions::write(out, &preds, &recordings)?;
     write_atomic(
-        &out.join("metrics.json"),
+        &out.join(RunDir::SUMMARY),
         &serde_json::to_vec_pretty(&summary)?,
     )?;
     // Rewritten, not appended: a summary rerun replaces the line instead of adding another.
@@ -985,6 +989,6 @@ pub fn summarize(
         summary.test_at_val_threshold.f1,
         summary.threshold
     );
-    write_atomic(&out.join("test.txt"), format!("{line}\n").as_bytes())?;
+    write_atomic(&out.join(RunDir::TEST_LINE), format!("{line}\n").as_bytes())?;
     Ok(summary)
 }

@@ -2,33 +2,23 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use burn::tensor::Device;
 use fallkd_core::metrics::binary_metrics;
 
-use crate::config::RunConfig;
 use crate::dataset::{data_root, prepare};
+use crate::run_dir::RunDir;
 use crate::trainer::{Batcher, Role, latency_ms, load_trained, predict};
 
 /// Role of a run directory (teacher if its metrics say so).
 pub fn role_of(run: &Path) -> Result<Role> {
-    let m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(run.join("metrics.json")).with_context(|| {
-            format!(
-                "{} has no metrics.json: did its training finish?",
-                run.display()
-            )
-        })?)?;
-    Ok(if m["role"] == "teacher" {
-        Role::Teacher
-    } else {
-        Role::Student
-    })
+    Ok(RunDir::new(run).summary()?.role)
 }
 
 /// Evaluates `run` on its test split (or on `data_root_override`).
 pub fn run(run: &Path, data_root_override: Option<&Path>, device: &Device) -> Result<()> {
-    let mut cfg = RunConfig::load(&[run.join("config.yaml")], &[])?;
+    let dir = RunDir::new(run);
+    let mut cfg = dir.config()?;
     if let Some(r) = data_root_override {
         cfg.data.root = Some(r.to_path_buf());
     }
@@ -44,8 +34,7 @@ pub fn run(run: &Path, data_root_override: Option<&Path>, device: &Device) -> Re
         grid_len: cfg.student.num_tokens,
         frames: cfg.data.skeleton_frames,
     };
-    let state: crate::trainer::TrainState =
-        serde_json::from_slice(&std::fs::read(run.join("state.json"))?)?;
+    let state = dir.state()?;
     let test: Vec<_> = data
         .test
         .iter()

@@ -2,17 +2,17 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use burn::module::Module;
 use burn::tensor::Device;
 use fallkd_core::alarm::AlarmConfig;
-use fallkd_core::data::normalize::NormStats;
 use fallkd_core::data::window::WindowLength;
 use fallkd_core::model_file::{ModelHeader, StudentArch, to_bytes};
 
 use crate::checkpoint::write_atomic;
-use crate::config::{RunConfig, StudentArchKind};
-use crate::trainer::{Role, TrainState, load_trained};
+use crate::config::StudentArchKind;
+use crate::run_dir::RunDir;
+use crate::trainer::{Role, load_trained};
 
 /// Exports a student run with its alarm threshold (`threshold`, else the one that maximised
 /// validation F1); returns the file size in bytes.
@@ -35,14 +35,11 @@ pub fn run(
             run.display()
         );
     }
-    let cfg = RunConfig::load(&[run.join("config.yaml")], &[])?;
-    let stats: NormStats = serde_json::from_slice(
-        &std::fs::read(run.join("norm.json")).context("norm.json missing")?,
-    )?;
-    let state: TrainState = serde_json::from_slice(
-        &std::fs::read(run.join("state.json")).context("state.json missing")?,
-    )?;
-    let metrics = std::fs::read_to_string(run.join("metrics.json")).unwrap_or_default();
+    let dir = RunDir::new(run);
+    let cfg = dir.config()?;
+    let stats = dir.norm()?;
+    let state = dir.state()?;
+    let metrics = std::fs::read_to_string(dir.file(RunDir::SUMMARY)).unwrap_or_default();
     let net = load_trained(&cfg, Role::Student, run, device)?;
     let (arch, record) = match cfg.student.arch {
         StudentArchKind::TimestampAware => (

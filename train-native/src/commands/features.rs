@@ -28,6 +28,7 @@ use crate::checkpoint::write_atomic;
 use crate::config::RunConfig;
 use crate::dataset::{Prepared, data_root, prepare};
 use crate::predictions::{Prediction, windows_to_predict};
+use crate::run_dir::RunDir;
 use crate::trainer::{Role, RunSummary, run_name};
 
 /// Which feature model.
@@ -117,7 +118,7 @@ pub fn run(cfg: &RunConfig, out: &Path) -> Result<RunSummary> {
         );
     }
     std::fs::create_dir_all(out)?;
-    cfg.save(&out.join("config.yaml"))?;
+    cfg.save(&out.join(RunDir::CONFIG))?;
     let t0 = Instant::now();
     let mut rng = Rng::new(cfg.seed ^ 0xfea7);
     let mut x: Vec<Vec<f32>> = Vec::new();
@@ -197,7 +198,7 @@ pub fn run(cfg: &RunConfig, out: &Path) -> Result<RunSummary> {
         )?;
     }
     write_atomic(
-        &out.join("metrics.json"),
+        &out.join(RunDir::SUMMARY),
         &serde_json::to_vec_pretty(&summary)?,
     )?;
     debug_assert_eq!(NUM_FEATURES, x.first().map_or(NUM_FEATURES, Vec::len));

@@ -13,7 +13,7 @@ use crate::checkpoint::write_atomic;
 use crate::config::{RunConfig, StudentArchKind};
 use crate::dataset::{data_root, prepare};
 use crate::plot::{Series, line_chart};
-use crate::trainer::{Batcher, Role, TrainState, load_trained, predict};
+use crate::trainer::{Batcher, Role, load_trained, predict};
 
 /// One point of a robustness curve.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,11 +47,12 @@ pub fn run(
 ) -> Result<Vec<StressPoint>> {
     let mut points = Vec::new();
     for run in runs {
-        let cfg = RunConfig::load(&[run.join("config.yaml")], &[])?;
+        let dir = crate::run_dir::RunDir::new(run);
+        let cfg = dir.config()?;
         let root = data_root(&cfg, run.parent().unwrap_or(Path::new(".")))?;
         let data = prepare(&cfg, &root)?;
         let net = load_trained(&cfg, Role::Student, run, device)?;
-        let state: TrainState = serde_json::from_slice(&std::fs::read(run.join("state.json"))?)?;
+        let state = dir.state()?;
         let batcher = Batcher {
             data: &data,
             stats: data.stats.clone(),

@@ -19,7 +19,7 @@ pub fn run(
     progress: bool,
 ) -> Result<RunSummary> {
     let cfg = if resume {
-        let saved = RunConfig::load(&[out.join("config.yaml")], &[])?;
+        let saved = crate::run_dir::RunDir::new(out).config()?;
         let ignored = ignored_by_resume(&saved, cfg)?;
         if !ignored.is_empty() {
             bail!(
