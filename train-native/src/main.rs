@@ -286,8 +286,9 @@ enum Cmd {
         /// Alarm logic of the per-recording scores.
         #[command(flatten)]
         alarm: AlarmArgs,
-        /// A paired test "A beats B" as A:B (repeatable; default: student-kd:student-nokd and
-        /// every student row against features-gbm, where those rows run).
+        /// A paired test "A beats B" as A:B (repeatable; default: KD against no KD,
+        /// student-kd-wearer:student-nokd-wearer and student-kd:student-nokd, then every student
+        /// row against features-gbm, where those rows run).
         #[arg(long)]
         compare: Vec<String>,
         /// Only write the report from the runs that finished (train nothing).
