@@ -28,7 +28,9 @@ SEEDS=${SEEDS:-42}
 WF='student-kd-wearer-wf=train.gyro_dropout=0.5;data.old_adults.train=true;student.window_features=true'
 ROWS=(--rows teacher,student-nokd-wearer,student-kd-wearer,features-gbm,features-gbm-wearer,peak-rule,always-fall
       --kd-row "$WF")
-CMP=(--compare student-kd-wearer-wf:student-kd-wearer --compare student-kd-wearer-wf:features-gbm-wearer)
+CMP=(--compare student-kd-wearer:student-nokd-wearer --compare student-kd-wearer-wf:student-kd-wearer
+     --compare student-kd-wearer-wf:features-gbm-wearer --compare student-kd-wearer-wf:features-gbm
+     --compare student-kd-wearer:features-gbm --compare student-nokd-wearer:features-gbm)
 $B loso --data-root data --out runs/wearer11 --parallel 2 --seeds 42,43,44 "${COMMON[@]}" \
   --rows features-gbm,features-gbm-wearer,peak-rule,always-fall
 $B loso --data-root data --out runs/wearer11 --parallel 2 --seeds "$SEEDS" "${COMMON[@]}" "${ROWS[@]}" "${CMP[@]}"
