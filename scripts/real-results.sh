@@ -25,10 +25,9 @@ SEEDS=${SEEDS:-42}
 # W1. The wearer-level leave-one-subject-out study (RESULTS.md section 1): de-duplicated data
 #     (11 folds), per-recording alarms, older adults, reference rows, paired tests; every row per
 #     seed; epochs chosen by validation log loss. The feature rows ran with seeds 42,43,44.
-WF='student-kd-wearer-wf=train.gyro_dropout=0.5;data.old_adults.train=true;student.window_features=true'
-ROWS=(--rows teacher,student-nokd-wearer,student-kd-wearer,features-gbm,features-gbm-wearer,peak-rule,always-fall
-      --kd-row "$WF")
-CMP=(--compare student-kd-wearer:student-nokd-wearer --compare student-kd-wearer-wf:student-kd-wearer
+ROWS=(--rows teacher,student-nokd-wearer,student-kd-wearer,student-nokd-wearer-wf,student-kd-wearer-wf,features-gbm,features-gbm-wearer,peak-rule,always-fall)
+CMP=(--compare student-kd-wearer-wf:student-nokd-wearer-wf --compare student-kd-wearer:student-nokd-wearer
+     --compare student-kd-wearer-wf:student-kd-wearer
      --compare student-kd-wearer-wf:features-gbm-wearer --compare student-kd-wearer-wf:features-gbm
      --compare student-kd-wearer:features-gbm --compare student-nokd-wearer:features-gbm)
 $B loso --data-root data --out runs/wearer11 --parallel 2 --seeds 42,43,44 "${COMMON[@]}" \

@@ -121,6 +121,31 @@ const KNOWN: &[KnownRow] = &[
         ],
         false,
     ),
+    // The shipped student (the window-feature path), with and without KD.
+    (
+        "student-nokd-wearer-wf",
+        false,
+        false,
+        &[
+            "kd.enabled=false",
+            "train.gyro_dropout=0.5",
+            "data.old_adults.train=true",
+            "student.window_features=true",
+        ],
+        false,
+    ),
+    (
+        "student-kd-wearer-wf",
+        false,
+        true,
+        &[
+            "student.time_mode=timestamps",
+            "train.gyro_dropout=0.5",
+            "data.old_adults.train=true",
+            "student.window_features=true",
+        ],
+        false,
+    ),
 ];
 
 /// Every row `fallkd loso` knows, in table order.
@@ -495,6 +520,7 @@ pub fn default_comparisons(rows: &[Row]) -> Vec<(String, String)> {
     let has = |n: &str| rows.iter().any(|r| r.name == n);
     let mut v = Vec::new();
     for (kd, nokd) in [
+        ("student-kd-wearer-wf", "student-nokd-wearer-wf"),
         ("student-kd-wearer", "student-nokd-wearer"),
         ("student-kd", "student-nokd"),
     ] {
@@ -661,6 +687,8 @@ mod tests {
                 "student-kd",
                 "student-nokd-wearer",
                 "student-kd-wearer",
+                "student-nokd-wearer-wf",
+                "student-kd-wearer-wf",
                 "features-gbm",
             ]),
             &[],
@@ -668,12 +696,21 @@ mod tests {
         .unwrap();
         let c = default_comparisons(&wearer);
         assert_eq!(
-            c[..2],
+            c[..3],
             [
+                (
+                    "student-kd-wearer-wf".into(),
+                    "student-nokd-wearer-wf".into()
+                ),
                 ("student-kd-wearer".into(), "student-nokd-wearer".into()),
                 ("student-kd".into(), "student-nokd".into())
             ]
         );
+        let wf = wearer
+            .iter()
+            .find(|r| r.name == "student-nokd-wearer-wf")
+            .unwrap();
+        assert!(!wf.kd && wf.set.contains(&"student.window_features=true".to_string()));
         let e = select_rows(&["student-kd".into()], &[])
             .unwrap_err()
             .to_string();
