@@ -458,3 +458,35 @@ fn stress_test_writes_curves() {
     );
     assert!(points.iter().all(|p| (0.0..=1.0).contains(&p.f1)));
 }
+
+#[test]
+fn recovery_publishes_a_committed_stage_once_and_tolerates_a_half_removed_one() {
+    use fallkd_train::trainer::recover_checkpoint;
+    let dir = scratch("recover");
+    let stage = dir.join("ckpt").join("2");
+    std::fs::create_dir_all(&stage).unwrap();
+    let state = TrainState {
+        epochs_done: 2,
+        best_epoch: 2,
+        ..Default::default()
+    };
+    for f in ["last.bpk", "optim.bpk", "best.bpk", "model.bpk"] {
+        std::fs::write(stage.join(f), format!("epoch 2 {f}")).unwrap();
+    }
+    recover_checkpoint(&dir, &state).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("model.bpk")).unwrap(),
+        "epoch 2 model.bpk"
+    );
+    assert!(!dir.join("ckpt").exists());
+    // Killed while removing the published stage: some files gone, the rest must not be
+    // half-published again, and recovery must not fail.
+    std::fs::create_dir_all(&stage).unwrap();
+    std::fs::write(stage.join("optim.bpk"), "leftover").unwrap();
+    recover_checkpoint(&dir, &state).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("optim.bpk")).unwrap(),
+        "epoch 2 optim.bpk"
+    );
+    assert!(!dir.join("ckpt").exists());
+}

@@ -843,14 +843,16 @@ fn metrics_through(path: &Path, done: usize, rec: &EpochRecord) -> String {
 pub fn recover_checkpoint(out: &Path, state: &TrainState) -> Result<()> {
     let ckpt = out.join(RunDir::STAGING);
     let stage = ckpt.join(state.epochs_done.to_string());
-    if stage.join(RunDir::OPTIM).is_file() {
-        let mut names = vec![RunDir::LAST, RunDir::OPTIM];
-        if state.best_epoch == state.epochs_done {
-            names.extend([RunDir::BEST, RunDir::MODEL]);
-        }
+    let mut names = vec![RunDir::LAST, RunDir::OPTIM];
+    if state.best_epoch == state.epochs_done {
+        names.extend([RunDir::BEST, RunDir::MODEL]);
+    }
+    // A committed epoch's stage is complete until its removal starts, and its removal starts only
+    // after it was published: a stage missing any file was published already.
+    if names.iter().all(|n| stage.join(n).is_file()) {
         for name in names {
             let bytes = std::fs::read(stage.join(name))
-                .with_context(|| format!("{}: staged checkpoint incomplete", stage.display()))?;
+                .with_context(|| format!("cannot read {}", stage.join(name).display()))?;
             write_atomic(&out.join(name), &bytes)?;
         }
     }
