@@ -39,9 +39,9 @@ mkdir -p results/wearer11 && cp runs/wearer11/loso.md runs/wearer11/loso.csv res
 #     of a fall trial a fall, dense fall strides in training and test; with the always-fall floor.
 GROUP=(--set 'window.length={by: count, events: 128}' --set window.crop_events=100
        --set window.fall_windows=all --set window.eval_fall_stride=0.125 --set window.pairing=whole-trial)
-$B loso --data-root data --out runs/group --parallel 2 --seeds 42,43,44 "${GROUP[@]}" \
+$B loso --data-root data --out runs/group11 --parallel 2 --seeds 42,43,44 "${GROUP[@]}" \
   --rows features-gbm,peak-rule,always-fall
-mkdir -p results/group && cp runs/group/loso.md runs/group/loso.csv results/group/
+mkdir -p results/group11 && cp runs/group11/loso.md runs/group11/loso.csv results/group11/
 
 # W3. The shipped student (section 4): the student-kd-wearer-wf configuration trained on every
 #     young subject but the validation subject S38, with all older adults as negatives; its alarm
