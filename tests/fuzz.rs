@@ -335,7 +335,7 @@ impl Upload {
         }
         let k = self.count.get() + 1;
         self.count.set(k);
-        if k % self.every == 0 {
+        if k.is_multiple_of(self.every) {
             // The whole page path (`analyze`: the model and the alarm logic) on this upload.
             let a = pollster::block_on(analyze(
                 &self.detector,
@@ -364,7 +364,7 @@ fn check_model(b: &[u8], every: usize, count: &std::cell::Cell<usize>) -> Result
         return Ok(false);
     };
     count.set(count.get() + 1);
-    if count.get() % every == 0 {
+    if count.get().is_multiple_of(every) {
         let acc = &imu_seeds()[0];
         if let Ok(a) = pollster::block_on(analyze(&det, ("acc.csv", acc), None, None))
             && !a.windows.iter().all(|w| (0.0..=1.0).contains(&w.prob))

@@ -378,27 +378,27 @@ fn broken_configs_are_rejected_naming_the_key() {
     let dir = scratch("config");
     let bad = dir.join("bad.yaml");
     std::fs::write(&bad, "train:\n  lrr: 0.1\n").unwrap();
-    let e = RunConfig::load(&[bad.clone()], &[])
+    let e = RunConfig::load(std::slice::from_ref(&bad), &[])
         .unwrap_err()
         .to_string();
     assert!(e.contains("lrr") && e.contains("bad.yaml"), "{e}");
     std::fs::write(&bad, "train:\n  lr: -1\n").unwrap();
     assert!(
-        RunConfig::load(&[bad.clone()], &[])
+        RunConfig::load(std::slice::from_ref(&bad), &[])
             .unwrap_err()
             .to_string()
             .contains("train.lr")
     );
     std::fs::write(&bad, "teacher:\n  num_heads: 5\n").unwrap();
     assert!(
-        RunConfig::load(&[bad.clone()], &[])
+        RunConfig::load(std::slice::from_ref(&bad), &[])
             .unwrap_err()
             .to_string()
             .contains("num_heads")
     );
     std::fs::write(&bad, "student:\n  time_mode: sundial\n").unwrap();
     assert!(
-        RunConfig::load(&[bad.clone()], &[])
+        RunConfig::load(std::slice::from_ref(&bad), &[])
             .unwrap_err()
             .to_string()
             .contains("sundial")

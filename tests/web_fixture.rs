@@ -46,7 +46,7 @@ fn bundled_student_matches_the_browser_fixture() {
         })
         .unwrap();
     let w = all[pick].clone();
-    let prob = pollster::block_on(det.run(&[w.clone()])).unwrap()[0].0;
+    let prob = pollster::block_on(det.run(std::slice::from_ref(&w))).unwrap()[0].0;
     assert!(prob.is_finite() && (0.0..=1.0).contains(&prob));
     // A padded batch: the window and its first 40 events (masking must not change anything).
     let short = EventWindow {

@@ -84,6 +84,7 @@ impl ModelHeader {
 
 /// A loaded student of either kind.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // one per detector, never in a collection
 pub enum LoadedStudent {
     /// Timestamp-aware.
     TimestampAware(TimestampAwareStudent),

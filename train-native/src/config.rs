@@ -488,7 +488,7 @@ impl RunConfig {
                 self.train.gyro_dropout
             );
         }
-        if !(self.train.weight_decay >= 0.0) {
+        if self.train.weight_decay.is_nan() || self.train.weight_decay < 0.0 {
             bail!("train.weight_decay must be >= 0");
         }
         if self.data.skeleton_frames < 2 || self.data.skeleton_frames > self.teacher.max_len {

@@ -563,14 +563,15 @@ pub fn train(
         )?;
         write_atomic(&metrics_path, format!("{CSV_HEADER}\n").as_bytes())?;
     }
-    let mut comodo = if kd_teacher.is_some() && cfg.kd.weights.comodo > 0.0 {
+    let mut comodo = if let Some(t) = kd_teacher.as_ref()
+        && cfg.kd.weights.comodo > 0.0
+    {
         let mut c = ComodoConfig::new()
             .with_queue_size(cfg.kd.comodo_queue)
             .with_teacher_temperature(cfg.kd.comodo_teacher_temperature)
             .with_student_temperature(cfg.kd.comodo_student_temperature)
             .init();
         // Seed the queue with real teacher embeddings of training windows.
-        let t = kd_teacher.as_ref().expect("checked");
         for chunk in train_windows
             .chunks(cfg.train.batch_size)
             .take(cfg.kd.comodo_queue.div_ceil(cfg.train.batch_size))

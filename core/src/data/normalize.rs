@@ -124,8 +124,8 @@ impl NormStats {
             m += (SKELETON_DIM / 3) as f64;
         }
         if m > 0.0 {
-            for a in 0..3 {
-                out.skeleton_std[a] = ((q[a] / m).sqrt() as f32).max(1e-3);
+            for (sd, q) in out.skeleton_std.iter_mut().zip(q) {
+                *sd = ((q / m).sqrt() as f32).max(1e-3);
             }
         }
         out

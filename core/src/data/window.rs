@@ -127,7 +127,7 @@ impl WindowConfig {
         ] {
             // At least 1/100 of a window: a smaller stride only repeats windows, and a vanishing
             // one would make windowing run without end.
-            if !(v >= 0.01 && v <= 4.0) {
+            if !(0.01..=4.0).contains(&v) {
                 return Err(format!("window.{k} must be in [0.01, 4], got {v}"));
             }
         }

@@ -190,14 +190,14 @@ impl DistillationLoss {
                 total = total + v.clone() * w.gram;
                 gram = Some(v);
             }
-            if w.comodo > 0.0 {
-                if let Some(c) = comodo {
-                    let v = c.forward(s.features.clone(), teacher.features.clone(), |x| {
-                        self.project(x)
-                    });
-                    total = total + v.clone() * w.comodo;
-                    comodo_term = Some(v);
-                }
+            if w.comodo > 0.0
+                && let Some(c) = comodo
+            {
+                let v = c.forward(s.features.clone(), teacher.features.clone(), |x| {
+                    self.project(x)
+                });
+                total = total + v.clone() * w.comodo;
+                comodo_term = Some(v);
             }
             if w.attention > 0.0 {
                 let v = self

@@ -125,7 +125,7 @@ impl EventTokenResamplerConfig {
         if self.num_tokens == 0 {
             return Err("num_tokens must be > 0".into());
         }
-        if self.num_heads == 0 || self.embed_dim % self.num_heads != 0 {
+        if self.num_heads == 0 || !self.embed_dim.is_multiple_of(self.num_heads) {
             return Err(format!(
                 "num_heads ({}) must divide embed_dim ({})",
                 self.num_heads, self.embed_dim

@@ -126,7 +126,7 @@ pub fn run(cfg: &RunConfig, out: &Path) -> Result<RunSummary> {
     for w in &data.train {
         x.push(features(&data, w, false));
         y.push(w.label);
-        if cfg.train.gyro_dropout > 0.0 && (rng.uniform() as f64) < cfg.train.gyro_dropout {
+        if cfg.train.gyro_dropout > 0.0 && rng.uniform() < cfg.train.gyro_dropout {
             x.push(features(&data, w, true));
             y.push(w.label);
         }
