@@ -14,8 +14,15 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-log "1/5 cargo test (native: models, losses, data, training loop, CLI, properties, real data, web fixture; benches once)"
+if ! rustup component list --installed | grep -q '^clippy'; then
+  log "rustup component add clippy"
+  rustup component add clippy
+fi
+
+log "1/5 cargo test (native: models, losses, data, training loop, CLI, properties, real data, web fixture, fuzzing burst; benches once)"
 cargo test --workspace --all-targets --exclude fallkd-web --locked
+log "1a/5 clippy, warnings denied (native workspace, all targets)"
+cargo clippy --workspace --all-targets --exclude fallkd-web --locked -- -D warnings
 if [ -n "${FALLKD_SMARTFALLMM:-}" ]; then
   log "1b/5 real-data tests (FALLKD_SMARTFALLMM=$FALLKD_SMARTFALLMM; ignored in step 1)"
   cargo test --locked --test real_data -- --ignored
