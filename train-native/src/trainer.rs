@@ -233,10 +233,7 @@ pub fn load_kd_teacher(dir: &Path, device: &Device) -> Result<KdTeacher> {
         device,
     )?
     .no_grad();
-    let stats: NormStats = serde_json::from_slice(
-        &std::fs::read(dir.join(RunDir::NORM))
-            .with_context(|| format!("{}/norm.json missing", dir.display()))?,
-    )?;
+    let stats = RunDir::new(dir).norm()?;
     Ok(KdTeacher {
         model,
         stats,
@@ -535,10 +532,11 @@ pub fn train(
     let mut state = TrainState::default();
     let metrics_path = out.join(RunDir::EPOCHS);
     if opts.resume {
-        let text = std::fs::read_to_string(out.join(RunDir::STATE)).with_context(|| {
-            format!("nothing to resume in {}: state.json missing", out.display())
-        })?;
-        state = serde_json::from_str(&text)?;
+        let dir = RunDir::new(out);
+        if !dir.is_resumable() {
+            bail!("nothing to resume in {}: state.json missing", out.display());
+        }
+        state = dir.state()?;
         recover_checkpoint(out, &state)?;
         net = load_module(net, &out.join(RunDir::LAST), &ad)?;
         let ob = std::fs::read(out.join(RunDir::OPTIM)).context("optim.bpk missing")?;
