@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use fallkd_core::data::augment::AugmentConfig;
 use fallkd_core::data::trial::GyroPolicy;
 use fallkd_core::data::window::WindowConfig;
 use fallkd_core::losses::{AttentionDivergence, KdWeights, TaskLossKind};
@@ -390,6 +391,9 @@ pub struct TrainSection {
     /// Probability that a training window's gyroscope is zeroed and marked missing, so that one
     /// model works with and without a gyroscope (0: off).
     pub gyro_dropout: f64,
+    /// Augmentation of training windows (students): `{probability, rotation_deg, gain}`, a
+    /// random rotation of the watch frame and a random sensor gain; off by default.
+    pub augment: AugmentConfig,
 }
 
 impl Default for TrainSection {
@@ -406,6 +410,7 @@ impl Default for TrainSection {
             loss: TaskLossKind::Bce { pos_weight: 1.0 },
             max_batches_per_epoch: 0,
             gyro_dropout: 0.0,
+            augment: AugmentConfig::default(),
         }
     }
 }
@@ -488,6 +493,7 @@ impl RunConfig {
                 self.train.gyro_dropout
             );
         }
+        self.train.augment.validate().map_err(anyhow::Error::msg)?;
         if self.train.weight_decay.is_nan() || self.train.weight_decay < 0.0 {
             bail!("train.weight_decay must be >= 0");
         }

@@ -9,6 +9,7 @@ use burn::module::Module;
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Bytes, Device, Int, Tensor, TensorData, activation::sigmoid};
+use fallkd_core::data::augment::AugmentConfig;
 use fallkd_core::data::batch::{EventWindow, student_batch, teacher_batch};
 use fallkd_core::data::normalize::NormStats;
 use fallkd_core::data::window::Window;
@@ -619,24 +620,35 @@ pub fn train(
         ));
         let t0 = Instant::now();
         let mut aug_rng = Rng::new(cfg.seed ^ 0xa06 ^ (epoch as u64).wrapping_mul(0x2545_F491));
+        // Its own stream, so that turning augmentation on leaves the dropout draws as they were.
+        let mut augment_rng =
+            Rng::new(cfg.seed ^ 0xa0_6a06 ^ (epoch as u64).wrapping_mul(0x2545_F491));
+        let augment = match role {
+            Role::Student => cfg.train.augment,
+            Role::Teacher => AugmentConfig::default(),
+        };
         let mut sums = [0f64; 7];
         let mut n = 0usize;
         for chunk in order.chunks(bs).take(steps_per_epoch) {
             let mut ws: Vec<&Window> = chunk.iter().map(|&i| train_windows[i]).collect();
-            // Gyroscope dropout: the window as a watch without a gyroscope would give it.
-            let dropped: Vec<Window>;
-            if cfg.train.gyro_dropout > 0.0 {
-                dropped = ws
+            // Augmentation (a turned watch frame, another gain), then gyroscope dropout: the
+            // window as a watch without a gyroscope would give it.
+            let changed: Vec<Window>;
+            if cfg.train.gyro_dropout > 0.0 || augment.is_active() {
+                changed = ws
                     .iter()
                     .map(|w| {
                         let mut w = (*w).clone();
-                        if aug_rng.uniform() < cfg.train.gyro_dropout {
+                        augment.apply(&mut w.events, &mut augment_rng);
+                        if cfg.train.gyro_dropout > 0.0
+                            && aug_rng.uniform() < cfg.train.gyro_dropout
+                        {
                             w.events.iter_mut().for_each(|e| e[3..].fill(0.0));
                         }
                         w
                     })
                     .collect();
-                ws = dropped.iter().collect();
+                ws = changed.iter().collect();
             }
             let b = batcher.batch(&ws, kd_teacher.is_some(), &ad);
             let out_s = net.forward(&b);

@@ -2,6 +2,7 @@
 //! and the timestamp audit. No filesystem access: callers hand in bytes and names.
 
 pub mod audit;
+pub mod augment;
 pub mod batch;
 pub mod dedup;
 pub mod error;

@@ -11,7 +11,9 @@
 //!   against.
 //!
 //! With `train.gyro_dropout` p > 0, each training window also enters once more with its
-//! gyroscope marked missing with probability p, so the model learns to work without one.
+//! gyroscope marked missing with probability p, so the model learns to work without one. With
+//! `train.augment` on, each training window enters once more turned and re-scaled (with the
+//! augmentation's probability), the copies the students see in training.
 
 use std::path::Path;
 use std::time::Instant;
@@ -129,6 +131,20 @@ pub fn run(cfg: &RunConfig, out: &Path) -> Result<RunSummary> {
         if cfg.train.gyro_dropout > 0.0 && rng.uniform() < cfg.train.gyro_dropout {
             x.push(features(&data, w, true));
             y.push(w.label);
+        }
+    }
+    // Augmentation: every training window enters once more, turned and re-scaled with the
+    // configured probability (its own random stream, so the dropout draws stay as they were).
+    let augment = cfg.train.augment;
+    if augment.is_active() {
+        let mut arng = Rng::new(cfg.seed ^ 0xa0_6a06);
+        for w in &data.train {
+            let mut turned = w.clone();
+            augment.apply(&mut turned.events, &mut arng);
+            if turned.events != w.events {
+                x.push(features(&data, &turned, false));
+                y.push(w.label);
+            }
         }
     }
     let f = &cfg.features;
