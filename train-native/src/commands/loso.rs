@@ -49,6 +49,16 @@ const FEATURE_ROWS: &[(&str, &[&str], bool)] = &[
         ],
         false,
     ),
+    (
+        "features-gbm-wearer-aug",
+        &[
+            "features.model=gbm",
+            "train.gyro_dropout=0.5",
+            "data.old_adults.train=true",
+            AUGMENT,
+        ],
+        false,
+    ),
 ];
 
 /// The rows `fallkd loso` knows: name, teacher, KD, overrides, in the default study.
@@ -146,7 +156,37 @@ const KNOWN: &[KnownRow] = &[
         ],
         false,
     ),
+    // The same pair with training-time augmentation (a turned watch frame, another gain).
+    (
+        "student-nokd-wearer-wf-aug",
+        false,
+        false,
+        &[
+            "kd.enabled=false",
+            "train.gyro_dropout=0.5",
+            "data.old_adults.train=true",
+            "student.window_features=true",
+            AUGMENT,
+        ],
+        false,
+    ),
+    (
+        "student-kd-wearer-wf-aug",
+        false,
+        true,
+        &[
+            "student.time_mode=timestamps",
+            "train.gyro_dropout=0.5",
+            "data.old_adults.train=true",
+            "student.window_features=true",
+            AUGMENT,
+        ],
+        false,
+    ),
 ];
+
+/// The augmentation of the `-aug` rows, declared before any of them ran (not tuned on folds).
+const AUGMENT: &str = "train.augment={probability: 0.8, rotation_deg: 30, gain: 0.1}";
 
 /// Every row `fallkd loso` knows, in table order.
 pub fn known_rows() -> Vec<Row> {
@@ -520,6 +560,7 @@ pub fn default_comparisons(rows: &[Row]) -> Vec<(String, String)> {
     let has = |n: &str| rows.iter().any(|r| r.name == n);
     let mut v = Vec::new();
     for (kd, nokd) in [
+        ("student-kd-wearer-wf-aug", "student-nokd-wearer-wf-aug"),
         ("student-kd-wearer-wf", "student-nokd-wearer-wf"),
         ("student-kd-wearer", "student-nokd-wearer"),
         ("student-kd", "student-nokd"),
