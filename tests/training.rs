@@ -504,7 +504,11 @@ fn augmentation_changes_what_a_student_trains_on_and_its_settings_are_checked() 
         losses(&out)[0]
     };
     let plain = first_loss("plain", &[]);
-    assert_eq!(plain, first_loss("plain-again", &[]), "same seed, same loss");
+    assert_eq!(
+        plain,
+        first_loss("plain-again", &[]),
+        "same seed, same loss"
+    );
     // Switched on, the student sees other windows; the zero default is the plain run above.
     let turned = first_loss(
         "turned",
@@ -518,7 +522,10 @@ fn augmentation_changes_what_a_student_trains_on_and_its_settings_are_checked() 
     assert_eq!(plain, zero, "probability 0 must leave training as it was");
     for (set, key) in [
         ("train.augment.probability=1.5", "train.augment.probability"),
-        ("train.augment.rotation_deg=-5", "train.augment.rotation_deg"),
+        (
+            "train.augment.rotation_deg=-5",
+            "train.augment.rotation_deg",
+        ),
         ("train.augment.gain=1", "train.augment.gain"),
         ("train.augment.angle=5", "angle"),
     ] {
