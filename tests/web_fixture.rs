@@ -101,3 +101,69 @@ fn bundled_student_matches_the_browser_fixture() {
         "native probability {prob} differs from the fixture's {sp}: regenerate it if the model changed"
     );
 }
+
+/// `analyze` cuts and scores windows a batch at a time (bounded memory for long uploads): it must
+/// give exactly what scoring every window of `prepare_recording` at once gives, clean and under
+/// a stress perturbation, with progress reported after every batch.
+#[test]
+fn batched_analysis_equals_scoring_every_window_at_once() {
+    use fallkd_core::inference::{Stress, analyze_with_progress, prepare_recording};
+    use fallkd_core::perturb::Perturbation;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let model = std::fs::read(root.join("web/assets/student.fallkd")).unwrap();
+    let mut det = Detector::from_bytes(&model, &Device::flex()).unwrap();
+    det.batch_size = 2;
+    let files = generate(&SynthConfig {
+        subjects: 1,
+        trials: 1,
+        seed: 3,
+        subject_without_gyro: false,
+    });
+    let acc = files
+        .iter()
+        .find(|(n, _)| n == "young/accelerometer/watch/S01A01T01.csv")
+        .map(|(_, t)| t.as_bytes().to_vec())
+        .unwrap();
+    let r = prepare_recording(("a.csv", &acc), None, &det.header.window_config()).unwrap();
+    assert!(r.windows.len() > 2 * det.batch_size, "{} windows", r.windows.len());
+    let all: Vec<EventWindow> = r.windows.iter().map(EventWindow::from).collect();
+    let stress = Stress {
+        perturbation: Perturbation::at_severity("jitter", 0.5).unwrap(),
+        seed: 9,
+    };
+    let perturbed: Vec<EventWindow> = all
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let (events, timestamps) =
+                stress
+                    .perturbation
+                    .apply(&w.events, &w.timestamps, stress.seed ^ i as u64);
+            EventWindow { events, timestamps }
+        })
+        .collect();
+    let at_once = pollster::block_on(det.run(&all)).unwrap();
+    let at_once_perturbed = pollster::block_on(det.run(&perturbed)).unwrap();
+    let calls = std::cell::RefCell::new(Vec::new());
+    let a = pollster::block_on(analyze_with_progress(
+        &det,
+        ("a.csv", &acc),
+        None,
+        Some(stress),
+        &|done, total| calls.borrow_mut().push((done, total)),
+    ))
+    .unwrap();
+    assert_eq!(a.windows.len(), all.len());
+    for (i, w) in a.windows.iter().enumerate() {
+        assert_eq!(w.prob, at_once[i].0, "window {i}");
+        assert_eq!(w.attention, at_once[i].1, "window {i}");
+        assert_eq!(w.prob_perturbed, Some(at_once_perturbed[i].0), "window {i}");
+        assert_eq!(w.start_s, r.windows[i].start_s);
+        assert_eq!(w.events, r.windows[i].events.len());
+    }
+    let calls = calls.into_inner();
+    let n = all.len();
+    assert_eq!(calls.len(), n.div_ceil(det.batch_size));
+    assert_eq!(calls.last(), Some(&(n, n)));
+    assert!(calls.windows(2).all(|c| c[0].0 < c[1].0));
+}

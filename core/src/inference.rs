@@ -14,7 +14,7 @@ use crate::alarm::alarms;
 use crate::data::batch::{EventWindow, student_batch};
 use crate::data::imu_csv::parse_imu_csv;
 use crate::data::trial::{GyroPolicy, Skipped, TrialKey, assemble_trial};
-use crate::data::window::{Purpose, WindowConfig, WindowLength, window_trial};
+use crate::data::window::{Purpose, WindowConfig, WindowLength, WindowPlan};
 use crate::model_file::{LoadedStudent, ModelFileError, ModelHeader, from_bytes};
 use crate::perturb::Perturbation;
 
@@ -98,6 +98,30 @@ pub struct Analysis {
     pub low_confidence: bool,
 }
 
+impl Analysis {
+    /// Keeps the attention of at most `rows` windows, those centred on the most probable one,
+    /// and empties the others: a page draws one row per window, and a day-long recording has
+    /// tens of thousands of them (each row of 64 numbers).
+    pub fn keep_attention_near_peak(&mut self, rows: usize) {
+        let n = self.windows.len();
+        if n <= rows {
+            return;
+        }
+        let peak = self
+            .windows
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.prob.total_cmp(&b.1.prob))
+            .map_or(0, |(i, _)| i);
+        let first = peak.saturating_sub(rows / 2).min(n - rows);
+        for (i, w) in self.windows.iter_mut().enumerate() {
+            if i < first || i >= first + rows {
+                w.attention = Vec::new();
+            }
+        }
+    }
+}
+
 impl Detector {
     /// Loads an exported student onto `device`.
     pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Detector, ModelFileError> {
@@ -122,38 +146,50 @@ impl Detector {
     pub async fn run(&self, windows: &[EventWindow]) -> Result<Vec<(f64, Vec<f32>)>, String> {
         let mut out = Vec::with_capacity(windows.len());
         for (k, chunk) in windows.chunks(self.batch_size.max(1)).enumerate() {
-            if k > 0
-                && let Some(Pause(pause)) = &self.pause
-            {
-                pause().await;
+            if k > 0 {
+                self.pause().await;
             }
-            let refs: Vec<&EventWindow> = chunk.iter().collect();
-            let labels = vec![false; chunk.len()];
-            let b = student_batch(
-                &refs,
-                &labels,
-                &self.header.stats,
-                self.grid_len(),
-                &self.device,
-            );
-            let o = match &self.model {
-                LoadedStudent::TimestampAware(s) => {
-                    s.forward(b.events, b.timestamps, b.mask, b.features)
-                }
-                LoadedStudent::FixedRate(s) => s.forward(b.grid),
-            };
-            let [n, l] = o.attention.dims();
-            let probs = read(sigmoid(o.logits)).await?;
-            if probs.iter().any(|p| !p.is_finite()) {
-                return Err(
+            out.extend(self.run_batch(chunk).await?);
+        }
+        Ok(out)
+    }
+
+    /// Awaits the [`Detector::pause`] hook, if any.
+    async fn pause(&self) {
+        if let Some(Pause(pause)) = &self.pause {
+            pause().await;
+        }
+    }
+
+    /// Fall probabilities and attention of one batch of host windows, in one forward pass.
+    async fn run_batch(&self, chunk: &[EventWindow]) -> Result<Vec<(f64, Vec<f32>)>, String> {
+        let mut out = Vec::with_capacity(chunk.len());
+        let refs: Vec<&EventWindow> = chunk.iter().collect();
+        let labels = vec![false; chunk.len()];
+        let b = student_batch(
+            &refs,
+            &labels,
+            &self.header.stats,
+            self.grid_len(),
+            &self.device,
+        );
+        let o = match &self.model {
+            LoadedStudent::TimestampAware(s) => {
+                s.forward(b.events, b.timestamps, b.mask, b.features)
+            }
+            LoadedStudent::FixedRate(s) => s.forward(b.grid),
+        };
+        let [n, l] = o.attention.dims();
+        let probs = read(sigmoid(o.logits)).await?;
+        if probs.iter().any(|p| !p.is_finite()) {
+            return Err(
                     "the model gave a non-finite fall probability: its weights are corrupt (export it again)"
                         .into(),
                 );
-            }
-            let att = read(o.attention.reshape([n * l])).await?;
-            for (i, p) in probs.iter().enumerate() {
-                out.push((*p as f64, att[i * l..(i + 1) * l].to_vec()));
-            }
+        }
+        let att = read(o.attention.reshape([n * l])).await?;
+        for (i, p) in probs.iter().enumerate() {
+            out.push((*p as f64, att[i * l..(i + 1) * l].to_vec()));
         }
         Ok(out)
     }
@@ -257,6 +293,47 @@ pub fn prepare_recording(
     gyro: Option<(&str, &[u8])>,
     cfg: &WindowConfig,
 ) -> Result<RecordingWindows, String> {
+    let p = prepare_plan(acc, gyro, cfg)?;
+    Ok(RecordingWindows {
+        windows: (0..p.plan.len())
+            .map(|i| p.plan.window(&p.trial, i))
+            .collect(),
+        trial: p.trial,
+        notes: p.notes,
+        low_confidence: p.low_confidence,
+    })
+}
+
+/// The largest watch file (accelerometer or gyroscope) a recording may have: 256 MiB, about
+/// 6.5 million samples, a day and a half at the watch's 40 Hz. Scoring one holds the file, its
+/// parsed samples and the assembled recording at once (about 2.5 times the file in all, the
+/// windows cut a batch at a time), so the cap bounds the memory a recording can take, in the
+/// browser as on the command line. A longer recording is split into parts first.
+pub const MAX_FILE_BYTES: usize = 256 << 20;
+
+/// [`prepare_recording`] without cutting the windows: what [`analyze`] scores a batch at a time.
+struct RecordingPlan {
+    plan: WindowPlan,
+    trial: crate::data::trial::Trial,
+    notes: Vec<String>,
+    low_confidence: bool,
+}
+
+fn prepare_plan(
+    acc: (&str, &[u8]),
+    gyro: Option<(&str, &[u8])>,
+    cfg: &WindowConfig,
+) -> Result<RecordingPlan, String> {
+    for (name, bytes) in std::iter::once(acc).chain(gyro) {
+        if bytes.len() > MAX_FILE_BYTES {
+            return Err(format!(
+                "{name}: {:.1} MiB is over the {} MiB a watch file may have (about a day and a \
+                 half at 40 Hz); split the recording into parts",
+                bytes.len() as f64 / (1 << 20) as f64,
+                MAX_FILE_BYTES >> 20
+            ));
+        }
+    }
     let acc_rec = parse_imu_csv(acc.0, acc.1).map_err(|e| e.to_string())?;
     let mut notes = Vec::new();
     // Whether a note already says why the gyroscope is not used.
@@ -353,9 +430,11 @@ pub fn prepare_recording(
     };
     let length = window_length_text(cfg);
     let lasts = format!("lasts {duration:.2} s ({n} events)");
-    let mut windows = window_trial(0, &trial, cfg, Purpose::Eval);
+    // The parsed files are in the trial now: let them go before the windows are cut.
+    drop((acc_rec, gyro_rec));
+    let mut plan = WindowPlan::new(0, &trial, cfg, Purpose::Eval);
     let mut low_confidence = shorter_than_a_window;
-    if windows.is_empty() {
+    if plan.is_empty() {
         // One window of every event: no gap split, no crop, thinned to max_events as usual.
         let whole = WindowConfig {
             length: WindowLength::Count { events: n },
@@ -366,8 +445,8 @@ pub fn prepare_recording(
             fall_windows: crate::data::window::FallWindows::All,
             ..cfg.clone()
         };
-        windows = window_trial(0, &trial, &whole, Purpose::Eval);
-        if windows.len() != 1 {
+        plan = WindowPlan::new(0, &trial, &whole, Purpose::Eval);
+        if plan.len() != 1 {
             return Err(format!(
                 "{}: the recording could not be cut into one window of all its events",
                 acc.0
@@ -402,8 +481,8 @@ pub fn prepare_recording(
             acc.0
         ));
     }
-    Ok(RecordingWindows {
-        windows,
+    Ok(RecordingPlan {
+        plan,
         trial,
         notes,
         low_confidence,
@@ -417,12 +496,25 @@ pub async fn analyze(
     gyro: Option<(&str, &[u8])>,
     stress: Option<Stress>,
 ) -> Result<Analysis, String> {
-    let RecordingWindows {
-        windows,
+    analyze_with_progress(detector, acc, gyro, stress, &|_, _| {}).await
+}
+
+/// [`analyze`], calling `progress(windows scored, windows in all)` after each batch (the page
+/// shows it). Windows are cut a batch at a time from the recording, so that beside the recording
+/// only one batch of windows and the per-window results are held.
+pub async fn analyze_with_progress(
+    detector: &Detector,
+    acc: (&str, &[u8]),
+    gyro: Option<(&str, &[u8])>,
+    stress: Option<Stress>,
+    progress: &dyn Fn(usize, usize),
+) -> Result<Analysis, String> {
+    let RecordingPlan {
+        plan,
         trial,
         mut notes,
         low_confidence,
-    } = prepare_recording(acc, gyro, &detector.header.window_config())?;
+    } = prepare_plan(acc, gyro, &detector.header.window_config())?;
     if trial.gyro_missing {
         notes.push(if detector.header.gyro_dropout > 0.0 {
             format!(
@@ -434,39 +526,56 @@ pub async fn analyze(
                 .into()
         });
     }
-    let clean: Vec<EventWindow> = windows.iter().map(EventWindow::from).collect();
-    let results = detector.run(&clean).await?;
-    let perturbed = match stress {
-        Some(s) => {
-            let pw: Vec<EventWindow> = clean
-                .iter()
-                .enumerate()
-                .map(|(i, w)| {
-                    let (events, timestamps) =
-                        s.perturbation
-                            .apply(&w.events, &w.timestamps, s.seed ^ i as u64);
-                    EventWindow { events, timestamps }
-                })
-                .collect();
-            Some(detector.run(&pw).await?)
+    let total = plan.len();
+    let bs = detector.batch_size.max(1);
+    let mut out: Vec<WindowResult> = Vec::with_capacity(total);
+    for first in (0..total).step_by(bs) {
+        if first > 0 {
+            detector.pause().await;
         }
-        None => None,
-    };
+        let idx = first..(first + bs).min(total);
+        let (starts, clean): (Vec<f64>, Vec<EventWindow>) = idx
+            .clone()
+            .map(|i| {
+                let w = plan.window(&trial, i);
+                let events = EventWindow {
+                    events: w.events,
+                    timestamps: w.timestamps,
+                };
+                (w.start_s, events)
+            })
+            .unzip();
+        let results = detector.run_batch(&clean).await?;
+        let perturbed = match stress {
+            Some(s) => {
+                let pw: Vec<EventWindow> = clean
+                    .iter()
+                    .zip(idx.clone())
+                    .map(|(w, i)| {
+                        let (events, timestamps) =
+                            s.perturbation
+                                .apply(&w.events, &w.timestamps, s.seed ^ i as u64);
+                        EventWindow { events, timestamps }
+                    })
+                    .collect();
+                Some(detector.run_batch(&pw).await?)
+            }
+            None => None,
+        };
+        for (k, ((w, start_s), (p, att))) in clean.iter().zip(starts).zip(results).enumerate() {
+            out.push(WindowResult {
+                start_s,
+                end_s: start_s + w.timestamps.last().copied().unwrap_or(0.0),
+                events: w.events.len(),
+                prob: p,
+                prob_perturbed: perturbed.as_ref().map(|v| v[k].0),
+                attention: att,
+            });
+        }
+        progress(out.len(), total);
+    }
     let alarm = detector.header.alarm_config();
     let threshold = alarm.threshold;
-    let out: Vec<WindowResult> = windows
-        .iter()
-        .zip(&results)
-        .enumerate()
-        .map(|(i, (w, (p, att)))| WindowResult {
-            start_s: w.start_s,
-            end_s: w.start_s + w.timestamps.last().copied().unwrap_or(0.0),
-            events: w.events.len(),
-            prob: *p,
-            prob_perturbed: perturbed.as_ref().map(|v| v[i].0),
-            attention: att.clone(),
-        })
-        .collect();
     let step = trial.events.len().div_ceil(3000).max(1);
     let mag = |v: &[f32]| (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
     let spans: Vec<(f64, f64, f64)> = out.iter().map(|w| (w.start_s, w.end_s, w.prob)).collect();
@@ -643,6 +752,53 @@ mod tests {
         let r = prepare_recording(("a.csv", &acc), None, &c).unwrap();
         assert_eq!(r.windows[0].events.len(), 10);
         assert!(r.notes.iter().any(|n| n.contains("thinned evenly to 10")));
+    }
+
+    #[test]
+    fn a_file_over_the_size_cap_is_refused_before_it_is_read() {
+        let big = vec![b'1'; MAX_FILE_BYTES + 1];
+        let e = prepare_recording(("day.csv", &big), None, &cfg()).unwrap_err();
+        assert!(
+            e.starts_with("day.csv: 256.0 MiB is over the 256 MiB"),
+            "{e}"
+        );
+        let acc = csv(400, 0.025);
+        let e = prepare_recording(("a.csv", &acc), Some(("g.csv", &big)), &cfg()).unwrap_err();
+        assert!(e.starts_with("g.csv: "), "{e}");
+    }
+
+    #[test]
+    fn attention_is_kept_around_the_most_probable_window() {
+        let w = |prob: f64| WindowResult {
+            start_s: 0.0,
+            end_s: 1.0,
+            events: 1,
+            prob,
+            prob_perturbed: None,
+            attention: vec![1.0; 4],
+        };
+        let mut a = Analysis {
+            windows: (0..10).map(|i| w(if i == 8 { 0.9 } else { 0.1 })).collect(),
+            threshold: 0.5,
+            alarms: vec![],
+            signal_t: vec![],
+            signal_acc: vec![],
+            signal_gyro: vec![],
+            events: 10,
+            gyro_missing: false,
+            notes: vec![],
+            low_confidence: false,
+        };
+        a.keep_attention_near_peak(4);
+        let kept: Vec<usize> = (0..10)
+            .filter(|&i| !a.windows[i].attention.is_empty())
+            .collect();
+        assert_eq!(kept, [6, 7, 8, 9]);
+        a.keep_attention_near_peak(20);
+        assert_eq!(
+            a.windows.iter().filter(|w| !w.attention.is_empty()).count(),
+            4
+        );
     }
 
     #[test]

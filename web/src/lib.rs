@@ -4,9 +4,10 @@
 //!   backend (burn-flex); once per page (wgpu can be initialised only once), cached.
 //! - `Detector.load_default()` / `Detector.load(bytes)`: the bundled distilled student or a user's
 //!   exported `.fallkd` file; a wrong or corrupt file is a clear error.
-//! - `detector.analyze(acc, acc_name, gyro, gyro_name, stress_kind, severity, seed)`: parses the
-//!   watch CSV with the same `fallkd-core` code as the CLI, windows it, runs the student on the
-//!   clean and (optionally) perturbed events, returns probabilities, alarms, signals, attention.
+//! - `detector.analyze(acc, acc_name, gyro, gyro_name, stress_kind, severity, seed, on_progress)`:
+//!   parses the watch CSV with the same `fallkd-core` code as the CLI, windows it, runs the
+//!   student on the clean and (optionally) perturbed events a batch at a time (calling
+//!   `on_progress(scored, total)`), returns probabilities, alarms, signals, attention.
 //! - `detector.predict_window(events, timestamps)`: one window (live sensor mode).
 //! - `sample_recording(activity, seed)`: a generated recording (not SmartFallMM data).
 #![cfg(target_arch = "wasm32")]
@@ -20,10 +21,21 @@ use serde::Serialize;
 
 use burn::tensor::Device;
 use fallkd_core::data::batch::EventWindow;
-use fallkd_core::inference::{Detector as CoreDetector, Pause, Stress, analyze};
+use fallkd_core::inference::{Detector as CoreDetector, Pause, Stress, analyze_with_progress};
 use fallkd_core::perturb::Perturbation;
 use fallkd_core::synth::{SynthConfig, generate};
 use wasm_bindgen::prelude::*;
+
+/// The largest watch file the page and the CLI take, in bytes (`fallkd_core::inference::MAX_FILE_BYTES`):
+/// the page checks it before reading a file into memory.
+#[wasm_bindgen]
+pub fn max_file_bytes() -> f64 {
+    fallkd_core::inference::MAX_FILE_BYTES as f64
+}
+
+/// Windows whose attention the page gets (those around the most probable window): its heat map
+/// has one row per window and 180 pixels.
+pub const ATTENTION_ROWS: usize = 600;
 
 /// The default student shipped with the page.
 pub const DEFAULT_MODEL: &[u8] = include_bytes!("../assets/student.fallkd");
@@ -230,9 +242,11 @@ impl Detector {
         self.inner.header.window_seconds
     }
 
-    /// Analyses an uploaded recording; `stress_kind` is `none` or jitter/dropout/burst/warp.
+    /// Analyses an uploaded recording; `stress_kind` is `none` or jitter/dropout/burst/warp;
+    /// `on_progress(scored, total)`, when given, is called after each batch of windows.
     /// Resolves to the analysis object (see `fallkd_core::inference::Analysis`) plus `backend`
-    /// and `latency_ms_per_window` (measured after a warm-up window).
+    /// and `latency_ms_per_window` (measured after a warm-up window). Attention is kept for the
+    /// [`ATTENTION_ROWS`] windows around the most probable one.
     #[allow(clippy::too_many_arguments)]
     pub fn analyze(
         &self,
@@ -243,6 +257,7 @@ impl Detector {
         stress_kind: String,
         severity: f64,
         seed: u64,
+        on_progress: Option<js_sys::Function>,
     ) -> js_sys::Promise {
         let (inner, warm, backend) = (self.inner.clone(), self.warm.clone(), self.backend.clone());
         wasm_bindgen_futures::future_to_promise(async move {
@@ -258,14 +273,22 @@ impl Detector {
                 })
             };
             let t0 = now_ms();
-            let result = analyze(
+            let progress = |done: usize, total: usize| {
+                if let Some(f) = &on_progress {
+                    let _ = f.call2(&JsValue::NULL, &done.into(), &total.into());
+                }
+            };
+            let mut result = analyze_with_progress(
                 &inner,
                 (&acc_name, &acc),
                 gyro.as_deref().map(|g| (gyro_name.as_str(), g)),
                 stress,
+                &progress,
             )
             .await
             .map_err(fail)?;
+            drop((acc, gyro));
+            result.keep_attention_near_peak(ATTENTION_ROWS);
             let elapsed = now_ms() - t0;
             let passes = if stress.is_some() { 2.0 } else { 1.0 };
             let mut v = serde_json::to_value(&result).map_err(|e| fail(e.to_string()))?;

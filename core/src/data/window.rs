@@ -234,21 +234,108 @@ pub fn window_trial(
     cfg: &WindowConfig,
     purpose: Purpose,
 ) -> Vec<Window> {
-    if cfg.crop_events > 0 {
-        let r = variance_peak_crop(trial, cfg.crop_events);
-        let cropped = Trial {
-            key: trial.key,
-            events: trial.events[r.clone()].to_vec(),
-            timestamps: trial.timestamps[r].to_vec(),
-            gyro_missing: trial.gyro_missing,
-            skeleton: trial.skeleton.clone(),
-        };
-        let uncropped = WindowConfig {
-            crop_events: 0,
-            ..cfg.clone()
-        };
-        return window_trial(trial_index, &cropped, &uncropped, purpose);
+    let plan = WindowPlan::new(trial_index, trial, cfg, purpose);
+    (0..plan.len()).map(|i| plan.window(trial, i)).collect()
+}
+
+/// Where the windows of one trial lie, without their events: index ranges into the trial (into
+/// its crop, when the configuration crops). A long recording is scored a batch of windows at a
+/// time from its plan, so that no more than a batch of windows is ever held beside the
+/// recording. [`WindowPlan::window`] cuts window `i` exactly as [`window_trial`] does.
+#[derive(Debug, Clone)]
+pub struct WindowPlan {
+    trial_index: usize,
+    /// The crop the ranges index into, when the configuration crops.
+    crop: Option<Trial>,
+    ranges: Vec<std::ops::Range<usize>>,
+    /// Duration of the (cropped) trial, for the windows' relative positions.
+    total: f64,
+    max_events: usize,
+    pairing: SkeletonPairing,
+}
+
+impl WindowPlan {
+    /// The windows of `trial` as `cfg` and `purpose` cut them.
+    pub fn new(trial_index: usize, trial: &Trial, cfg: &WindowConfig, purpose: Purpose) -> Self {
+        if cfg.crop_events > 0 {
+            let r = variance_peak_crop(trial, cfg.crop_events);
+            let cropped = Trial {
+                key: trial.key,
+                events: trial.events[r.clone()].to_vec(),
+                timestamps: trial.timestamps[r].to_vec(),
+                gyro_missing: trial.gyro_missing,
+                skeleton: trial.skeleton.clone(),
+            };
+            let uncropped = WindowConfig {
+                crop_events: 0,
+                ..cfg.clone()
+            };
+            let mut plan = WindowPlan::new(trial_index, &cropped, &uncropped, purpose);
+            plan.crop = Some(cropped);
+            return plan;
+        }
+        WindowPlan {
+            trial_index,
+            crop: None,
+            ranges: window_ranges(trial, cfg, purpose),
+            total: trial.duration().max(1e-9),
+            max_events: cfg.max_events,
+            pairing: cfg.pairing,
+        }
     }
+
+    /// Number of windows.
+    pub fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    /// Whether there is no window.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// Window `i` of `trial` (the trial the plan was made from). Panics when `i >= len()`.
+    pub fn window(&self, trial: &Trial, i: usize) -> Window {
+        let trial = self.crop.as_ref().unwrap_or(trial);
+        let r = self.ranges[i].clone();
+        let ts = &trial.timestamps;
+        let peak = (r.start..r.end)
+            .max_by(|&a, &b| {
+                acc_magnitude2(&trial.events[a]).total_cmp(&acc_magnitude2(&trial.events[b]))
+            })
+            .expect("non-empty range")
+            - r.start;
+        let keep = thin_indices(r.len(), self.max_events, peak);
+        let ev: Vec<Event> = keep.iter().map(|&i| trial.events[r.start + i]).collect();
+        let t_abs: Vec<f64> = keep.iter().map(|&i| ts[r.start + i]).collect();
+        let start_s = t_abs[0];
+        let tau = (
+            start_s / self.total,
+            (t_abs[t_abs.len() - 1] / self.total).min(1.0),
+        );
+        let skeleton_frames = trial
+            .skeleton
+            .as_ref()
+            .map(|s| pair_skeleton(s.len(), tau, self.pairing));
+        Window {
+            trial: self.trial_index,
+            key: trial.key,
+            label: trial.is_fall(),
+            events: ev,
+            timestamps: t_abs.iter().map(|t| t - start_s).collect(),
+            start_s,
+            tau,
+            skeleton_frames,
+        }
+    }
+}
+
+/// The index ranges of an uncropped trial's windows, in order (see [`WindowPlan`]).
+fn window_ranges(
+    trial: &Trial,
+    cfg: &WindowConfig,
+    purpose: Purpose,
+) -> Vec<std::ops::Range<usize>> {
     let stride_frac = match purpose {
         Purpose::Eval if trial.is_fall() => cfg.eval_fall_stride.unwrap_or(cfg.eval_stride),
         Purpose::Eval => cfg.eval_stride,
@@ -256,7 +343,6 @@ pub fn window_trial(
         Purpose::Train => cfg.adl_stride,
     };
     let ts = &trial.timestamps;
-    let total = trial.duration().max(1e-9);
     let impact = if trial.is_fall() && cfg.fall_windows == FallWindows::Impact {
         match impact_time(trial) {
             Some(t) => Some(t),
@@ -324,31 +410,7 @@ pub fn window_trial(
                     continue;
                 }
             }
-            let peak = (r.start..r.end)
-                .max_by(|&a, &b| {
-                    acc_magnitude2(&trial.events[a]).total_cmp(&acc_magnitude2(&trial.events[b]))
-                })
-                .expect("non-empty range")
-                - r.start;
-            let keep = thin_indices(r.len(), cfg.max_events, peak);
-            let ev: Vec<Event> = keep.iter().map(|&i| trial.events[r.start + i]).collect();
-            let t_abs: Vec<f64> = keep.iter().map(|&i| ts[r.start + i]).collect();
-            let start_s = t_abs[0];
-            let tau = (start_s / total, (t_abs[t_abs.len() - 1] / total).min(1.0));
-            let skeleton_frames = trial
-                .skeleton
-                .as_ref()
-                .map(|s| pair_skeleton(s.len(), tau, cfg.pairing));
-            out.push(Window {
-                trial: trial_index,
-                key: trial.key,
-                label: trial.is_fall(),
-                events: ev,
-                timestamps: t_abs.iter().map(|t| t - start_s).collect(),
-                start_s,
-                tau,
-                skeleton_frames,
-            });
+            out.push(r);
         }
     }
     out
