@@ -258,6 +258,7 @@ fn kd_weights_reject_negative_or_nan() {
             .with_gram(-1.0)
             .validate()
             .unwrap_err()
+            .to_string()
             .contains("weights.gram")
     );
     assert!(KdWeights::new().with_comodo(f64::NAN).validate().is_err());

@@ -1,62 +1,20 @@
 //! The training loop on a tiny generated dataset: loss goes down, checkpoints round-trip, resume
 //! continues where it stopped, KD runs with every loss, broken configs are rejected, export loads.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
+
+use common::{losses, opts, scratch, tiny};
 
 use fallkd_core::burn::module::Module;
 use fallkd_core::burn::tensor::{Device, activation::sigmoid};
 use fallkd_core::data::batch::{EventWindow, student_batch};
 use fallkd_core::model_file::{LoadedStudent, from_bytes};
 use fallkd_train::checkpoint::{load_module, save_module};
-use fallkd_train::commands::generate::write_dataset;
 use fallkd_train::config::RunConfig;
 use fallkd_train::dataset::prepare;
-use fallkd_train::trainer::{Role, RunOptions, TrainState, train};
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("fallkd-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// A small, fast configuration over a 4-subject generated dataset.
-fn tiny(dir: &Path, extra: &[&str]) -> RunConfig {
-    let data = dir.join("data");
-    if !data.join("young").is_dir() {
-        write_dataset(&data, 4, 1, 3).unwrap();
-    }
-    let mut sets: Vec<String> = [
-        format!("data.root={}", data.display()),
-        "data.skeleton_frames=32".into(),
-        "teacher={embed_dim: 32, num_layers: 1, num_heads: 2, dropout: 0.1, use_pos_enc: true, max_len: 64}".into(),
-        "student={embed_dim: 16, num_tokens: 16, num_heads: 2, num_layers: 1, dropout: 0.0}".into(),
-        "train={epochs: 5, batch_size: 16, lr: 0.003, warmup_epochs: 0.5, patience: 10, max_batches_per_epoch: 6}".into(),
-        "window.max_events=96".into(),
-        "stress={kinds: [jitter, dropout], severities: [0.0, 1.0]}".into(),
-    ]
-    .to_vec();
-    sets.extend(extra.iter().map(|s| s.to_string()));
-    RunConfig::load(&[], &sets).unwrap()
-}
-
-fn losses(run: &Path) -> Vec<f64> {
-    std::fs::read_to_string(run.join("metrics.csv"))
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
-        .collect()
-}
-
-fn opts(out: &Path) -> RunOptions {
-    RunOptions {
-        out: out.to_path_buf(),
-        resume: false,
-        progress: false,
-        stop_after: None,
-    }
-}
+use fallkd_train::trainer::{Role, TrainState, train};
 
 #[test]
 fn teacher_loss_goes_down_and_checkpoints_round_trip() {
@@ -489,47 +447,4 @@ fn recovery_publishes_a_committed_stage_once_and_tolerates_a_half_removed_one() 
         "epoch 2 optim.bpk"
     );
     assert!(!dir.join("ckpt").exists());
-}
-
-#[test]
-fn augmentation_changes_what_a_student_trains_on_and_its_settings_are_checked() {
-    let dir = scratch("augment");
-    let first_loss = |name: &str, extra: &[&str]| -> f64 {
-        let mut sets = vec!["train.epochs=1"];
-        sets.extend_from_slice(extra);
-        let cfg = tiny(&dir, &sets);
-        let data = prepare(&cfg, cfg.data.root.as_ref().unwrap()).unwrap();
-        let out = dir.join(name);
-        train(&cfg, Role::Student, &data, &Device::flex(), &opts(&out)).unwrap();
-        losses(&out)[0]
-    };
-    let plain = first_loss("plain", &[]);
-    assert_eq!(
-        plain,
-        first_loss("plain-again", &[]),
-        "same seed, same loss"
-    );
-    // Switched on, the student sees other windows; the zero default is the plain run above.
-    let turned = first_loss(
-        "turned",
-        &["train.augment={probability: 1, rotation_deg: 90, gain: 0.3}"],
-    );
-    assert_ne!(plain, turned);
-    let zero = first_loss(
-        "zero",
-        &["train.augment={probability: 0, rotation_deg: 90, gain: 0.3}"],
-    );
-    assert_eq!(plain, zero, "probability 0 must leave training as it was");
-    for (set, key) in [
-        ("train.augment.probability=1.5", "train.augment.probability"),
-        (
-            "train.augment.rotation_deg=-5",
-            "train.augment.rotation_deg",
-        ),
-        ("train.augment.gain=1", "train.augment.gain"),
-        ("train.augment.angle=5", "angle"),
-    ] {
-        let err = RunConfig::load(&[], &[set.to_string()]).unwrap_err();
-        assert!(format!("{err:#}").contains(key), "{set}: {err:#}");
-    }
 }

@@ -125,7 +125,11 @@ fn batched_analysis_equals_scoring_every_window_at_once() {
         .map(|(_, t)| t.as_bytes().to_vec())
         .unwrap();
     let r = prepare_recording(("a.csv", &acc), None, &det.header.window_config()).unwrap();
-    assert!(r.windows.len() > 2 * det.batch_size, "{} windows", r.windows.len());
+    assert!(
+        r.windows.len() > 2 * det.batch_size,
+        "{} windows",
+        r.windows.len()
+    );
     let all: Vec<EventWindow> = r.windows.iter().map(EventWindow::from).collect();
     let stress = Stress {
         perturbation: Perturbation::at_severity("jitter", 0.5).unwrap(),

@@ -6,6 +6,7 @@
 //! consecutive windows vote; after an alarm, further votes are ignored until `refractory_s`
 //! seconds have passed since it (one fall, one alarm).
 
+use crate::error::Error;
 use serde::{Deserialize, Serialize};
 
 /// Operating point of the detector.
@@ -35,23 +36,26 @@ impl Default for AlarmConfig {
 
 impl AlarmConfig {
     /// Checks the settings; the error names the field.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Error> {
         if !(0.0..=1.0).contains(&self.threshold) {
-            return Err(format!(
-                "alarm.threshold must lie in [0, 1], got {}",
-                self.threshold
+            return Err(Error::config(
+                "alarm.threshold",
+                format!("must lie in [0, 1], got {}", self.threshold),
             ));
         }
         if self.k == 0 || self.n == 0 || self.k > self.n {
-            return Err(format!(
-                "alarm.k and alarm.n must satisfy 1 <= k <= n, got k {} and n {}",
-                self.k, self.n
+            return Err(Error::config(
+                "alarm.k",
+                format!(
+                    "and alarm.n must satisfy 1 <= k <= n, got k {} and n {}",
+                    self.k, self.n
+                ),
             ));
         }
         if !(self.refractory_s >= 0.0 && self.refractory_s.is_finite()) {
-            return Err(format!(
-                "alarm.refractory_s must be a number >= 0, got {}",
-                self.refractory_s
+            return Err(Error::config(
+                "alarm.refractory_s",
+                format!("must be a number >= 0, got {}", self.refractory_s),
             ));
         }
         Ok(())
@@ -164,11 +168,21 @@ mod tests {
             n: 2,
             ..Default::default()
         };
-        assert!(bad.validate().unwrap_err().contains("1 <= k <= n"));
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("1 <= k <= n")
+        );
         let bad = AlarmConfig {
             threshold: 1.5,
             ..Default::default()
         };
-        assert!(bad.validate().unwrap_err().contains("alarm.threshold"));
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("alarm.threshold")
+        );
     }
 }

@@ -16,6 +16,8 @@
 //! Training is single-threaded and every sum runs in a fixed order, so the same data,
 //! configuration and seed give a bit-identical model on every platform.
 
+use crate::error::Error;
+
 /// Hyperparameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GbmConfig {
@@ -310,36 +312,42 @@ impl TreeBuilder<'_> {
     }
 }
 
-fn check_config(cfg: &GbmConfig) -> Result<(), String> {
+fn check_config(cfg: &GbmConfig) -> Result<(), Error> {
     if !(cfg.learning_rate.is_finite() && cfg.learning_rate > 0.0) {
-        return Err(format!(
+        return Err(Error::Invalid(format!(
             "gbm: learning_rate must be finite and > 0, got {}",
             cfg.learning_rate
-        ));
+        )));
     }
     if !(cfg.l2.is_finite() && cfg.l2 >= 0.0) {
-        return Err(format!("gbm: l2 must be finite and >= 0, got {}", cfg.l2));
+        return Err(Error::Invalid(format!(
+            "gbm: l2 must be finite and >= 0, got {}",
+            cfg.l2
+        )));
     }
     if !(2..=256).contains(&cfg.bins) {
-        return Err(format!("gbm: bins must be in 2..=256, got {}", cfg.bins));
+        return Err(Error::Invalid(format!(
+            "gbm: bins must be in 2..=256, got {}",
+            cfg.bins
+        )));
     }
     if !(cfg.subsample > 0.0 && cfg.subsample <= 1.0) {
-        return Err(format!(
+        return Err(Error::Invalid(format!(
             "gbm: subsample must be in (0, 1], got {}",
             cfg.subsample
-        ));
+        )));
     }
     if !(cfg.colsample > 0.0 && cfg.colsample <= 1.0) {
-        return Err(format!(
+        return Err(Error::Invalid(format!(
             "gbm: colsample must be in (0, 1], got {}",
             cfg.colsample
-        ));
+        )));
     }
     if !(cfg.pos_weight.is_finite() && cfg.pos_weight > 0.0) {
-        return Err(format!(
+        return Err(Error::Invalid(format!(
             "gbm: pos_weight must be finite and > 0, got {}",
             cfg.pos_weight
-        ));
+        )));
     }
     Ok(())
 }
@@ -351,31 +359,31 @@ impl Gbm {
     /// empty input, a label count that differs from the row count, rows of unequal length,
     /// non-finite feature values and out-of-range hyperparameters. Labels all of one class are
     /// allowed: the model then has no trees and predicts the base rate (within 1e-12).
-    pub fn fit(x: &[Vec<f32>], y: &[bool], cfg: &GbmConfig) -> Result<Gbm, String> {
+    pub fn fit(x: &[Vec<f32>], y: &[bool], cfg: &GbmConfig) -> Result<Gbm, Error> {
         check_config(cfg)?;
         if x.is_empty() {
-            return Err("gbm: no training rows".to_string());
+            return Err(Error::Invalid("gbm: no training rows".to_string()));
         }
         if y.len() != x.len() {
-            return Err(format!(
+            return Err(Error::Invalid(format!(
                 "gbm: {} training rows but {} labels",
                 x.len(),
                 y.len()
-            ));
+            )));
         }
         let d = x[0].len();
         for (r, row) in x.iter().enumerate() {
             if row.len() != d {
-                return Err(format!(
+                return Err(Error::Invalid(format!(
                     "gbm: row {r} has {} features but row 0 has {d}",
                     row.len()
-                ));
+                )));
             }
             if let Some(c) = row.iter().position(|v| !v.is_finite()) {
-                return Err(format!(
+                return Err(Error::Invalid(format!(
                     "gbm: non-finite feature value {} at row {r}, column {c}",
                     row[c]
-                ));
+                )));
             }
         }
         let n = x.len();
@@ -686,22 +694,28 @@ mod tests {
     #[test]
     fn input_errors() {
         let cfg = GbmConfig::default();
-        let e = Gbm::fit(&[], &[], &cfg).unwrap_err();
+        let e = Gbm::fit(&[], &[], &cfg).unwrap_err().to_string();
         assert!(e.contains("no training rows"), "{e}");
 
         let x = vec![vec![1.0, 2.0], vec![1.0], vec![3.0, 4.0]];
-        let e = Gbm::fit(&x, &[true, false, true], &cfg).unwrap_err();
+        let e = Gbm::fit(&x, &[true, false, true], &cfg)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("row 1"), "{e}");
 
         let x = vec![vec![1.0, 2.0], vec![1.0, 2.0], vec![3.0, f32::NAN]];
-        let e = Gbm::fit(&x, &[true, false, true], &cfg).unwrap_err();
+        let e = Gbm::fit(&x, &[true, false, true], &cfg)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("row 2") && e.contains("column 1"), "{e}");
 
         let x = vec![vec![1.0, 2.0], vec![f32::INFINITY, 2.0]];
-        let e = Gbm::fit(&x, &[true, false], &cfg).unwrap_err();
+        let e = Gbm::fit(&x, &[true, false], &cfg).unwrap_err().to_string();
         assert!(e.contains("row 1") && e.contains("column 0"), "{e}");
 
-        let e = Gbm::fit(&[vec![1.0]], &[true, false], &cfg).unwrap_err();
+        let e = Gbm::fit(&[vec![1.0]], &[true, false], &cfg)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("labels"), "{e}");
 
         let bad = GbmConfig {

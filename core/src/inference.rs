@@ -15,7 +15,8 @@ use crate::data::batch::{EventWindow, student_batch};
 use crate::data::imu_csv::parse_imu_csv;
 use crate::data::trial::{GyroPolicy, Skipped, TrialKey, assemble_trial};
 use crate::data::window::{Purpose, WindowConfig, WindowLength, WindowPlan};
-use crate::model_file::{LoadedStudent, ModelFileError, ModelHeader, from_bytes};
+use crate::error::{DataError, Error};
+use crate::model_file::{LoadedStudent, ModelHeader, from_bytes};
 use crate::perturb::Perturbation;
 
 /// An exported student ready to run.
@@ -124,7 +125,7 @@ impl Analysis {
 
 impl Detector {
     /// Loads an exported student onto `device`.
-    pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Detector, ModelFileError> {
+    pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Detector, Error> {
         let (header, model) = from_bytes(bytes, device)?;
         Ok(Detector {
             model,
@@ -143,7 +144,7 @@ impl Detector {
     }
 
     /// Fall probabilities and attention of host windows, `batch_size` at a time.
-    pub async fn run(&self, windows: &[EventWindow]) -> Result<Vec<(f64, Vec<f32>)>, String> {
+    pub async fn run(&self, windows: &[EventWindow]) -> Result<Vec<(f64, Vec<f32>)>, Error> {
         let mut out = Vec::with_capacity(windows.len());
         for (k, chunk) in windows.chunks(self.batch_size.max(1)).enumerate() {
             if k > 0 {
@@ -162,7 +163,7 @@ impl Detector {
     }
 
     /// Fall probabilities and attention of one batch of host windows, in one forward pass.
-    async fn run_batch(&self, chunk: &[EventWindow]) -> Result<Vec<(f64, Vec<f32>)>, String> {
+    async fn run_batch(&self, chunk: &[EventWindow]) -> Result<Vec<(f64, Vec<f32>)>, Error> {
         let mut out = Vec::with_capacity(chunk.len());
         let refs: Vec<&EventWindow> = chunk.iter().collect();
         let labels = vec![false; chunk.len()];
@@ -182,10 +183,10 @@ impl Detector {
         let [n, l] = o.attention.dims();
         let probs = read(sigmoid(o.logits)).await?;
         if probs.iter().any(|p| !p.is_finite()) {
-            return Err(
-                    "the model gave a non-finite fall probability: its weights are corrupt (export it again)"
-                        .into(),
-                );
+            return Err(Error::Inference(
+                "the model gave a non-finite fall probability: its weights are corrupt (export it again)"
+                    .into(),
+            ));
         }
         let att = read(o.attention.reshape([n * l])).await?;
         for (i, p) in probs.iter().enumerate() {
@@ -195,14 +196,14 @@ impl Detector {
     }
 }
 
-async fn read<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, String> {
+async fn read<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, Error> {
     let data = t
         .into_data_async()
         .await
-        .map_err(|e| format!("reading results from the device failed: {e:?}"))?;
+        .map_err(|e| Error::Inference(format!("reading results from the device failed: {e:?}")))?;
     data.convert::<f32>()
         .try_into_vec::<f32>()
-        .map_err(|e| format!("unexpected result type: {e:?}"))
+        .map_err(|e| Error::Inference(format!("unexpected result type: {e:?}")))
 }
 
 /// The note on a recording given without a gyroscope file (information, not a repair).
@@ -259,7 +260,7 @@ pub fn recording_windows(
         crate::data::trial::Trial,
         Vec<String>,
     ),
-    String,
+    Error,
 > {
     let r = prepare_recording(acc, gyro, cfg)?;
     Ok((r.windows, r.trial, r.notes))
@@ -272,11 +273,14 @@ fn window_length_text(cfg: &WindowConfig) -> String {
     }
 }
 
-fn too_few_events(file: &str, n: usize, what: &str) -> String {
-    format!(
-        "{file}: {what} {n} {}; at least {MIN_SCORABLE_EVENTS} are needed to score a recording",
-        if n == 1 { "sample" } else { "samples" }
-    )
+fn too_few_events(file: &str, n: usize, what: &str) -> Error {
+    Error::Data(DataError::file(
+        file,
+        format!(
+            "{what} {n} {}; at least {MIN_SCORABLE_EVENTS} are needed to score a recording",
+            if n == 1 { "sample" } else { "samples" }
+        ),
+    ))
 }
 
 /// Windows of one uploaded recording (accelerometer and optional gyroscope files), cut as
@@ -292,7 +296,7 @@ pub fn prepare_recording(
     acc: (&str, &[u8]),
     gyro: Option<(&str, &[u8])>,
     cfg: &WindowConfig,
-) -> Result<RecordingWindows, String> {
+) -> Result<RecordingWindows, Error> {
     let p = prepare_plan(acc, gyro, cfg)?;
     Ok(RecordingWindows {
         windows: (0..p.plan.len())
@@ -323,18 +327,22 @@ fn prepare_plan(
     acc: (&str, &[u8]),
     gyro: Option<(&str, &[u8])>,
     cfg: &WindowConfig,
-) -> Result<RecordingPlan, String> {
+) -> Result<RecordingPlan, Error> {
     for (name, bytes) in std::iter::once(acc).chain(gyro) {
         if bytes.len() > MAX_FILE_BYTES {
-            return Err(format!(
-                "{name}: {:.1} MiB is over the {} MiB a watch file may have (about a day and a \
-                 half at 40 Hz); split the recording into parts",
-                bytes.len() as f64 / (1 << 20) as f64,
-                MAX_FILE_BYTES >> 20
-            ));
+            return Err(DataError::file(
+                name,
+                format!(
+                    "{:.1} MiB is over the {} MiB a watch file may have (about a day and a \
+                     half at 40 Hz); split the recording into parts",
+                    bytes.len() as f64 / (1 << 20) as f64,
+                    MAX_FILE_BYTES >> 20
+                ),
+            )
+            .into());
         }
     }
-    let acc_rec = parse_imu_csv(acc.0, acc.1).map_err(|e| e.to_string())?;
+    let acc_rec = parse_imu_csv(acc.0, acc.1)?;
     let mut notes = Vec::new();
     // Whether a note already says why the gyroscope is not used.
     let mut gyro_explained = false;
@@ -406,10 +414,10 @@ fn prepare_plan(
                  {MIN_SCORABLE_EVENTS} of its samples); gyroscope channels set to zero"
             ));
             gyro_explained = true;
-            assemble(None).map_err(|e| format!("{}: {e}", acc.0))?
+            assemble(None).map_err(|e| DataError::file(acc.0, e.to_string()))?
         }
         (Ok(t), _) => return Err(too_few_events(acc.0, t.events.len(), "assembles to")),
-        (Err(e), _) => return Err(format!("{}: {e}", acc.0)),
+        (Err(e), _) => return Err(DataError::file(acc.0, e.to_string()).into()),
     };
     if trial.gyro_missing && !gyro_explained {
         notes.push(if gyro.is_some() {
@@ -447,10 +455,11 @@ fn prepare_plan(
         };
         plan = WindowPlan::new(0, &trial, &whole, Purpose::Eval);
         if plan.len() != 1 {
-            return Err(format!(
-                "{}: the recording could not be cut into one window of all its events",
-                acc.0
-            ));
+            return Err(DataError::file(
+                acc.0,
+                "the recording could not be cut into one window of all its events",
+            )
+            .into());
         }
         low_confidence = true;
         let why = if shorter_than_a_window {
@@ -495,7 +504,7 @@ pub async fn analyze(
     acc: (&str, &[u8]),
     gyro: Option<(&str, &[u8])>,
     stress: Option<Stress>,
-) -> Result<Analysis, String> {
+) -> Result<Analysis, Error> {
     analyze_with_progress(detector, acc, gyro, stress, &|_, _| {}).await
 }
 
@@ -508,7 +517,7 @@ pub async fn analyze_with_progress(
     gyro: Option<(&str, &[u8])>,
     stress: Option<Stress>,
     progress: &dyn Fn(usize, usize),
-) -> Result<Analysis, String> {
+) -> Result<Analysis, Error> {
     let RecordingPlan {
         plan,
         trial,
@@ -757,13 +766,17 @@ mod tests {
     #[test]
     fn a_file_over_the_size_cap_is_refused_before_it_is_read() {
         let big = vec![b'1'; MAX_FILE_BYTES + 1];
-        let e = prepare_recording(("day.csv", &big), None, &cfg()).unwrap_err();
+        let e = prepare_recording(("day.csv", &big), None, &cfg())
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("day.csv: 256.0 MiB is over the 256 MiB"),
             "{e}"
         );
         let acc = csv(400, 0.025);
-        let e = prepare_recording(("a.csv", &acc), Some(("g.csv", &big)), &cfg()).unwrap_err();
+        let e = prepare_recording(("a.csv", &acc), Some(("g.csv", &big)), &cfg())
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("g.csv: "), "{e}");
     }
 
@@ -805,8 +818,9 @@ mod tests {
     fn too_few_events_are_refused_naming_the_file_and_the_counts() {
         let acc = csv(MIN_SCORABLE_EVENTS - 1, 0.05);
         let e = prepare_recording(("S01A01T01.csv", &acc), None, &cfg()).unwrap_err();
+        assert!(matches!(e, Error::Data(_)), "{e:?}");
         assert_eq!(
-            e,
+            e.to_string(),
             "S01A01T01.csv: holds 7 samples; at least 8 are needed to score a recording"
         );
         assert!(

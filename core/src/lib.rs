@@ -7,6 +7,7 @@
 pub mod alarm;
 pub mod data;
 pub mod error;
+pub use error::Error;
 pub mod features;
 pub mod gbm;
 pub mod inference;

@@ -4,6 +4,7 @@
 //! ([`ModelHeader`]: architecture, normalisation statistics, decision threshold, provenance),
 //! then the Burnpack bytes of the weights.
 
+use crate::error::Error;
 use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
@@ -92,25 +93,13 @@ pub enum LoadedStudent {
     FixedRate(FixedRateStudent),
 }
 
-/// Why a model file cannot be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModelFileError(pub String);
-
-impl std::fmt::Display for ModelFileError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ModelFileError {}
-
 /// Serialises header and weights.
-pub fn to_bytes(header: &ModelHeader, weights: ModuleRecord) -> Result<Vec<u8>, ModelFileError> {
+pub fn to_bytes(header: &ModelHeader, weights: ModuleRecord) -> Result<Vec<u8>, Error> {
     let json = serde_json::to_vec(header)
-        .map_err(|e| ModelFileError(format!("cannot encode the header: {e}")))?;
+        .map_err(|e| Error::ModelFile(format!("cannot encode the header: {e}")))?;
     let pack = weights
         .into_bytes()
-        .map_err(|e| ModelFileError(format!("cannot encode the weights: {e}")))?;
+        .map_err(|e| Error::ModelFile(format!("cannot encode the weights: {e}")))?;
     let mut out = Vec::with_capacity(12 + json.len() + pack.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(json.len() as u32).to_le_bytes());
@@ -120,21 +109,21 @@ pub fn to_bytes(header: &ModelHeader, weights: ModuleRecord) -> Result<Vec<u8>, 
 }
 
 /// Reads the header only.
-pub fn read_header(bytes: &[u8]) -> Result<(ModelHeader, &[u8]), ModelFileError> {
+pub fn read_header(bytes: &[u8]) -> Result<(ModelHeader, &[u8]), Error> {
     if bytes.len() < 12 || &bytes[..8] != MAGIC {
-        return Err(ModelFileError(
+        return Err(Error::ModelFile(
             "not a fallkd model file (it should start with FALLKD01; export one with `fallkd export`)".into(),
         ));
     }
     let len = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize;
     let json = bytes
         .get(12..12 + len)
-        .ok_or_else(|| ModelFileError("the model file is truncated (header cut short)".into()))?;
+        .ok_or_else(|| Error::ModelFile("the model file is truncated (header cut short)".into()))?;
     let mut value: serde_json::Value = serde_json::from_slice(json)
-        .map_err(|e| ModelFileError(format!("the model header is corrupt: {e}")))?;
+        .map_err(|e| Error::ModelFile(format!("the model header is corrupt: {e}")))?;
     upgrade_header(&mut value);
     let header: ModelHeader = serde_json::from_value(value)
-        .map_err(|e| ModelFileError(format!("the model header is corrupt: {e}")))?;
+        .map_err(|e| Error::ModelFile(format!("the model header is corrupt: {e}")))?;
     Ok((header, &bytes[12 + len..]))
 }
 
@@ -152,16 +141,16 @@ fn upgrade_header(value: &mut serde_json::Value) {
 }
 
 /// Checks what the header's parts must agree on before any weight is read.
-fn check_header(header: &ModelHeader) -> Result<(), ModelFileError> {
+fn check_header(header: &ModelHeader) -> Result<(), Error> {
     header
         .window_config()
         .validate()
-        .map_err(|e| ModelFileError(format!("bad header: {e}")))?;
+        .map_err(|e| Error::ModelFile(format!("bad header: {e}")))?;
     let s = &header.stats;
     if !s.imu_mean.iter().all(|v| v.is_finite())
         || !s.imu_std.iter().all(|v| v.is_finite() && *v > 0.0)
     {
-        return Err(ModelFileError(
+        return Err(Error::ModelFile(
             "bad header: the normalisation statistics hold non-finite means or deviations that are not positive".into(),
         ));
     }
@@ -179,13 +168,13 @@ fn check_header(header: &ModelHeader) -> Result<(), ModelFileError> {
                 if !f.mean.iter().all(|v| v.is_finite())
                     || !f.std.iter().all(|v| v.is_finite() && *v > 0.0)
                 {
-                    return Err(ModelFileError(
+                    return Err(Error::ModelFile(
                         "bad header: the feature scaling holds non-finite means or deviations that are not positive".into(),
                     ));
                 }
             }
             (true, got) => {
-                return Err(ModelFileError(format!(
+                return Err(Error::ModelFile(format!(
                     "bad header: the student has the window-feature path but the statistics carry {} (it needs the scaling of all {n} features)",
                     match got {
                         None => "no feature scaling".to_string(),
@@ -199,28 +188,25 @@ fn check_header(header: &ModelHeader) -> Result<(), ModelFileError> {
 }
 
 /// Reads header and weights onto `device`.
-pub fn from_bytes(
-    bytes: &[u8],
-    device: &Device,
-) -> Result<(ModelHeader, LoadedStudent), ModelFileError> {
+pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<(ModelHeader, LoadedStudent), Error> {
     let (header, pack) = read_header(bytes)?;
     check_header(&header)?;
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(pack.to_vec()))
-        .map_err(|e| ModelFileError(format!("the model weights are corrupt: {e}")))?;
+        .map_err(|e| Error::ModelFile(format!("the model weights are corrupt: {e}")))?;
     let bad = |e: burn::store::RecordError| {
-        ModelFileError(format!(
+        Error::ModelFile(format!(
             "the weights do not fit the architecture in the header: {e}"
         ))
     };
     let model = match &header.arch {
         StudentArch::TimestampAware(c) => {
             c.validate()
-                .map_err(|e| ModelFileError(format!("bad architecture in header: {e}")))?;
+                .map_err(|e| Error::ModelFile(format!("bad architecture in header: {e}")))?;
             LoadedStudent::TimestampAware(c.init(device).try_load_record(record).map_err(bad)?)
         }
         StudentArch::FixedRate(c) => {
             c.validate()
-                .map_err(|e| ModelFileError(format!("bad architecture in header: {e}")))?;
+                .map_err(|e| Error::ModelFile(format!("bad architecture in header: {e}")))?;
             LoadedStudent::FixedRate(c.init(device).try_load_record(record).map_err(bad)?)
         }
     };

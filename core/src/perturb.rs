@@ -1,6 +1,7 @@
 //! Stress perturbations of IMU event streams (seeded, deterministic). Severity 0 is the
 //! identity for every kind. Timestamps are seconds; outputs stay sorted.
 
+use crate::error::Error;
 use serde::{Deserialize, Serialize};
 
 use crate::data::events::sort_events;
@@ -43,7 +44,7 @@ impl Perturbation {
     pub const KINDS: [&'static str; 4] = ["jitter", "dropout", "burst", "warp"];
 
     /// The perturbation `kind` at `severity` in [0, 1] (the scale reports sweep).
-    pub fn at_severity(kind: &str, severity: f64) -> Result<Perturbation, String> {
+    pub fn at_severity(kind: &str, severity: f64) -> Result<Perturbation, Error> {
         let s = severity.clamp(0.0, 1.0);
         Ok(match kind {
             "jitter" => Perturbation::Jitter {
@@ -62,9 +63,9 @@ impl Perturbation {
                 cycles: 1.0,
             },
             o => {
-                return Err(format!(
+                return Err(Error::Invalid(format!(
                     "unknown perturbation '{o}': expected jitter, dropout, burst or warp"
-                ));
+                )));
             }
         })
     }

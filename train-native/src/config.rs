@@ -446,20 +446,20 @@ fn positive(key: &str, v: f64) -> Result<()> {
 impl RunConfig {
     /// Checks every value; the error names the key.
     pub fn validate(&self) -> Result<()> {
-        self.window.validate().map_err(anyhow::Error::msg)?;
+        self.window.validate()?;
         self.teacher
             .model()
             .validate()
-            .map_err(|e| anyhow::anyhow!("teacher.{e}"))?;
+            .map_err(|e| e.under("teacher."))?;
         self.student
             .timestamp_aware()
             .validate()
-            .map_err(|e| anyhow::anyhow!("student.{e}"))?;
+            .map_err(|e| e.under("student."))?;
         self.kd
             .weights
             .kd_weights()
             .validate()
-            .map_err(|e| anyhow::anyhow!("kd.{e}"))?;
+            .map_err(|e| e.under("kd."))?;
         positive("train.lr", self.train.lr)?;
         positive("kd.embedding_temperature", self.kd.embedding_temperature)?;
         positive("kd.attention_temperature", self.kd.attention_temperature)?;
@@ -473,8 +473,7 @@ impl RunConfig {
         )?;
         fallkd_core::losses::ResponseKdConfig::new()
             .with_temperature(self.kd.response_temperature)
-            .validate()
-            .map_err(anyhow::Error::msg)?;
+            .validate()?;
         if self.kd.comodo_queue == 0 {
             bail!("kd.comodo_queue must be > 0");
         }
@@ -493,7 +492,7 @@ impl RunConfig {
                 self.train.gyro_dropout
             );
         }
-        self.train.augment.validate().map_err(anyhow::Error::msg)?;
+        self.train.augment.validate()?;
         if self.train.weight_decay.is_nan() || self.train.weight_decay < 0.0 {
             bail!("train.weight_decay must be >= 0");
         }

@@ -329,7 +329,7 @@ impl AlarmArgs {
             n: self.alarm_n,
             refractory_s: self.refractory_s,
         };
-        a.validate().map_err(anyhow::Error::msg)?;
+        a.validate()?;
         Ok(a)
     }
 }

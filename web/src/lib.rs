@@ -20,6 +20,7 @@ use std::rc::Rc;
 use serde::Serialize;
 
 use burn::tensor::Device;
+use fallkd_core::Error as CoreError;
 use fallkd_core::data::batch::EventWindow;
 use fallkd_core::inference::{Detector as CoreDetector, Pause, Stress, analyze_with_progress};
 use fallkd_core::perturb::Perturbation;
@@ -152,7 +153,7 @@ pub struct Detector {
     warm: Rc<Cell<bool>>,
 }
 
-async fn warm_up(inner: &CoreDetector, warm: &Cell<bool>) -> Result<(), String> {
+async fn warm_up(inner: &CoreDetector, warm: &Cell<bool>) -> Result<(), CoreError> {
     if warm.get() {
         return Ok(());
     }
@@ -172,16 +173,18 @@ pub async fn predict_one(
     inner: &CoreDetector,
     events: &[f32],
     timestamps: &[f64],
-) -> Result<f64, String> {
+) -> Result<f64, CoreError> {
     if events.len() != timestamps.len() * 6 {
-        return Err(format!(
+        return Err(CoreError::Invalid(format!(
             "{} values for {} timestamps: expected 6 per event",
             events.len(),
             timestamps.len()
-        ));
+        )));
     }
     if timestamps.iter().any(|t| !t.is_finite()) || events.iter().any(|v| !v.is_finite()) {
-        return Err("the window holds NaN or infinite values".into());
+        return Err(CoreError::Invalid(
+            "the window holds NaN or infinite values".into(),
+        ));
     }
     let mut ev: Vec<[f32; 6]> = events.chunks(6).map(|c| c.try_into().expect("6")).collect();
     let mut ts = timestamps.to_vec();
@@ -261,14 +264,14 @@ impl Detector {
     ) -> js_sys::Promise {
         let (inner, warm, backend) = (self.inner.clone(), self.warm.clone(), self.backend.clone());
         wasm_bindgen_futures::future_to_promise(async move {
-            let fail = |e: String| JsValue::from(JsError::new(&e));
-            warm_up(&inner, &warm).await.map_err(fail)?;
+            let fail = |e: &dyn std::fmt::Display| JsValue::from(err(e));
+            warm_up(&inner, &warm).await.map_err(|e| fail(&e))?;
             let stress = if stress_kind == "none" {
                 None
             } else {
                 Some(Stress {
                     perturbation: Perturbation::at_severity(&stress_kind, severity)
-                        .map_err(fail)?,
+                        .map_err(|e| fail(&e))?,
                     seed,
                 })
             };
@@ -286,17 +289,17 @@ impl Detector {
                 &progress,
             )
             .await
-            .map_err(fail)?;
+            .map_err(|e| fail(&e))?;
             drop((acc, gyro));
             result.keep_attention_near_peak(ATTENTION_ROWS);
             let elapsed = now_ms() - t0;
             let passes = if stress.is_some() { 2.0 } else { 1.0 };
-            let mut v = serde_json::to_value(&result).map_err(|e| fail(e.to_string()))?;
+            let mut v = serde_json::to_value(&result).map_err(|e| fail(&e))?;
             v["backend"] = backend.into();
             v["latency_ms_per_window"] =
                 (elapsed / (passes * result.windows.len().max(1) as f64)).into();
             v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-                .map_err(|e| fail(e.to_string()))
+                .map_err(|e| fail(&e))
         })
     }
 
@@ -308,7 +311,7 @@ impl Detector {
             predict_one(&inner, &events, &timestamps)
                 .await
                 .map(JsValue::from)
-                .map_err(|e| JsValue::from(JsError::new(&e)))
+                .map_err(|e| JsValue::from(err(e)))
         })
     }
 }

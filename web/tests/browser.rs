@@ -108,7 +108,8 @@ async fn bad_uploads_and_models_are_clear_errors() {
         None,
     )
     .await
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("upload.csv:1") && e.contains("4 columns"), "{e}");
     let e = analyze(
         &det,
@@ -117,7 +118,8 @@ async fn bad_uploads_and_models_are_clear_errors() {
         None,
     )
     .await
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("only a header"), "{e}");
     assert!(
         CoreDetector::from_bytes(b"not a model", &Device::flex())
@@ -132,6 +134,7 @@ async fn bad_uploads_and_models_are_clear_errors() {
         predict_one(&det, &f.events[..7], &f.timestamps)
             .await
             .unwrap_err()
+            .to_string()
             .contains("6 per event")
     );
 }

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::events::Event;
+use crate::error::Error;
 use crate::rng::Rng;
 
 /// How training windows are augmented. The default (all zero) leaves them untouched.
@@ -29,23 +30,23 @@ impl AugmentConfig {
     }
 
     /// Checks the ranges, naming the offending key.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Error> {
         if !(0.0..=1.0).contains(&self.probability) {
-            return Err(format!(
-                "train.augment.probability must be in [0, 1], got {}",
-                self.probability
+            return Err(Error::config(
+                "train.augment.probability",
+                format!("must be in [0, 1], got {}", self.probability),
             ));
         }
         if !(0.0..=180.0).contains(&self.rotation_deg) {
-            return Err(format!(
-                "train.augment.rotation_deg must be in [0, 180], got {}",
-                self.rotation_deg
+            return Err(Error::config(
+                "train.augment.rotation_deg",
+                format!("must be in [0, 180], got {}", self.rotation_deg),
             ));
         }
         if !(0.0..1.0).contains(&self.gain) {
-            return Err(format!(
-                "train.augment.gain must be in [0, 1), got {}",
-                self.gain
+            return Err(Error::config(
+                "train.augment.gain",
+                format!("must be in [0, 1), got {}", self.gain),
             ));
         }
         Ok(())
@@ -183,7 +184,7 @@ mod tests {
 
     #[test]
     fn out_of_range_settings_name_their_key() {
-        let bad = |c: AugmentConfig| c.validate().unwrap_err();
+        let bad = |c: AugmentConfig| c.validate().unwrap_err().to_string();
         let base = AugmentConfig::default();
         assert!(
             bad(AugmentConfig {

@@ -1,5 +1,6 @@
 //! Subject splits: leave-one-subject-out folds and a fixed split from subject lists.
 
+use crate::error::Error;
 use serde::{Deserialize, Serialize};
 
 use crate::rng::Rng;
@@ -56,18 +57,18 @@ pub fn leave_one_subject_out(subjects: &[u16], evaluable: &[u16], seed: u64) -> 
 }
 
 /// A fixed split from lists; every subject in `available` not in `val` or `test` trains.
-pub fn fixed_split(available: &[u16], val: &[u16], test: &[u16]) -> Result<Split, String> {
+pub fn fixed_split(available: &[u16], val: &[u16], test: &[u16]) -> Result<Split, Error> {
     for s in val.iter().chain(test) {
         if !available.contains(s) {
-            return Err(format!(
+            return Err(Error::Invalid(format!(
                 "split subject S{s:02} has no usable trials in this data"
-            ));
+            )));
         }
     }
     if let Some(s) = val.iter().find(|s| test.contains(s)) {
-        return Err(format!(
+        return Err(Error::Invalid(format!(
             "subject S{s:02} is in both split.val and split.test"
-        ));
+        )));
     }
     let mut train: Vec<u16> = available
         .iter()
@@ -77,7 +78,9 @@ pub fn fixed_split(available: &[u16], val: &[u16], test: &[u16]) -> Result<Split
     train.sort_unstable();
     train.dedup();
     if train.is_empty() {
-        return Err("the split leaves no training subject".into());
+        return Err(Error::Invalid(
+            "the split leaves no training subject".into(),
+        ));
     }
     Ok(Split {
         name: "fixed".into(),
@@ -136,6 +139,7 @@ mod tests {
         assert!(
             fixed_split(&[1, 2], &[2], &[9])
                 .unwrap_err()
+                .to_string()
                 .contains("S09")
         );
         assert!(fixed_split(&[1, 2], &[2], &[2]).is_err());

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::events::Event;
 use super::trial::{Trial, TrialKey};
+use crate::error::Error;
 
 /// How window length is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -106,13 +107,19 @@ impl Default for WindowConfig {
 
 impl WindowConfig {
     /// Checks the settings, naming the offending key.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Error> {
         match self.length {
             WindowLength::Duration { seconds } if !(seconds > 0.0 && seconds.is_finite()) => {
-                return Err(format!("window.length.seconds must be > 0, got {seconds}"));
+                return Err(Error::config(
+                    "window.length.seconds",
+                    format!("must be > 0, got {seconds}"),
+                ));
             }
             WindowLength::Count { events } if events < 2 => {
-                return Err(format!("window.length.events must be >= 2, got {events}"));
+                return Err(Error::config(
+                    "window.length.events",
+                    format!("must be >= 2, got {events}"),
+                ));
             }
             _ => {}
         }
@@ -128,23 +135,29 @@ impl WindowConfig {
             // At least 1/100 of a window: a smaller stride only repeats windows, and a vanishing
             // one would make windowing run without end.
             if !(0.01..=4.0).contains(&v) {
-                return Err(format!("window.{k} must be in [0.01, 4], got {v}"));
+                return Err(Error::config(
+                    format!("window.{k}"),
+                    format!("must be in [0.01, 4], got {v}"),
+                ));
             }
         }
         if !(self.max_gap_s > 0.0 && self.max_gap_s <= 3600.0) {
-            return Err(format!(
-                "window.max_gap_s must be in (0, 3600] seconds, got {}",
-                self.max_gap_s
+            return Err(Error::config(
+                "window.max_gap_s",
+                format!("must be in (0, 3600] seconds, got {}", self.max_gap_s),
             ));
         }
         if !(self.impact_margin_s >= 0.0 && self.impact_margin_s.is_finite()) {
-            return Err(format!(
-                "window.impact_margin_s must be >= 0, got {}",
-                self.impact_margin_s
+            return Err(Error::config(
+                "window.impact_margin_s",
+                format!("must be >= 0, got {}", self.impact_margin_s),
             ));
         }
         if self.max_events < self.min_events.max(1) {
-            return Err("window.max_events must be >= window.min_events".into());
+            return Err(Error::config(
+                "window.max_events",
+                "must be >= window.min_events",
+            ));
         }
         Ok(())
     }

@@ -13,6 +13,7 @@ use super::embedding::{EmbeddingKd, EmbeddingKdConfig};
 use super::gram::GramKd;
 use super::response::{ResponseKd, ResponseKdConfig};
 use super::task::{TaskLoss, TaskLossKind};
+use crate::error::Error;
 use crate::model::ModelOutput;
 
 /// Weights of the loss terms (0 switches a term off).
@@ -40,7 +41,7 @@ pub struct KdWeights {
 
 impl KdWeights {
     /// Checks the weights, naming the offending key.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Error> {
         for (name, w) in [
             ("task", self.task),
             ("embedding", self.embedding),
@@ -50,8 +51,9 @@ impl KdWeights {
             ("response", self.response),
         ] {
             if !w.is_finite() || w < 0.0 {
-                return Err(format!(
-                    "weights.{name} must be a finite number >= 0, got {w}"
+                return Err(Error::config(
+                    format!("weights.{name}"),
+                    format!("must be a finite number >= 0, got {w}"),
                 ));
             }
         }

@@ -13,6 +13,7 @@ use burn::tensor::{
 };
 
 use super::l2_normalize;
+use crate::error::Error;
 
 /// Configuration of [`Comodo`]. Defaults follow the published COMODO.
 #[derive(Config, Debug)]
@@ -38,15 +39,15 @@ pub struct Comodo {
 
 impl ComodoConfig {
     /// Checks the configuration, naming the offending key.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Error> {
         if self.queue_size == 0 {
-            return Err("comodo.queue_size must be > 0".into());
+            return Err(Error::config("comodo.queue_size", "must be > 0"));
         }
         if self.teacher_temperature <= 0.0 {
-            return Err("comodo.teacher_temperature must be > 0".into());
+            return Err(Error::config("comodo.teacher_temperature", "must be > 0"));
         }
         if self.student_temperature <= 0.0 {
-            return Err("comodo.student_temperature must be > 0".into());
+            return Err(Error::config("comodo.student_temperature", "must be > 0"));
         }
         Ok(())
     }

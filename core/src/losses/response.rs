@@ -5,6 +5,7 @@
 //! keeps the gradient's size independent of `T`). Optionally only where the teacher is right:
 //! windows whose teacher probability is on the wrong side of 0.5 for the label give nothing.
 
+use crate::error::Error;
 use burn::config::Config;
 use burn::tensor::{Tensor, activation::log_sigmoid, activation::sigmoid};
 
@@ -28,11 +29,11 @@ pub struct ResponseKd {
 
 impl ResponseKdConfig {
     /// Checks the settings, naming the offending key.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Error> {
         if !(self.temperature > 0.0 && self.temperature.is_finite()) {
-            return Err(format!(
-                "kd.response_temperature must be > 0, got {}",
-                self.temperature
+            return Err(Error::config(
+                "kd.response_temperature",
+                format!("must be > 0, got {}", self.temperature),
             ));
         }
         Ok(())

@@ -8,6 +8,7 @@ use burn::tensor::{Device, Tensor};
 use super::joint_embedding::{JointEmbedding, JointEmbeddingConfig};
 use super::output::ModelOutput;
 use super::trunk::{Trunk, TrunkConfig};
+use crate::error::Error;
 
 /// Configuration of [`FixedRateStudent`].
 #[derive(Config, Debug)]
@@ -58,9 +59,9 @@ impl FixedRateStudentConfig {
     }
 
     /// Checks the configuration, naming the offending key.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Error> {
         if self.num_tokens == 0 {
-            return Err("num_tokens must be > 0".into());
+            return Err(Error::config("num_tokens", "must be > 0"));
         }
         self.trunk().validate()
     }

@@ -18,6 +18,7 @@ use burn::tensor::{Device, Tensor, TensorData, activation::silu};
 use serde::{Deserialize, Serialize};
 
 use super::masking::{masked_softmax, padded};
+use crate::error::Error;
 
 /// How event times enter the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -118,17 +119,20 @@ pub struct ResamplerOutput {
 
 impl EventTokenResamplerConfig {
     /// Checks the configuration, naming the offending key.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Error> {
         if self.input_channels == 0 {
-            return Err("input_channels must be > 0".into());
+            return Err(Error::config("input_channels", "must be > 0"));
         }
         if self.num_tokens == 0 {
-            return Err("num_tokens must be > 0".into());
+            return Err(Error::config("num_tokens", "must be > 0"));
         }
         if self.num_heads == 0 || !self.embed_dim.is_multiple_of(self.num_heads) {
-            return Err(format!(
-                "num_heads ({}) must divide embed_dim ({})",
-                self.num_heads, self.embed_dim
+            return Err(Error::config(
+                "num_heads",
+                format!(
+                    "({}) must divide embed_dim ({})",
+                    self.num_heads, self.embed_dim
+                ),
             ));
         }
         Ok(())

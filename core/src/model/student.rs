@@ -13,6 +13,7 @@ use burn::tensor::{Device, Tensor, activation::gelu};
 use super::output::ModelOutput;
 use super::resampler::{EventTokenResampler, EventTokenResamplerConfig, ResamplerOutput, TimeMode};
 use super::trunk::{Trunk, TrunkConfig};
+use crate::error::Error;
 
 /// Configuration of [`TimestampAwareStudent`].
 #[derive(Config, Debug)]
@@ -106,10 +107,13 @@ impl TimestampAwareStudentConfig {
     }
 
     /// Checks the configuration, naming the offending key.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Error> {
         self.resampler().validate()?;
         if self.window_features && self.feature_hidden == 0 {
-            return Err("feature_hidden must be > 0 when window_features is on".into());
+            return Err(Error::config(
+                "feature_hidden",
+                "must be > 0 when window_features is on",
+            ));
         }
         self.trunk().validate()
     }

@@ -7,7 +7,7 @@ use burn::tensor::{Device, Tensor};
 use super::joint_embedding::{JointEmbedding, JointEmbeddingConfig};
 use super::output::ModelOutput;
 use super::trunk::{Trunk, TrunkConfig};
-use crate::error::ShapeError;
+use crate::error::Error;
 
 /// Configuration of [`SkeletonTransformer`]. Defaults are the reference design (about 341K
 /// parameters).
@@ -59,9 +59,9 @@ impl SkeletonTransformerConfig {
     }
 
     /// Checks the configuration, naming the offending key.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Error> {
         if self.input_dim == 0 {
-            return Err("input_dim must be > 0".into());
+            return Err(Error::config("input_dim", "must be > 0"));
         }
         self.trunk().validate()
     }
@@ -79,14 +79,10 @@ impl SkeletonTransformer {
     /// Frames `(B, T, 96)` with an optional mask `(B, T)` (1 valid, 0 padded).
     ///
     /// Errors when `T` exceeds the positional table: crop or resample the window first.
-    pub fn forward(
-        &self,
-        x: Tensor<3>,
-        mask: Option<Tensor<2>>,
-    ) -> Result<ModelOutput, ShapeError> {
+    pub fn forward(&self, x: Tensor<3>, mask: Option<Tensor<2>>) -> Result<ModelOutput, Error> {
         let [b, t, _] = x.dims();
         if t > self.trunk.max_len() {
-            return Err(ShapeError(format!(
+            return Err(Error::Shape(format!(
                 "skeleton window has {t} frames but the teacher's positional encoding covers {}; \
                  use shorter windows or a larger max_len",
                 self.trunk.max_len()

@@ -15,6 +15,7 @@ use super::masking::padded;
 use super::output::ModelOutput;
 use super::positional::{LearnedPositionalEncoding, LearnedPositionalEncodingConfig};
 use super::squeeze_excitation::{SqueezeExcitation, SqueezeExcitationConfig};
+use crate::error::Error;
 
 /// Configuration of [`Trunk`].
 #[derive(Config, Debug)]
@@ -62,24 +63,33 @@ pub struct Trunk {
 
 impl TrunkConfig {
     /// Checks the configuration, naming the offending key.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Error> {
         if self.embed_dim == 0 {
-            return Err("embed_dim must be > 0".into());
+            return Err(Error::config("embed_dim", "must be > 0"));
         }
         if self.num_heads == 0 || !self.embed_dim.is_multiple_of(self.num_heads) {
-            return Err(format!(
-                "num_heads ({}) must divide embed_dim ({})",
-                self.num_heads, self.embed_dim
+            return Err(Error::config(
+                "num_heads",
+                format!(
+                    "({}) must divide embed_dim ({})",
+                    self.num_heads, self.embed_dim
+                ),
             ));
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return Err(format!("dropout must be in [0, 1), got {}", self.dropout));
+            return Err(Error::config(
+                "dropout",
+                format!("must be in [0, 1), got {}", self.dropout),
+            ));
         }
         if self.use_pos_enc && self.max_len == 0 {
-            return Err("max_len must be > 0 when use_pos_enc is on".into());
+            return Err(Error::config(
+                "max_len",
+                "must be > 0 when use_pos_enc is on",
+            ));
         }
         if self.gram_tokens == 0 {
-            return Err("gram_tokens must be > 0".into());
+            return Err(Error::config("gram_tokens", "must be > 0"));
         }
         Ok(())
     }

@@ -61,7 +61,7 @@ pub fn run(
         threshold,
         ..alarm.unwrap_or_default()
     };
-    alarm.validate().map_err(anyhow::Error::msg)?;
+    alarm.validate()?;
     let header = ModelHeader {
         arch,
         stats,
@@ -83,7 +83,7 @@ pub fn run(
             summary["test"]["auc"].as_f64().unwrap_or(f64::NAN)
         ),
     };
-    let bytes = to_bytes(&header, record).map_err(anyhow::Error::msg)?;
+    let bytes = to_bytes(&header, record)?;
     write_atomic(out, &bytes)?;
     Ok(bytes.len())
 }

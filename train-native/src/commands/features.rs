@@ -159,20 +159,17 @@ pub fn run(cfg: &RunConfig, out: &Path) -> Result<RunSummary> {
                 threshold_g: m.threshold,
             }
         }
-        FeatureModel::Gbm => Fitted::Gbm(
-            Gbm::fit(
-                &x,
-                &y,
-                &GbmConfig {
-                    trees: f.trees,
-                    max_depth: f.max_depth,
-                    learning_rate: f.learning_rate,
-                    seed: cfg.seed,
-                    ..Default::default()
-                },
-            )
-            .map_err(anyhow::Error::msg)?,
-        ),
+        FeatureModel::Gbm => Fitted::Gbm(Gbm::fit(
+            &x,
+            &y,
+            &GbmConfig {
+                trees: f.trees,
+                max_depth: f.max_depth,
+                learning_rate: f.learning_rate,
+                seed: cfg.seed,
+                ..Default::default()
+            },
+        )?),
     };
     let train_s = t0.elapsed().as_secs_f64();
     let score = |w: &Window| model.score(&features(&data, w, false));

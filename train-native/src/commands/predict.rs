@@ -27,13 +27,12 @@ fn analyze_files(det: &Detector, acc: &Path, gyro: Option<&Path>) -> Result<Anal
         acc.display().to_string(),
         gyro.map(|g| g.display().to_string()).unwrap_or_default(),
     );
-    pollster::block_on(analyze(
+    Ok(pollster::block_on(analyze(
         det,
         (&an, &acc_bytes),
         gyro_bytes.as_deref().map(|g| (gn.as_str(), g)),
         None,
-    ))
-    .map_err(anyhow::Error::msg)
+    ))?)
 }
 
 /// What became of one recording of a folder.

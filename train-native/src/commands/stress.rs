@@ -65,7 +65,7 @@ pub fn run(
         let model = label(&cfg, run);
         for kind in &cfg.stress.kinds {
             for &sev in &cfg.stress.severities {
-                let p = Perturbation::at_severity(kind, sev).map_err(anyhow::Error::msg)?;
+                let p = Perturbation::at_severity(kind, sev)?;
                 let perturbed: Vec<Window> = data
                     .test
                     .iter()

@@ -1,0 +1,127 @@
+"""A long recording through the page in headless Chromium (CPU backend): memory, time, progress
+and responsiveness figures for README ("Long recordings"). Standard library only; the WebDriver
+calls are those of scripts/e2e.py.
+
+    python3 scripts/big_upload.py SITE_DIR BIG.csv OUT.json
+
+Measured: wall time from the click to the result; the page's wasm linear memory afterwards (it
+never shrinks, so it is the peak); the JS heap; how many distinct progress texts the Analyze
+button showed; and the longest gap between ticks of a 50 ms timer during the analysis (how long
+the page was unresponsive at a stretch).
+"""
+import http.server, json, os, socket, subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
+
+site, recording, out_json = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
+
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+
+
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, *a, **k):
+        super().__init__(*a, directory=site, **k)
+
+    def log_message(self, *a):
+        pass
+
+
+Quiet.extensions_map[".wasm"] = "application/wasm"
+Quiet.extensions_map[".js"] = "text/javascript"
+http_port, wd_port = free_port(), free_port()
+server = http.server.ThreadingHTTPServer(("127.0.0.1", http_port), Quiet)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+driver = subprocess.Popen(["chromedriver", f"--port={wd_port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+base = f"http://127.0.0.1:{wd_port}"
+
+
+def call(method, path, body=None, timeout=180):
+    req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        raise RuntimeError(f"WebDriver {method} {path}: {e.code} {e.read()[:600]!r}") from None
+
+
+for _ in range(100):
+    try:
+        call("GET", "/status"); break
+    except Exception:
+        time.sleep(0.1)
+
+args = ["--headless=new", "--no-sandbox", "--disable-quic", "--no-first-run", "--enable-precise-memory-info",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1200,1600",
+        f"--user-data-dir={tempfile.mkdtemp(prefix='fallkd-big-')}"]
+s = None
+try:
+    sid = call("POST", "/session", {"capabilities": {"alwaysMatch": {"goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}}}})["value"]["sessionId"]
+    s = f"/session/{sid}"
+
+    def find(css):
+        return call("POST", s + "/element", {"using": "css selector", "value": css})["value"]["element-6066-11e4-a52e-4f735466cecf"]
+
+    def js(script):
+        # The page may be busy for seconds at a stretch (parsing): a generous timeout.
+        return call("POST", s + "/execute/sync", {"script": script, "args": []}, timeout=600)["value"]
+
+    call("POST", s + "/url", {"url": f"http://127.0.0.1:{http_port}/index.html?cpu"})
+    for _ in range(600):
+        if js("return document.getElementById('backend').dataset.ready === '1'"):
+            break
+        time.sleep(0.2)
+    backend = js("return document.getElementById('backend').textContent")
+    # Heartbeat and progress log, kept in the page.
+    js("""window.beat = {last: performance.now(), maxGap: 0, texts: new Set()};
+          setInterval(() => { const t = performance.now(); window.beat.maxGap = Math.max(window.beat.maxGap, t - window.beat.last); window.beat.last = t; }, 50);
+          new MutationObserver(() => window.beat.texts.add(document.getElementById('analyze').textContent))
+            .observe(document.getElementById('analyze'), {childList: true, characterData: true, subtree: true});
+          return 1;""")
+    call("POST", f"{s}/element/{find('#acc-file')}/value", {"text": recording})
+    js("window.beat.maxGap = 0; window.beat.last = performance.now(); return 1;")
+    t0 = time.time()
+    call("POST", f"{s}/element/{find('#analyze')}/click", {})
+    result = None
+    while time.time() - t0 < 3600:
+        time.sleep(2)
+        r = js("""const e = document.getElementById('error').textContent, p = document.getElementById('result-prob').textContent,
+                  b = document.getElementById('analyze').textContent;
+                  return {error: e, prob: p, button: b};""")
+        if r["error"]:
+            raise RuntimeError("the page refused the upload: " + r["error"])
+        if r["prob"] not in ("", "–") and r["button"] == "Analyze":
+            result = r
+            break
+    if result is None:
+        raise RuntimeError("no result within an hour")
+    wall = time.time() - t0
+    m = js("""return {wasm: window.wasmExports.memory.buffer.byteLength,
+                      js_heap: performance.memory ? performance.memory.usedJSHeapSize : null,
+                      max_gap_ms: window.beat.maxGap, texts: [...window.beat.texts],
+                      alarms: document.getElementById('alarms').textContent,
+                      latency: document.getElementById('latency').textContent};""")
+    progress = [t for t in m["texts"] if t.startswith("Scoring")]
+    figures = {
+        "file_bytes": os.path.getsize(recording),
+        "backend": backend,
+        "wall_s": round(wall, 1),
+        "highest_probability": float(result["prob"]),
+        "wasm_memory_bytes": m["wasm"],
+        "js_heap_bytes": m["js_heap"],
+        "longest_unresponsive_ms": round(m["max_gap_ms"]),
+        "progress_updates": len(progress),
+        "button_texts_seen": [t for t in m["texts"] if not t.startswith("Scoring")] + progress[-1:],
+        "summary": m["alarms"],
+        "latency": m["latency"],
+    }
+    print(json.dumps(figures, indent=1))
+    with open(out_json, "w") as f:
+        json.dump(figures, f, indent=1)
+finally:
+    try:
+        if s:
+            call("DELETE", s, timeout=10)
+    except Exception:
+        pass
+    driver.terminate(); server.shutdown()
