@@ -126,10 +126,10 @@ fn kd_losses(c: &mut Criterion) {
     );
     let proj = fallkd_core::burn::nn::LinearConfig::new(96, 48).init(&d);
     let emb = EmbeddingKdConfig::new().init();
-    let gram = GramKdConfig::new().init();
+    let gram = GramKd;
     let att = AttentionKdConfig::new().init();
     let mut comodo = ComodoConfig::new().init();
-    comodo.seed(Tensor::random(
+    comodo.enqueue(Tensor::random(
         [4096, 96],
         Distribution::Normal(0.0, 1.0),
         &d,

@@ -2,7 +2,8 @@
 # Memory and time of a long recording (README, "Long recordings"): a generated accelerometer file
 # of about 215 MiB (5,063,089 samples, 35 h at 40 Hz, Unix milliseconds) through `fallkd predict`
 # (peak resident memory by /usr/bin/time) and through the page in headless Chromium on the CPU
-# backend (scripts/big_upload.py). Outside CI: about 15 min on 2 cores.
+# backend, the release build the published page uses (scripts/big_upload.py). Outside CI: about
+# 40 min on 2 cores, most of it building the release wasm.
 #   bash scripts/big-upload.sh          (needs: bash scripts/setup-wasm.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,5 +35,5 @@ print(json.dumps({"file_bytes": os.path.getsize(f"{out}/big.csv"), "highest_prob
                   "user_s": float(get("User time (seconds)")), "wall": get("Elapsed (wall clock) time (h:mm:ss or m:ss)")}, indent=1))
 PY
 cat results/big-upload/cli.json
-bash scripts/build-page.sh "$out/site"
+PROFILE=release bash scripts/build-page.sh "$out/site"
 python3 scripts/big_upload.py "$out/site" "$big" results/big-upload/page.json

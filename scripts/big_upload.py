@@ -63,8 +63,16 @@ try:
         return call("POST", s + "/element", {"using": "css selector", "value": css})["value"]["element-6066-11e4-a52e-4f735466cecf"]
 
     def js(script):
-        # The page may be busy for seconds at a stretch (parsing): a generous timeout.
-        return call("POST", s + "/execute/sync", {"script": script, "args": []}, timeout=600)["value"]
+        # The page may be busy for minutes at a stretch (parsing a long file on the main thread):
+        # ChromeDriver gives up on a renderer after 300 s, so a busy page is asked again.
+        for _ in range(12):
+            try:
+                return call("POST", s + "/execute/sync", {"script": script, "args": []}, timeout=900)["value"]
+            except RuntimeError as e:
+                if "Timed out receiving message from renderer" not in str(e):
+                    raise
+                print("[big-upload] the page did not answer for 300 s; asking again", flush=True)
+        raise RuntimeError("the page did not answer for an hour")
 
     call("POST", s + "/url", {"url": f"http://127.0.0.1:{http_port}/index.html?cpu"})
     for _ in range(600):

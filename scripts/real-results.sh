@@ -35,6 +35,20 @@ $B loso --data-root data --out runs/wearer11 --parallel 2 --seeds 42,43,44 "${CO
 $B loso --data-root data --out runs/wearer11 --parallel 2 --seeds "$SEEDS" "${COMMON[@]}" "${ROWS[@]}" "${CMP[@]}"
 mkdir -p results/wearer11 && cp runs/wearer11/loso.md runs/wearer11/loso.csv results/wearer11/
 
+# W1b. Augmentation and response KD (RESULTS.md section 3, "what was tried"), seed 42, each read
+#      against its row without it by the paired tests.
+$B loso --data-root data --out runs/wearer11 --parallel 2 --seeds 42 "${COMMON[@]}" \
+  --rows teacher,features-gbm-wearer-aug,student-kd-wearer-wf-aug,student-nokd-wearer-wf-aug
+RESP='student-kd-wearer-wf-resp=student.time_mode=timestamps;train.gyro_dropout=0.5;data.old_adults.train=true;student.window_features=true;kd.weights.response=1.0'
+$B loso --data-root data --out runs/wearer11 --parallel 2 --seeds 42 "${COMMON[@]}" --rows teacher --kd-row "$RESP"
+$B loso --data-root data --out runs/wearer11 --seeds 42 "${COMMON[@]}" --report-only --kd-row "$RESP" \
+  --rows teacher,student-nokd-wearer-wf,student-kd-wearer-wf,student-nokd-wearer-wf-aug,student-kd-wearer-wf-aug,features-gbm-wearer,features-gbm-wearer-aug \
+  --compare student-kd-wearer-wf-aug:student-kd-wearer-wf --compare student-nokd-wearer-wf-aug:student-nokd-wearer-wf \
+  --compare student-kd-wearer-wf-aug:student-nokd-wearer-wf-aug --compare features-gbm-wearer-aug:features-gbm-wearer \
+  --compare student-kd-wearer-wf-aug:features-gbm-wearer-aug \
+  --compare student-kd-wearer-wf-resp:student-kd-wearer-wf --compare student-kd-wearer-wf-resp:student-nokd-wearer-wf
+mkdir -p results/wearer11-aug && cp runs/wearer11/loso.md runs/wearer11/loso.csv results/wearer11-aug/
+
 # W2. The research group's protocol (section 2): cropped trials, 128-event windows, every window
 #     of a fall trial a fall, dense fall strides in training and test; with the always-fall floor.
 GROUP=(--set 'window.length={by: count, events: 128}' --set window.crop_events=100

@@ -32,7 +32,7 @@ fn embedding_kd_is_one_minus_cosine_over_temperature() {
 #[test]
 fn gram_kd_matches_hand_values_and_pools_different_lengths() {
     let d = device(1);
-    let kd = GramKdConfig::new().init();
+    let kd = GramKd;
     let s = tensor(vec![1.0, 0.0, 0.0, 2.0], [1, 2, 2], &d); // G = I
     let t = tensor(vec![1.0, 0.0, 3.0, 0.0], [1, 2, 2], &d); // G = ones
     close(scalar(kd.forward(s.clone(), t)), 0.5, 1e-6);
@@ -74,7 +74,7 @@ fn comodo_queue_is_fifo_and_bounded() {
     let d = device(3);
     let mut c = ComodoConfig::new().with_queue_size(3).init();
     assert!(c.is_empty());
-    c.seed(tensor(vec![1.0, 0.0, 0.0, 2.0], [2, 2], &d));
+    c.enqueue(tensor(vec![1.0, 0.0, 0.0, 2.0], [2, 2], &d));
     c.enqueue(tensor(vec![3.0, 4.0, -1.0, 0.0], [2, 2], &d));
     assert_eq!(c.len(), 3);
     // Oldest row ([1, 0]) dropped; rows are stored normalised.
@@ -203,7 +203,7 @@ fn combined_loss_weights_its_parts_and_trains_the_projection() {
         ),
         tensor(vec![0.0, 0.0], [2], &d),
     );
-    comodo.seed(teacher.features.clone());
+    comodo.enqueue(teacher.features.clone());
     let student = output(
         tensor(noise(6, 3), [2, 3], &d).require_grad(),
         tensor(noise(2 * 8 * 3, 4), [2, 8, 3], &d),
@@ -263,4 +263,33 @@ fn kd_weights_reject_negative_or_nan() {
     );
     assert!(KdWeights::new().with_comodo(f64::NAN).validate().is_err());
     assert!(KdWeights::new().validate().is_ok());
+}
+
+#[test]
+#[should_panic(expected = "a COMODO weight above 0 needs its queue")]
+fn a_comodo_weight_without_its_queue_is_refused_not_dropped() {
+    let d = device(8);
+    let loss = DistillationLossConfig::new(4, 3)
+        .with_weights(KdWeights::new().with_comodo(1.0))
+        .init(&d);
+    let teacher = output(
+        tensor(noise(8, 1), [2, 4], &d),
+        tensor(noise(2 * 5 * 4, 2), [2, 5, 4], &d),
+        tensor(vec![0.2; 10], [2, 5], &d),
+        tensor(vec![0.0, 0.0], [2], &d),
+    );
+    let student = output(
+        tensor(noise(6, 3), [2, 3], &d),
+        tensor(noise(2 * 8 * 3, 4), [2, 8, 3], &d),
+        tensor(vec![0.125; 16], [2, 8], &d),
+        tensor(vec![0.5, -1.0], [2], &d),
+    );
+    loss.forward(
+        KdInputs {
+            student: &student,
+            teacher: Some(&teacher),
+            targets: tensor(vec![1.0, 0.0], [2], &d),
+        },
+        None,
+    );
 }

@@ -136,9 +136,6 @@ enum Cmd {
         /// Add attention KD.
         #[arg(long)]
         attention_kd: bool,
-        /// Attention KD source (pool: the teacher's temporal-attention pooling).
-        #[arg(long, default_value = "pool", value_parser = ["pool"])]
-        attention_type: String,
         /// Attention KD weight.
         #[arg(long)]
         attention_weight: Option<f64>,
@@ -259,7 +256,8 @@ enum Cmd {
         /// Output folder (one sub-folder per fold).
         #[arg(long, default_value = "runs/loso")]
         out: PathBuf,
-        /// Test subjects, e.g. 29,30 (default: every subject with usable trials).
+        /// Test subjects, e.g. 29,30 (default: every subject with both falls and ADLs left after
+        /// de-duplication; the others only train).
         #[arg(long, value_delimiter = ',')]
         folds: Vec<u16>,
         /// Rows (default: teacher, student-nokd, student-kd, student-kd-position,
@@ -428,7 +426,6 @@ fn run() -> Result<()> {
             time_mode,
             num_tokens,
             attention_kd,
-            attention_type,
             attention_weight,
             attention_loss,
             embedding_weight,
@@ -458,7 +455,6 @@ fn run() -> Result<()> {
             if let Some(l) = num_tokens {
                 sets.push(format!("student.num_tokens={l}"));
             }
-            debug_assert_eq!(attention_type, "pool", "clap admits pool only");
             if attention_kd {
                 sets.push(format!(
                     "kd.weights.attention={}",

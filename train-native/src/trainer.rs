@@ -1,5 +1,6 @@
 //! The training loop shared by teacher, students and baseline: AdamW with linear warm-up and
-//! cosine decay, gradient clipping, early stopping on validation F1, atomic checkpoints, resume.
+//! cosine decay to 2 % of the peak rate, gradient clipping, early stopping on the validation
+//! criterion (`train.select`: best-threshold F1 or log loss), atomic checkpoints, resume.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -1,7 +1,8 @@
 //! Skeleton CSV: no header, 96 columns per frame (32 joints x xyz, camera space, mm), nominal
 //! 30 frames per second, no timestamps.
 //!
-//! Repairs (counted): a first line whose fields are not all numbers is a header and is skipped;
+//! Repairs (counted): a first line of which more than half the fields are not numbers is a
+//! header and is skipped;
 //! a frame holding NaN/inf (lost tracking) is replaced by the nearest earlier valid frame (the
 //! next valid one at the start). A wrong column count, an unparsable value, or no valid frame at
 //! all is an error naming the file, the line and the reason.

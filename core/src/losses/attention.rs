@@ -23,20 +23,6 @@ pub enum AttentionDivergence {
     Js,
 }
 
-impl std::str::FromStr for AttentionDivergence {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "kl" => Ok(Self::Kl),
-            "mse" => Ok(Self::Mse),
-            "js" => Ok(Self::Js),
-            o => Err(format!(
-                "unknown attention loss '{o}': expected kl, mse or js"
-            )),
-        }
-    }
-}
-
 /// Configuration of [`AttentionKd`].
 #[derive(Config, Debug)]
 pub struct AttentionKdConfig {

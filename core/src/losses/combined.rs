@@ -168,6 +168,9 @@ impl DistillationLoss {
     }
 
     /// Computes every active term. KD terms need `inputs.teacher`; COMODO also needs `comodo`.
+    ///
+    /// # Panics
+    /// When the COMODO weight is above 0 and `comodo` is `None` (the term would silently vanish).
     pub fn forward(&self, inputs: KdInputs<'_>, comodo: Option<&Comodo>) -> LossParts {
         let w = &self.weights;
         let task = self
@@ -192,9 +195,10 @@ impl DistillationLoss {
                 total = total + v.clone() * w.gram;
                 gram = Some(v);
             }
-            if w.comodo > 0.0
-                && let Some(c) = comodo
-            {
+            if w.comodo > 0.0 {
+                let c = comodo.expect(
+                    "a COMODO weight above 0 needs its queue: pass the Comodo state to forward",
+                );
                 let v = c.forward(s.features.clone(), teacher.features.clone(), |x| {
                     self.project(x)
                 });

@@ -72,11 +72,6 @@ impl Comodo {
         self.len() == 0
     }
 
-    /// Fills the queue with real teacher embeddings `(n, Dt)` (the most recent K are kept).
-    pub fn seed(&mut self, teacher_embeddings: Tensor<2>) {
-        self.enqueue(teacher_embeddings);
-    }
-
     /// Appends `(n, Dt)` embeddings (detached, normalised) and drops the oldest beyond K.
     pub fn enqueue(&mut self, teacher_embeddings: Tensor<2>) {
         let z = l2_normalize(teacher_embeddings.detach(), 1e-8);

@@ -2,25 +2,13 @@
 //! The two sequences need not share a clock or a length: when L differs, both are
 //! adaptive-average-pooled to the smaller L first.
 
-use burn::config::Config;
 use burn::tensor::{Tensor, module::adaptive_avg_pool1d};
 
 use super::l2_normalize;
 
-/// Configuration of [`GramKd`].
-#[derive(Config, Debug)]
-pub struct GramKdConfig {}
-
-/// Gram-matrix distillation.
+/// Gram-matrix distillation (no settings).
 #[derive(Debug, Clone, Default)]
 pub struct GramKd;
-
-impl GramKdConfig {
-    /// Builds the loss.
-    pub fn init(&self) -> GramKd {
-        GramKd
-    }
-}
 
 /// `X X^T` of L2-normalised tokens, `(B, L, L)`.
 pub fn gram(tokens: Tensor<3>) -> Tensor<3> {

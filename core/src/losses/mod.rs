@@ -16,7 +16,7 @@ pub use attention::{AttentionDivergence, AttentionKd, AttentionKdConfig};
 pub use combined::{DistillationLoss, DistillationLossConfig, KdInputs, KdWeights, LossParts};
 pub use comodo::{Comodo, ComodoConfig};
 pub use embedding::{EmbeddingKd, EmbeddingKdConfig};
-pub use gram::{GramKd, GramKdConfig};
+pub use gram::GramKd;
 pub use response::{ResponseKd, ResponseKdConfig};
 pub use task::{TaskLoss, TaskLossKind};
 

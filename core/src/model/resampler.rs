@@ -48,20 +48,6 @@ impl TimeMode {
     }
 }
 
-impl std::str::FromStr for TimeMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "timestamps" => Ok(TimeMode::Timestamps),
-            "cleaned" => Ok(TimeMode::Cleaned),
-            "position" => Ok(TimeMode::Position),
-            other => Err(format!(
-                "unknown time mode '{other}': expected timestamps, cleaned or position"
-            )),
-        }
-    }
-}
-
 /// Number of time features appended to each event.
 pub const TIME_FEATURES: usize = 3;
 
