@@ -8,6 +8,8 @@ accelerometer alone and the accelerometer with its gyroscope (probability and al
 """
 import base64, tempfile, http.server, json, os, socket, subprocess, sys, threading, time, urllib.error, urllib.request
 
+from webdriver import start
+
 site, recording, out = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
 
 
@@ -26,42 +28,7 @@ if len(sys.argv) > 6:
 os.makedirs(out, exist_ok=True)
 
 
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-
-
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def __init__(self, *a, **k):
-        super().__init__(*a, directory=site, **k)
-
-    def log_message(self, *a):
-        pass
-
-
-Quiet.extensions_map[".wasm"] = "application/wasm"
-Quiet.extensions_map[".js"] = "text/javascript"
-http_port, wd_port = free_port(), free_port()
-server = http.server.ThreadingHTTPServer(("127.0.0.1", http_port), Quiet)
-threading.Thread(target=server.serve_forever, daemon=True).start()
-driver = subprocess.Popen(["chromedriver", f"--port={wd_port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-base = f"http://127.0.0.1:{wd_port}"
-
-
-def call(method, path, body=None, timeout=180):
-    req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return json.loads(r.read() or b"{}")
-    except urllib.error.HTTPError as e:
-        raise RuntimeError(f"WebDriver {method} {path}: {e.code} {e.read()[:600]!r}") from None
-
-
-for _ in range(100):
-    try:
-        call("GET", "/status"); break
-    except Exception:
-        time.sleep(0.1)
+http_port, call, stop = start(site)
 
 args = ["--headless=new", "--no-sandbox", "--enable-unsafe-webgpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1200,1600",
@@ -151,7 +118,7 @@ finally:
             call("DELETE", s, timeout=10)
     except Exception:
         pass
-    driver.terminate(); server.shutdown()
+    stop()
 
 if failures:
     print("[e2e] FAILED:\n  " + "\n  ".join(failures)); sys.exit(1)

@@ -270,7 +270,12 @@ fn kd_weights_reject_negative_or_nan() {
 fn a_comodo_weight_without_its_queue_is_refused_not_dropped() {
     let d = device(8);
     let loss = DistillationLossConfig::new(4, 3)
-        .with_weights(KdWeights::new().with_comodo(1.0))
+        .with_weights(
+            KdWeights::new()
+                .with_embedding(0.0)
+                .with_gram(0.0)
+                .with_comodo(1.0),
+        )
         .init(&d);
     let teacher = output(
         tensor(noise(8, 1), [2, 4], &d),

@@ -10,7 +10,8 @@ use common::{losses, opts, scratch, tiny};
 use fallkd_core::burn::module::Module;
 use fallkd_core::burn::tensor::{Device, activation::sigmoid};
 use fallkd_core::data::batch::{EventWindow, student_batch};
-use fallkd_core::model_file::{LoadedStudent, from_bytes};
+use fallkd_core::model::Student;
+use fallkd_core::model_file::from_bytes;
 use fallkd_train::checkpoint::{load_module, save_module};
 use fallkd_train::config::RunConfig;
 use fallkd_train::dataset::prepare;
@@ -44,14 +45,14 @@ fn teacher_loss_goes_down_and_checkpoints_round_trip() {
     // Round trip: saved weights reload to the same outputs.
     let device = Device::flex();
     let model = load_module(
-        cfg.teacher.model().init(&device),
+        cfg.teacher.init(&device),
         &out.join("model.bpk"),
         &device,
     )
     .unwrap();
     let copy = dir.join("copy.bpk");
     save_module(&model, &copy).unwrap();
-    let again = load_module(cfg.teacher.model().init(&device), &copy, &device).unwrap();
+    let again = load_module(cfg.teacher.init(&device), &copy, &device).unwrap();
     let x = fallkd_core::burn::tensor::Tensor::<3>::ones([2, 32, 96], &device);
     let a = model
         .valid()
@@ -63,7 +64,7 @@ fn teacher_loss_goes_down_and_checkpoints_round_trip() {
     assert_eq!(a, b);
     // A corrupt checkpoint is an error, not a panic.
     std::fs::write(&copy, b"not a checkpoint").unwrap();
-    let err = load_module(cfg.teacher.model().init(&device), &copy, &device).unwrap_err();
+    let err = load_module(cfg.teacher.init(&device), &copy, &device).unwrap_err();
     assert!(err.to_string().contains("copy.bpk"), "{err}");
 }
 
@@ -124,9 +125,9 @@ fn distillation_with_every_loss_and_export_round_trip() {
             "kd.enabled=true",
             &format!("kd.teacher={}", teacher.display()),
             "kd.weights={task: 1, embedding: 1, gram: 1, comodo: 0.5, attention: 1, response: 1}",
-            "kd.response_where_teacher_right=false",
-            "kd.comodo_queue=64",
-            "kd.attention_loss=js",
+            "kd.response.where_teacher_right=false",
+            "kd.comodo.queue_size=64",
+            "kd.attention.divergence=js",
         ],
     );
     let out = dir.join("student-kd");
@@ -150,7 +151,7 @@ fn distillation_with_every_loss_and_export_round_trip() {
     let bytes = std::fs::read(&file).unwrap();
     let device = Device::flex();
     let (header, model) = from_bytes(&bytes, &device).unwrap();
-    let LoadedStudent::TimestampAware(student) = model else {
+    let Student::TimestampAware(student) = model else {
         panic!("wrong kind")
     };
     let native = fallkd_train::trainer::load_trained(&kd, Role::Student, &out, &device).unwrap();
@@ -169,7 +170,7 @@ fn distillation_with_every_loss_and_export_round_trip() {
     .into_data();
     let p2 = sigmoid(
         native
-            .student()
+            .timestamp_aware()
             .unwrap()
             .forward(b.events, b.timestamps, b.mask, b.features)
             .logits,
@@ -282,7 +283,7 @@ fn window_feature_student_trains_exports_and_scores_the_same() {
     fallkd_train::commands::export::run(&out, &file, None, None, None, &Device::flex()).unwrap();
     let device = Device::flex();
     let (header, model) = from_bytes(&std::fs::read(&file).unwrap(), &device).unwrap();
-    let LoadedStudent::TimestampAware(student) = model else {
+    let Student::TimestampAware(student) = model else {
         panic!("wrong kind")
     };
     assert!(student.uses_window_features());
@@ -306,7 +307,7 @@ fn window_feature_student_trains_exports_and_scores_the_same() {
     };
     assert_eq!(
         logits(&student, f.clone()),
-        logits(native.student().unwrap(), f.clone())
+        logits(native.timestamp_aware().unwrap(), f.clone())
     );
     // The feature path is live: other features, other logits.
     assert_ne!(
@@ -340,6 +341,34 @@ fn broken_configs_are_rejected_naming_the_key() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("lrr") && e.contains("bad.yaml"), "{e}");
+    // Keys inside burn's Config types (which accept unknown fields) are checked too.
+    for (text, key) in [
+        ("teacher:\n  num_hedas: 4\n", "teacher.num_hedas"),
+        ("student:\n  embed_dimm: 8\n", "student.embed_dimm"),
+        ("kd:\n  comodo: {queue: 5}\n", "kd.comodo.queue"),
+        ("kd:\n  weights: {grm: 1}\n", "kd.weights.grm"),
+    ] {
+        std::fs::write(&bad, text).unwrap();
+        let e = RunConfig::load(std::slice::from_ref(&bad), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(key) && e.contains("bad.yaml"), "{e}");
+    }
+    // A tagged value of another variant replaces the default instead of merging into it.
+    std::fs::write(&bad, "train:\n  loss: {kind: focal, alpha: 0.25, gamma: 2}\n").unwrap();
+    let cfg = RunConfig::load(std::slice::from_ref(&bad), &[]).unwrap();
+    assert!(matches!(
+        cfg.train.loss,
+        fallkd_core::losses::TaskLossKind::Focal { .. }
+    ));
+    for (set, key) in [
+        ("kd.comodo.queue_size=0", "kd.comodo.queue_size"),
+        ("kd.response.temperature=0", "kd.response.temperature"),
+        ("kd.attention.temperature=-1", "kd.attention.temperature"),
+    ] {
+        let e = RunConfig::load(&[], &[set.into()]).unwrap_err().to_string();
+        assert!(e.contains(key), "{set}: {e}");
+    }
     std::fs::write(&bad, "train:\n  lr: -1\n").unwrap();
     assert!(
         RunConfig::load(std::slice::from_ref(&bad), &[])

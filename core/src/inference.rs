@@ -16,14 +16,15 @@ use crate::data::imu_csv::parse_imu_csv;
 use crate::data::trial::{GyroPolicy, Skipped, TrialKey, assemble_trial};
 use crate::data::window::{Purpose, WindowConfig, WindowLength, WindowPlan};
 use crate::error::{DataError, Error};
-use crate::model_file::{LoadedStudent, ModelHeader, from_bytes};
+use crate::model::Student;
+use crate::model_file::{ModelHeader, from_bytes};
 use crate::perturb::Perturbation;
 
 /// An exported student ready to run.
 #[derive(Debug, Clone)]
 pub struct Detector {
     /// The weights.
-    pub model: LoadedStudent,
+    pub model: Student,
     /// Architecture, statistics, threshold.
     pub header: ModelHeader,
     /// Where it runs.
@@ -136,13 +137,6 @@ impl Detector {
         })
     }
 
-    fn grid_len(&self) -> usize {
-        match &self.model {
-            LoadedStudent::TimestampAware(s) => s.num_tokens(),
-            LoadedStudent::FixedRate(s) => s.num_tokens(),
-        }
-    }
-
     /// Fall probabilities and attention of host windows, `batch_size` at a time.
     pub async fn run(&self, windows: &[EventWindow]) -> Result<Vec<(f64, Vec<f32>)>, Error> {
         let mut out = Vec::with_capacity(windows.len());
@@ -171,15 +165,10 @@ impl Detector {
             &refs,
             &labels,
             &self.header.stats,
-            self.grid_len(),
+            self.model.num_tokens(),
             &self.device,
         );
-        let o = match &self.model {
-            LoadedStudent::TimestampAware(s) => {
-                s.forward(b.events, b.timestamps, b.mask, b.features)
-            }
-            LoadedStudent::FixedRate(s) => s.forward(b.grid),
-        };
+        let o = self.model.forward(&b);
         let [n, l] = o.attention.dims();
         let probs = read(sigmoid(o.logits)).await?;
         if probs.iter().any(|p| !p.is_finite()) {

@@ -13,27 +13,15 @@ use serde::{Deserialize, Serialize};
 use crate::alarm::AlarmConfig;
 use crate::data::normalize::NormStats;
 use crate::data::window::{FallWindows, WindowConfig, WindowLength};
-use crate::model::{
-    FixedRateStudent, FixedRateStudentConfig, TimestampAwareStudent, TimestampAwareStudentConfig,
-};
+use crate::model::{Student, StudentConfig};
 
 const MAGIC: &[u8; 8] = b"FALLKD01";
-
-/// Which student the file holds.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum StudentArch {
-    /// The timestamp-aware student.
-    TimestampAware(TimestampAwareStudentConfig),
-    /// The fixed-rate baseline.
-    FixedRate(FixedRateStudentConfig),
-}
 
 /// Everything needed to run the weights.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModelHeader {
     /// Architecture and its configuration.
-    pub arch: StudentArch,
+    pub arch: StudentConfig,
     /// Normalisation statistics of the training subjects.
     pub stats: NormStats,
     /// Decision threshold on the fall probability (best on validation).
@@ -81,16 +69,6 @@ impl ModelHeader {
             ..Default::default()
         })
     }
-}
-
-/// A loaded student of either kind.
-#[derive(Debug, Clone)]
-#[allow(clippy::large_enum_variant)] // one per detector, never in a collection
-pub enum LoadedStudent {
-    /// Timestamp-aware.
-    TimestampAware(TimestampAwareStudent),
-    /// Fixed-rate baseline.
-    FixedRate(FixedRateStudent),
 }
 
 /// Serialises header and weights.
@@ -154,7 +132,7 @@ fn check_header(header: &ModelHeader) -> Result<(), Error> {
             "bad header: the normalisation statistics hold non-finite means or deviations that are not positive".into(),
         ));
     }
-    if let StudentArch::TimestampAware(c) = &header.arch {
+    if let StudentConfig::TimestampAware(c) = &header.arch {
         let scaled = header
             .stats
             .features
@@ -188,7 +166,7 @@ fn check_header(header: &ModelHeader) -> Result<(), Error> {
 }
 
 /// Reads header and weights onto `device`.
-pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<(ModelHeader, LoadedStudent), Error> {
+pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<(ModelHeader, Student), Error> {
     let (header, pack) = read_header(bytes)?;
     check_header(&header)?;
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(pack.to_vec()))
@@ -198,17 +176,13 @@ pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<(ModelHeader, LoadedS
             "the weights do not fit the architecture in the header: {e}"
         ))
     };
-    let model = match &header.arch {
-        StudentArch::TimestampAware(c) => {
-            c.validate()
-                .map_err(|e| Error::ModelFile(format!("bad architecture in header: {e}")))?;
-            LoadedStudent::TimestampAware(c.init(device).try_load_record(record).map_err(bad)?)
-        }
-        StudentArch::FixedRate(c) => {
-            c.validate()
-                .map_err(|e| Error::ModelFile(format!("bad architecture in header: {e}")))?;
-            LoadedStudent::FixedRate(c.init(device).try_load_record(record).map_err(bad)?)
-        }
+    header
+        .arch
+        .validate()
+        .map_err(|e| Error::ModelFile(format!("bad architecture in header: {e}")))?;
+    let model = match header.arch.init(device) {
+        Student::TimestampAware(m) => Student::TimestampAware(m.try_load_record(record).map_err(bad)?),
+        Student::FixedRate(m) => Student::FixedRate(m.try_load_record(record).map_err(bad)?),
     };
     Ok((header, model))
 }
@@ -216,6 +190,7 @@ pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<(ModelHeader, LoadedS
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::TimestampAwareStudentConfig;
 
     fn file(header: &serde_json::Value) -> Vec<u8> {
         let json = serde_json::to_vec(header).unwrap();
@@ -252,7 +227,7 @@ mod tests {
         let bytes = file(&header(student(&[])));
         let (h, rest) = read_header(&bytes).unwrap();
         assert!(rest.is_empty());
-        let StudentArch::TimestampAware(c) = h.arch else {
+        let StudentConfig::TimestampAware(c) = h.arch else {
             panic!("wrong kind")
         };
         assert!(!c.window_features);

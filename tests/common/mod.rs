@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use fallkd_core::burn::tensor::{Device, Tensor, TensorData};
-use fallkd_train::commands::generate::write_dataset;
+use fallkd_train::dataset::write_dataset;
 use fallkd_train::config::RunConfig;
 use fallkd_train::trainer::RunOptions;
 

@@ -7,10 +7,10 @@ use anyhow::{Context, Result, bail};
 use fallkd_core::data::augment::AugmentConfig;
 use fallkd_core::data::trial::GyroPolicy;
 use fallkd_core::data::window::WindowConfig;
-use fallkd_core::losses::{AttentionDivergence, KdWeights, TaskLossKind};
-use fallkd_core::model::{
-    FixedRateStudentConfig, SkeletonTransformerConfig, TimeMode, TimestampAwareStudentConfig,
+use fallkd_core::losses::{
+    AttentionKdConfig, ComodoConfig, EmbeddingKdConfig, KdWeights, ResponseKdConfig, TaskLossKind,
 };
+use fallkd_core::model::{SkeletonTransformerConfig, StudentConfig, TimestampAwareStudentConfig};
 use serde::{Deserialize, Serialize};
 
 /// Everything a run needs.
@@ -23,8 +23,8 @@ pub struct RunConfig {
     pub data: DataSection,
     /// Windowing.
     pub window: WindowConfig,
-    /// Teacher architecture.
-    pub teacher: TeacherSection,
+    /// Teacher architecture (`SkeletonTransformerConfig`, its defaults there).
+    pub teacher: SkeletonTransformerConfig,
     /// Student architecture.
     pub student: StudentSection,
     /// Distillation.
@@ -34,7 +34,7 @@ pub struct RunConfig {
     /// Stress tests.
     pub stress: StressSection,
     /// Feature-model reference rows (`fallkd train-features`).
-    pub features: crate::commands::features::FeaturesSection,
+    pub features: FeaturesSection,
 }
 
 impl Default for RunConfig {
@@ -43,7 +43,7 @@ impl Default for RunConfig {
             seed: 42,
             data: DataSection::default(),
             window: WindowConfig::default(),
-            teacher: TeacherSection::default(),
+            teacher: SkeletonTransformerConfig::new(),
             student: StudentSection::default(),
             kd: KdSection::default(),
             train: TrainSection::default(),
@@ -136,132 +136,50 @@ pub enum SplitKind {
     Loso,
 }
 
-/// Teacher architecture (see `SkeletonTransformerConfig`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TeacherSection {
-    /// Width D.
-    pub embed_dim: usize,
-    /// Encoder layers.
-    pub num_layers: usize,
-    /// Heads.
-    pub num_heads: usize,
-    /// Dropout.
-    pub dropout: f64,
-    /// Learnable positional encoding.
-    pub use_pos_enc: bool,
-    /// Positional table length.
-    pub max_len: usize,
-}
-
-impl Default for TeacherSection {
-    fn default() -> Self {
-        TeacherSection {
-            embed_dim: 96,
-            num_layers: 2,
-            num_heads: 4,
-            dropout: 0.3,
-            use_pos_enc: true,
-            max_len: 1024,
-        }
-    }
-}
-
-impl TeacherSection {
-    /// The model configuration.
-    pub fn model(&self) -> SkeletonTransformerConfig {
-        SkeletonTransformerConfig::new()
-            .with_embed_dim(self.embed_dim)
-            .with_num_layers(self.num_layers)
-            .with_num_heads(self.num_heads)
-            .with_dropout(self.dropout)
-            .with_use_pos_enc(self.use_pos_enc)
-            .with_max_len(self.max_len)
-    }
-}
-
-/// Which student.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+/// Which student a run trains.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "kebab-case")]
-pub enum StudentArchKind {
+pub enum StudentArch {
     /// Event-token resampler student.
+    #[default]
     TimestampAware,
-    /// Fixed-rate interpolation baseline.
+    /// Fixed-rate interpolation baseline (the same trunk settings; `time_mode`, `locality_bias`
+    /// and `window_features` do not apply).
     FixedRate,
 }
 
-/// Student architecture.
+/// The student: its architecture and the settings of `TimestampAwareStudentConfig` (defaults
+/// there), flattened beside `arch` in YAML (`student.arch`, `student.num_tokens`, ...).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
 pub struct StudentSection {
     /// `timestamp-aware` or `fixed-rate`.
-    pub arch: StudentArchKind,
-    /// Width D.
-    pub embed_dim: usize,
-    /// Tokens L.
-    pub num_tokens: usize,
-    /// Heads.
-    pub num_heads: usize,
-    /// Encoder layers.
-    pub num_layers: usize,
-    /// Dropout.
-    pub dropout: f64,
-    /// Positional encoding over tokens.
-    pub use_pos_enc: bool,
-    /// `timestamps`, `cleaned` or `position`.
-    pub time_mode: TimeMode,
-    /// Locality bias in the resampler.
-    pub locality_bias: bool,
-    /// Add the window-feature path: an MLP over the hand-made window features whose logit is
-    /// added to the trunk's (timestamp-aware student only).
-    pub window_features: bool,
+    pub arch: StudentArch,
+    /// The model's settings (the fixed-rate baseline takes the trunk's from them).
+    #[serde(flatten)]
+    pub model: TimestampAwareStudentConfig,
 }
 
 impl Default for StudentSection {
     fn default() -> Self {
         StudentSection {
-            arch: StudentArchKind::TimestampAware,
-            embed_dim: 48,
-            num_tokens: 64,
-            num_heads: 4,
-            num_layers: 2,
-            dropout: 0.1,
-            use_pos_enc: true,
-            time_mode: TimeMode::Timestamps,
-            locality_bias: true,
-            window_features: false,
+            arch: StudentArch::default(),
+            model: TimestampAwareStudentConfig::new(),
         }
     }
 }
 
 impl StudentSection {
-    /// Timestamp-aware configuration.
-    pub fn timestamp_aware(&self) -> TimestampAwareStudentConfig {
-        TimestampAwareStudentConfig::new()
-            .with_embed_dim(self.embed_dim)
-            .with_num_tokens(self.num_tokens)
-            .with_num_heads(self.num_heads)
-            .with_num_layers(self.num_layers)
-            .with_dropout(self.dropout)
-            .with_use_pos_enc(self.use_pos_enc)
-            .with_time_mode(self.time_mode)
-            .with_locality_bias(self.locality_bias)
-            .with_window_features(self.window_features)
-    }
-
-    /// Baseline configuration.
-    pub fn fixed_rate(&self) -> FixedRateStudentConfig {
-        FixedRateStudentConfig::new()
-            .with_embed_dim(self.embed_dim)
-            .with_num_tokens(self.num_tokens)
-            .with_num_heads(self.num_heads)
-            .with_num_layers(self.num_layers)
-            .with_dropout(self.dropout)
-            .with_use_pos_enc(self.use_pos_enc)
+    /// The core configuration of the chosen student.
+    pub fn config(&self) -> StudentConfig {
+        match self.arch {
+            StudentArch::TimestampAware => StudentConfig::TimestampAware(self.model.clone()),
+            StudentArch::FixedRate => StudentConfig::FixedRate(self.model.fixed_rate()),
+        }
     }
 }
 
-/// Distillation settings.
+/// Distillation settings; the loss weights and each loss's settings are core's configurations
+/// (their defaults there).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KdSection {
@@ -269,24 +187,16 @@ pub struct KdSection {
     pub enabled: bool,
     /// Teacher run directory (holding `config.yaml`, `model.bpk`, `norm.json`).
     pub teacher: Option<PathBuf>,
-    /// Loss weights.
-    pub weights: WeightsSection,
-    /// Embedding KD temperature.
-    pub embedding_temperature: f64,
-    /// Attention KD divergence: `kl`, `mse` or `js`.
-    pub attention_loss: AttentionDivergence,
-    /// Attention KD temperature.
-    pub attention_temperature: f64,
-    /// COMODO queue length.
-    pub comodo_queue: usize,
-    /// COMODO teacher temperature.
-    pub comodo_teacher_temperature: f64,
-    /// COMODO student temperature.
-    pub comodo_student_temperature: f64,
-    /// Response KD temperature.
-    pub response_temperature: f64,
-    /// Response KD only on the windows the teacher classifies correctly.
-    pub response_where_teacher_right: bool,
+    /// Loss weights (`task`, `embedding`, `gram`, `comodo`, `attention`, `response`).
+    pub weights: KdWeights,
+    /// Embedding KD (`temperature`).
+    pub embedding: EmbeddingKdConfig,
+    /// Attention KD (`divergence`: kl, mse or js; `temperature`).
+    pub attention: AttentionKdConfig,
+    /// COMODO (`queue_size`, `teacher_temperature`, `student_temperature`).
+    pub comodo: ComodoConfig,
+    /// Response KD (`temperature`, `where_teacher_right`).
+    pub response: ResponseKdConfig,
 }
 
 impl Default for KdSection {
@@ -294,60 +204,62 @@ impl Default for KdSection {
         KdSection {
             enabled: false,
             teacher: None,
-            weights: WeightsSection::default(),
-            embedding_temperature: 1.0,
-            attention_loss: AttentionDivergence::Kl,
-            attention_temperature: 1.0,
-            comodo_queue: 4096,
-            comodo_teacher_temperature: 0.1,
-            comodo_student_temperature: 0.05,
-            response_temperature: 2.0,
-            response_where_teacher_right: true,
+            weights: KdWeights::new(),
+            embedding: EmbeddingKdConfig::new(),
+            attention: AttentionKdConfig::new(),
+            comodo: ComodoConfig::new(),
+            response: ResponseKdConfig::new(),
         }
     }
 }
 
-/// Loss weights (YAML form of `KdWeights`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+impl KdSection {
+    /// Checks every setting, naming the key (`kd.weights.gram`, `kd.comodo.queue_size`, ...).
+    pub fn validate(&self) -> Result<(), fallkd_core::Error> {
+        self.weights.validate()?;
+        self.embedding.validate()?;
+        self.attention.validate()?;
+        self.comodo.validate()?;
+        self.response.validate()
+    }
+}
+
+/// Which feature model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum FeatureModel {
+    /// Gradient-boosted trees on the window features.
+    #[default]
+    Gbm,
+    /// Peak |acceleration| above a threshold.
+    Peak,
+    /// Every window is a fall: what a score means under a protocol (F1 of a classifier that
+    /// knows nothing).
+    AlwaysFall,
+}
+
+/// Settings of the feature models (`features:` in the configuration).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct WeightsSection {
-    /// Task loss.
-    pub task: f64,
-    /// Embedding KD.
-    pub embedding: f64,
-    /// Gram KD.
-    pub gram: f64,
-    /// COMODO.
-    pub comodo: f64,
-    /// Attention KD.
-    pub attention: f64,
-    /// Response KD: the teacher's softened fall probability on the paired skeleton window.
-    pub response: f64,
+pub struct FeaturesSection {
+    /// `gbm` or `peak`.
+    pub model: FeatureModel,
+    /// Trees.
+    pub trees: usize,
+    /// Tree depth.
+    pub max_depth: usize,
+    /// Shrinkage.
+    pub learning_rate: f64,
 }
 
-impl Default for WeightsSection {
+impl Default for FeaturesSection {
     fn default() -> Self {
-        WeightsSection {
-            task: 1.0,
-            embedding: 1.0,
-            gram: 1.0,
-            comodo: 0.0,
-            attention: 0.0,
-            response: 0.0,
+        FeaturesSection {
+            model: FeatureModel::Gbm,
+            trees: 300,
+            max_depth: 4,
+            learning_rate: 0.05,
         }
-    }
-}
-
-impl WeightsSection {
-    /// As core weights.
-    pub fn kd_weights(&self) -> KdWeights {
-        KdWeights::new()
-            .with_task(self.task)
-            .with_embedding(self.embedding)
-            .with_gram(self.gram)
-            .with_comodo(self.comodo)
-            .with_attention(self.attention)
-            .with_response(self.response)
     }
 }
 
@@ -447,37 +359,14 @@ impl RunConfig {
     /// Checks every value; the error names the key.
     pub fn validate(&self) -> Result<()> {
         self.window.validate()?;
-        self.teacher
-            .model()
-            .validate()
-            .map_err(|e| e.under("teacher."))?;
+        self.teacher.validate().map_err(|e| e.under("teacher."))?;
         self.student
-            .timestamp_aware()
+            .config()
             .validate()
             .map_err(|e| e.under("student."))?;
-        self.kd
-            .weights
-            .kd_weights()
-            .validate()
-            .map_err(|e| e.under("kd."))?;
+        self.kd.validate().map_err(|e| e.under("kd."))?;
         positive("train.lr", self.train.lr)?;
-        positive("kd.embedding_temperature", self.kd.embedding_temperature)?;
-        positive("kd.attention_temperature", self.kd.attention_temperature)?;
-        positive(
-            "kd.comodo_teacher_temperature",
-            self.kd.comodo_teacher_temperature,
-        )?;
-        positive(
-            "kd.comodo_student_temperature",
-            self.kd.comodo_student_temperature,
-        )?;
-        fallkd_core::losses::ResponseKdConfig::new()
-            .with_temperature(self.kd.response_temperature)
-            .validate()?;
-        if self.kd.comodo_queue == 0 {
-            bail!("kd.comodo_queue must be > 0");
-        }
-        if self.student.window_features && self.student.arch != StudentArchKind::TimestampAware {
+        if self.student.model.window_features && self.student.arch != StudentArch::TimestampAware {
             bail!("student.window_features needs student.arch: timestamp-aware");
         }
         if self.train.batch_size == 0 {
@@ -554,16 +443,28 @@ impl RunConfig {
             .map(|(n, _)| n.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        let cfg: RunConfig = serde_yaml::from_value(value).map_err(|e| {
+        let cfg: RunConfig = serde_yaml::from_value(value.clone()).map_err(|e| {
             anyhow::anyhow!(
                 "invalid configuration ({}): {e}",
                 if names.is_empty() {
-                    "defaults and --set".into()
+                    "defaults and --set"
                 } else {
-                    names
+                    names.as_str()
                 }
             )
         })?;
+        // burn's `Config` types accept unknown fields; a key the resolved configuration does not
+        // write back is one no type read.
+        if let Some(key) = unknown_key(&value, &serde_yaml::to_value(&cfg)?, "") {
+            bail!(
+                "unknown configuration key {key} ({})",
+                if names.is_empty() {
+                    "--set"
+                } else {
+                    names.as_str()
+                }
+            );
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -574,9 +475,39 @@ impl RunConfig {
     }
 }
 
+/// The first key (dotted path) of `given` that `known` lacks.
+fn unknown_key(given: &serde_yaml::Value, known: &serde_yaml::Value, at: &str) -> Option<String> {
+    let (serde_yaml::Value::Mapping(g), serde_yaml::Value::Mapping(k)) = (given, known) else {
+        return None;
+    };
+    g.iter().find_map(|(key, v)| {
+        let name = match key {
+            serde_yaml::Value::String(s) => s.clone(),
+            other => format!("{other:?}"),
+        };
+        let path = if at.is_empty() {
+            name
+        } else {
+            format!("{at}.{name}")
+        };
+        match k.get(key) {
+            None => Some(path),
+            Some(kv) => unknown_key(v, kv, &path),
+        }
+    })
+}
+
+/// The tag keys of the configuration's tagged values (`train.loss.kind`, `window.length.by`): a
+/// value of another variant replaces the old one instead of merging into it.
+const TAGS: [&str; 2] = ["kind", "by"];
+
 fn merge(base: &mut serde_yaml::Value, over: serde_yaml::Value) {
+    let other_variant = |b: &serde_yaml::Mapping, o: &serde_yaml::Mapping| {
+        TAGS.iter()
+            .any(|t| matches!((b.get(*t), o.get(*t)), (Some(x), Some(y)) if x != y))
+    };
     match (base, over) {
-        (serde_yaml::Value::Mapping(b), serde_yaml::Value::Mapping(o)) => {
+        (serde_yaml::Value::Mapping(b), serde_yaml::Value::Mapping(o)) if !other_variant(b, &o) => {
             for (k, v) in o {
                 match b.get_mut(&k) {
                     Some(slot) => merge(slot, v),
@@ -599,7 +530,14 @@ fn set_path(root: &mut serde_yaml::Value, key: &str, v: serde_yaml::Value) -> Re
             .with_context(|| format!("'{}' is not a section", parts[..i].join(".")))?;
         let k = serde_yaml::Value::String(p.to_string());
         if i + 1 == parts.len() {
-            map.insert(k, v);
+            // A mapping merges into the section like a YAML file does (`teacher={num_layers: 1}`
+            // changes one key); anything else replaces the value.
+            match map.get_mut(&k) {
+                Some(slot) => merge(slot, v),
+                None => {
+                    map.insert(k, v);
+                }
+            }
             return Ok(());
         }
         if !map.contains_key(&k) {

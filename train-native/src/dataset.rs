@@ -400,7 +400,7 @@ pub fn prepare(cfg: &RunConfig, root: &Path) -> Result<Prepared> {
     let split = resolve_split(cfg, &subjects, &evaluable)?;
     let mut p = prepare_split(trials, split, &cfg.window, report);
     add_old_adults(&mut p, cfg, root)?;
-    if cfg.student.window_features {
+    if cfg.student.model.window_features {
         // The window-feature path's scaling, from the training windows (older adults' included
         // when they train) as the model will see them.
         let rows: Vec<_> = p
@@ -461,7 +461,7 @@ pub fn data_root(cfg: &RunConfig, runs_root: &Path) -> Result<PathBuf> {
         cfg.seed, cfg.data.synth_subjects, cfg.data.synth_trials
     ));
     if !dir.join("young").is_dir() {
-        crate::commands::generate::write_dataset(
+        write_dataset(
             &dir,
             cfg.data.synth_subjects,
             cfg.data.synth_trials,
@@ -469,4 +469,18 @@ pub fn data_root(cfg: &RunConfig, runs_root: &Path) -> Result<PathBuf> {
         )?;
     }
     Ok(dir)
+}
+
+/// Writes the dataset under `dir` (creating `dir/young/...`); returns the file count.
+pub fn write_dataset(dir: &Path, subjects: u16, trials: u16, seed: u64) -> Result<usize> {
+    let files = fallkd_core::synth::generate(&fallkd_core::synth::SynthConfig {
+        subjects,
+        trials,
+        seed,
+        subject_without_gyro: true,
+    });
+    for (rel, text) in &files {
+        crate::checkpoint::write_atomic(&dir.join(rel), text.as_bytes())?;
+    }
+    Ok(files.len())
 }

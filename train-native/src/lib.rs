@@ -11,4 +11,5 @@ pub mod evaluation;
 pub mod plot;
 pub mod predictions;
 pub mod run_dir;
+pub mod sweep;
 pub mod trainer;

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use fallkd_train::config::{RunConfig, StudentArchKind};
+use fallkd_core::losses::AttentionDivergence;
+use fallkd_core::model::TimeMode;
+use fallkd_train::config::{RunConfig, StudentArch};
 use fallkd_train::trainer::Role;
 use fallkd_train::{commands, device};
 
@@ -20,8 +22,22 @@ struct Cli {
     command: Cmd,
 }
 
+/// Where models run: the one `--device` flag of every command that runs one.
+#[derive(Args, Clone)]
+struct DeviceArg {
+    /// cpu (default), cuda, cuda:N or libtorch (the last three need --features tch).
+    #[arg(long = "device", default_value = "cpu")]
+    name: String,
+}
+
+impl DeviceArg {
+    fn get(&self) -> Result<burn::tensor::Device> {
+        device::parse_device(&self.name)
+    }
+}
+
 /// Options shared by commands that train.
-#[derive(Args, Clone, Default)]
+#[derive(Args, Clone)]
 struct Common {
     /// YAML configuration file(s), later ones override earlier ones.
     #[arg(long = "config")]
@@ -32,9 +48,8 @@ struct Common {
     /// SmartFallMM root (the folder holding young/); generated data when absent.
     #[arg(long)]
     data_root: Option<PathBuf>,
-    /// cpu (default), cuda, cuda:N or libtorch (the last three need --features tch).
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    #[command(flatten)]
+    device: DeviceArg,
     /// Seed.
     #[arg(long)]
     seed: Option<u64>,
@@ -57,10 +72,7 @@ impl Common {
     fn overrides(&self) -> Result<Vec<String>> {
         let mut sets = self.sets.clone();
         if let Some(r) = &self.data_root {
-            sets.push(format!(
-                "data.root={}",
-                serde_yaml::to_string(&r.display().to_string())?.trim()
-            ));
+            sets.push(format!("data.root={}", yaml(&r.display().to_string())?));
         }
         if let Some(s) = self.seed {
             sets.push(format!("seed={s}"));
@@ -128,8 +140,8 @@ enum Cmd {
         #[arg(long)]
         fixed_rate: bool,
         /// How timestamps enter the student.
-        #[arg(long, value_parser = ["timestamps", "cleaned", "position"])]
-        time_mode: Option<String>,
+        #[arg(long, value_enum)]
+        time_mode: Option<TimeMode>,
         /// Tokens L.
         #[arg(long)]
         num_tokens: Option<usize>,
@@ -140,8 +152,8 @@ enum Cmd {
         #[arg(long)]
         attention_weight: Option<f64>,
         /// Divergence of attention KD.
-        #[arg(long, value_parser = ["kl", "mse", "js"])]
-        attention_loss: Option<String>,
+        #[arg(long, value_enum)]
+        attention_loss: Option<AttentionDivergence>,
         /// Embedding KD weight.
         #[arg(long)]
         embedding_weight: Option<f64>,
@@ -178,9 +190,8 @@ enum Cmd {
         /// Output folder.
         #[arg(long, default_value = "runs/stress")]
         out: PathBuf,
-        /// cpu or cuda[:N].
-        #[arg(long, default_value = "cpu")]
-        device: String,
+        #[command(flatten)]
+        device: DeviceArg,
     },
     /// Test metrics and batch-1 inference time of a finished run.
     Evaluate {
@@ -190,9 +201,8 @@ enum Cmd {
         /// Evaluate on another data root (same split subjects).
         #[arg(long)]
         data_root: Option<PathBuf>,
-        /// cpu or cuda[:N].
-        #[arg(long, default_value = "cpu")]
-        device: String,
+        #[command(flatten)]
+        device: DeviceArg,
     },
     /// Export a student run for the browser demo.
     Export {
@@ -235,18 +245,17 @@ enum Cmd {
     },
     /// Training steps/s and batch-1 latency of the default teacher or student (JSON).
     Speed {
-        /// teacher or student.
-        #[arg(long, default_value = "student")]
-        model: String,
+        /// Which default model.
+        #[arg(long, value_enum, default_value_t = Role::Student)]
+        model: Role,
         /// Training batch size.
         #[arg(long, default_value_t = 32)]
         batch: usize,
         /// Timed training steps (after 3 warm-up steps).
         #[arg(long, default_value_t = 20)]
         steps: usize,
-        /// cpu, cuda[:N] or libtorch.
-        #[arg(long, default_value = "cpu")]
-        device: String,
+        #[command(flatten)]
+        device: DeviceArg,
     },
     /// Leave-one-subject-out study: per fold a teacher, students with and without KD and the
     /// baseline; mean +- std over folds (loso.md, loso.csv). Finished runs are kept.
@@ -373,6 +382,11 @@ impl AblationRole {
     }
 }
 
+/// `v` as a one-line YAML value for a `--set key=value`.
+fn yaml<T: serde::Serialize>(v: &T) -> Result<String> {
+    Ok(serde_yaml::to_string(v)?.trim().to_string())
+}
+
 fn main() {
     if let Err(e) = run() {
         eprintln!("error: {e:#}");
@@ -390,7 +404,7 @@ fn run() -> Result<()> {
             seed,
         } => {
             let t0 = std::time::Instant::now();
-            let n = commands::generate::write_dataset(&out, subjects, trials, seed)?;
+            let n = commands::generate::run(&out, subjects, trials, seed)?;
             println!(
                 "wrote {n} files under {} in {:.1} s",
                 out.join("young").display(),
@@ -403,16 +417,13 @@ fn run() -> Result<()> {
             out,
             resume,
         } => {
-            let cfg = if resume {
-                RunConfig::default()
-            } else {
-                common.config(&[])?
-            };
+            // With --resume the flags are still read: train::run refuses any it would ignore.
+            let cfg = common.config(&[])?;
             commands::train::run(
                 &cfg,
                 Role::Teacher,
                 &out,
-                &device::parse_device(&common.device)?,
+                &common.device.get()?,
                 resume,
                 !common.quiet,
             )?;
@@ -441,16 +452,13 @@ fn run() -> Result<()> {
                 sets.push("kd.enabled=false".to_string());
             }
             if let Some(t) = teacher_weights {
-                sets.push(format!(
-                    "kd.teacher={}",
-                    serde_yaml::to_string(&t.display().to_string())?.trim()
-                ));
+                sets.push(format!("kd.teacher={}", yaml(&t.display().to_string())?));
             }
             if fixed_rate {
                 sets.push("student.arch=fixed-rate".into());
             }
             if let Some(m) = time_mode {
-                sets.push(format!("student.time_mode={m}"));
+                sets.push(format!("student.time_mode={}", yaml(&m)?));
             }
             if let Some(l) = num_tokens {
                 sets.push(format!("student.num_tokens={l}"));
@@ -464,7 +472,7 @@ fn run() -> Result<()> {
                 sets.push(format!("kd.weights.attention={w}"));
             }
             if let Some(l) = attention_loss {
-                sets.push(format!("kd.attention_loss={l}"));
+                sets.push(format!("kd.attention.divergence={}", yaml(&l)?));
             }
             for (k, v) in [
                 ("embedding", embedding_weight),
@@ -477,19 +485,15 @@ fn run() -> Result<()> {
             }
             // The flags above first, so that an explicit --set (from a file of sweeps) wins.
             sets.extend(common.overrides()?);
-            let cfg = if resume {
-                RunConfig::default()
-            } else {
-                RunConfig::load(&common.configs, &sets)?
-            };
-            if !resume && cfg.kd.enabled && cfg.student.arch == StudentArchKind::FixedRate {
+            let cfg = RunConfig::load(&common.configs, &sets)?;
+            if cfg.kd.enabled && cfg.student.arch == StudentArch::FixedRate {
                 eprintln!("note: distilling into the fixed-rate baseline");
             }
             commands::train::run(
                 &cfg,
                 Role::Student,
                 &out,
-                &device::parse_device(&common.device)?,
+                &common.device.get()?,
                 resume,
                 !common.quiet,
             )?;
@@ -514,14 +518,14 @@ fn run() -> Result<()> {
             )?;
         }
         Cmd::StressTest { runs, out, device } => {
-            commands::stress::run(&runs, &out, &device::parse_device(&device)?, true)?;
+            commands::stress::run(&runs, &out, &device.get()?, true)?;
             println!("written {}", out.join("stress.csv").display());
         }
         Cmd::Evaluate {
             run,
             data_root,
             device,
-        } => commands::evaluate::run(&run, data_root.as_deref(), &device::parse_device(&device)?)?,
+        } => commands::evaluate::run(&run, data_root.as_deref(), &device.get()?)?,
         Cmd::Export {
             run,
             out,
@@ -607,7 +611,7 @@ fn run() -> Result<()> {
         } => {
             println!(
                 "{}",
-                commands::speed::run(&model, batch, steps, &device::parse_device(&device)?)?
+                commands::speed::run(model, batch, steps, &device.get()?)?
             );
         }
         Cmd::Loso {
@@ -642,7 +646,7 @@ fn run() -> Result<()> {
                     kd_rows,
                     parallel,
                     num_gpus,
-                    device: common.device.clone(),
+                    device: common.device.name.clone(),
                     seeds,
                     alarm,
                     old_adults: !no_old_adults,
@@ -658,7 +662,7 @@ fn run() -> Result<()> {
             commands::pipeline::run(
                 &cfg,
                 &out,
-                &device::parse_device(&common.device)?,
+                &common.device.get()?,
                 !common.quiet,
                 &line,
             )?;

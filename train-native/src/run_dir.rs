@@ -84,6 +84,11 @@ impl RunDir {
         self.json(Self::NORM, "did the run start training?")
     }
 
+    /// What a finished run trained (from its summary).
+    pub fn role(&self) -> Result<crate::trainer::Role> {
+        Ok(self.summary()?.role)
+    }
+
     /// The final summary of a finished run.
     pub fn summary(&self) -> Result<RunSummary> {
         self.json(Self::SUMMARY, "did its training finish?")

@@ -15,25 +15,22 @@ use fallkd_core::data::batch::{EventWindow, student_batch, teacher_batch};
 use fallkd_core::data::normalize::NormStats;
 use fallkd_core::data::window::Window;
 use fallkd_core::losses::{
-    AttentionKdConfig, ComodoConfig, DistillationLoss, DistillationLossConfig, EmbeddingKdConfig,
-    KdInputs, ResponseKdConfig, TaskLoss,
+    Comodo, DistillationLoss, DistillationLossConfig, KdInputs, LossParts, TaskLoss,
 };
 use fallkd_core::metrics::{BinaryMetrics, best_threshold, binary_metrics};
-use fallkd_core::model::{
-    FixedRateStudent, ModelOutput, SkeletonTransformer, TimestampAwareStudent,
-};
+use fallkd_core::model::{ModelOutput, SkeletonTransformer, Student, TimestampAwareStudent};
 use fallkd_core::rng::Rng;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{load_module, save_module, write_atomic};
-use crate::config::{RunConfig, Selection, StudentArchKind};
+use crate::config::{RunConfig, Selection};
 use crate::dataset::Prepared;
 use crate::predictions::{Prediction, windows_to_predict};
 use crate::run_dir::RunDir;
 
 /// What a run trains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// The skeleton teacher.
@@ -42,99 +39,112 @@ pub enum Role {
     Student,
 }
 
-/// Everything trained in one run: one model and, for KD, the loss projection.
+/// The model a run trains: the skeleton teacher or a student.
+#[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)] // one per run
+pub enum Model {
+    /// The skeleton teacher.
+    Teacher(SkeletonTransformer),
+    /// A student of either architecture.
+    Student(Student),
+}
+
+impl Model {
+    /// A fresh model for `role`.
+    pub fn init(cfg: &RunConfig, role: Role, device: &Device) -> Model {
+        match role {
+            Role::Teacher => Model::Teacher(cfg.teacher.init(device)),
+            Role::Student => Model::Student(cfg.student.config().init(device)),
+        }
+    }
+
+    /// Forward on a prepared batch.
+    ///
+    /// # Shapes
+    /// - batch: skeleton `frames (B, T, 96)` for the teacher, a student batch for a student
+    /// - output: `logits (B)` and the trunk's features (see [`ModelOutput`])
+    pub fn forward(&self, b: &Batch) -> ModelOutput {
+        match self {
+            Model::Teacher(t) => t
+                .forward(b.frames.clone().expect("teacher batch has frames"), None)
+                .expect("window length checked by config"),
+            Model::Student(s) => s.forward(b.student.as_ref().expect("student batch")),
+        }
+    }
+
+    /// Saves the model alone (what `model.bpk` holds: the teacher's or student's own record,
+    /// the format `export`, `evaluate` and KD read).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        match self {
+            Model::Teacher(t) => save_module(t, path),
+            Model::Student(Student::TimestampAware(s)) => save_module(s, path),
+            Model::Student(Student::FixedRate(s)) => save_module(s, path),
+        }
+    }
+
+    /// Loads a model saved by [`Model::save`] into this one's architecture.
+    pub fn load(self, path: &Path, device: &Device) -> Result<Model> {
+        Ok(match self {
+            Model::Teacher(t) => Model::Teacher(load_module(t, path, device)?),
+            Model::Student(Student::TimestampAware(s)) => {
+                Model::Student(Student::TimestampAware(load_module(s, path, device)?))
+            }
+            Model::Student(Student::FixedRate(s)) => {
+                Model::Student(Student::FixedRate(load_module(s, path, device)?))
+            }
+        })
+    }
+
+    /// Parameters of the model.
+    pub fn num_params(&self) -> usize {
+        match self {
+            Model::Teacher(t) => t.num_params(),
+            Model::Student(s) => s.num_params(),
+        }
+    }
+}
+
+/// Everything trained in one run: the model and, for KD, the loss with its projection.
 #[derive(Module, Debug)]
 pub struct Net {
-    teacher: Option<SkeletonTransformer>,
-    student: Option<TimestampAwareStudent>,
-    baseline: Option<FixedRateStudent>,
+    /// The model.
+    pub model: Model,
     kd: Option<DistillationLoss>,
 }
 
 impl Net {
-    /// A fresh network for `role`.
+    /// A fresh network for `role`, with the KD loss when the teacher's width is given.
     pub fn init(
         cfg: &RunConfig,
         role: Role,
         kd_teacher_dim: Option<usize>,
         device: &Device,
     ) -> Net {
-        let mut net = Net {
-            teacher: None,
-            student: None,
-            baseline: None,
-            kd: None,
-        };
-        match role {
-            Role::Teacher => net.teacher = Some(cfg.teacher.model().init(device)),
-            Role::Student => match cfg.student.arch {
-                StudentArchKind::TimestampAware => {
-                    net.student = Some(cfg.student.timestamp_aware().init(device))
-                }
-                StudentArchKind::FixedRate => {
-                    net.baseline = Some(cfg.student.fixed_rate().init(device))
-                }
-            },
-        }
-        if let Some(td) = kd_teacher_dim {
-            net.kd = Some(
-                DistillationLossConfig::new(td, cfg.student.embed_dim)
-                    .with_weights(cfg.kd.weights.kd_weights())
+        Net {
+            model: Model::init(cfg, role, device),
+            kd: kd_teacher_dim.map(|td| {
+                DistillationLossConfig::new(td, cfg.student.model.embed_dim)
+                    .with_weights(cfg.kd.weights.clone())
                     .with_task(cfg.train.loss)
-                    .with_embedding(
-                        EmbeddingKdConfig::new().with_temperature(cfg.kd.embedding_temperature),
-                    )
-                    .with_attention(
-                        AttentionKdConfig::new()
-                            .with_divergence(cfg.kd.attention_loss)
-                            .with_temperature(cfg.kd.attention_temperature),
-                    )
-                    .with_response(
-                        ResponseKdConfig::new()
-                            .with_temperature(cfg.kd.response_temperature)
-                            .with_where_teacher_right(cfg.kd.response_where_teacher_right),
-                    )
-                    .init(device),
-            );
+                    .with_embedding(cfg.kd.embedding.clone())
+                    .with_attention(cfg.kd.attention.clone())
+                    .with_response(cfg.kd.response.clone())
+                    .init(device)
+            }),
         }
-        net
     }
 
-    /// Forward on a prepared batch.
+    /// Forward on a prepared batch (see [`Model::forward`]).
     pub fn forward(&self, b: &Batch) -> ModelOutput {
-        if let Some(t) = &self.teacher {
-            return t
-                .forward(b.frames.clone().expect("teacher batch has frames"), None)
-                .expect("window length checked by config");
+        self.model.forward(b)
+    }
+
+    /// The trained timestamp-aware student, if the run trained one.
+    pub fn timestamp_aware(&self) -> Option<&TimestampAwareStudent> {
+        match &self.model {
+            Model::Student(s) => s.timestamp_aware(),
+            Model::Teacher(_) => None,
         }
-        let s = b.student.as_ref().expect("student batch");
-        if let Some(m) = &self.student {
-            return m.forward(
-                s.events.clone(),
-                s.timestamps.clone(),
-                s.mask.clone(),
-                s.features.clone(),
-            );
-        }
-        self.baseline
-            .as_ref()
-            .expect("one model is set")
-            .forward(s.grid.clone())
-    }
-
-    /// The trained timestamp-aware student, if any.
-    pub fn student(&self) -> Option<&TimestampAwareStudent> {
-        self.student.as_ref()
-    }
-
-    /// The trained baseline, if any.
-    pub fn baseline(&self) -> Option<&FixedRateStudent> {
-        self.baseline.as_ref()
-    }
-
-    /// The trained teacher, if any.
-    pub fn teacher(&self) -> Option<&SkeletonTransformer> {
-        self.teacher.as_ref()
     }
 }
 
@@ -225,20 +235,17 @@ pub struct KdTeacher {
 
 /// Loads a teacher run (`config.yaml`, `model.bpk`, `norm.json`) for distillation.
 pub fn load_kd_teacher(dir: &Path, device: &Device) -> Result<KdTeacher> {
-    let cfg: RunConfig = serde_yaml::from_str(
-        &std::fs::read_to_string(dir.join(RunDir::CONFIG)).with_context(|| format!("{} holds no config.yaml: is it a teacher run directory (fallkd train-teacher --out DIR)?", dir.display()))?,
-    )
-    .with_context(|| format!("{}/config.yaml is not a fallkd run configuration", dir.display()))?;
+    let run = RunDir::new(dir);
+    let cfg = run.config()?;
     let model = load_module(
-        cfg.teacher.model().with_dropout(0.0).init(device),
-        &dir.join(RunDir::MODEL),
+        cfg.teacher.clone().with_dropout(0.0).init(device),
+        &run.file(RunDir::MODEL),
         device,
     )?
     .no_grad();
-    let stats = RunDir::new(dir).norm()?;
     Ok(KdTeacher {
         model,
-        stats,
+        stats: run.norm()?,
         dim: cfg.teacher.embed_dim,
     })
 }
@@ -397,6 +404,20 @@ impl RunSummary {
             .with_context(|| format!("{} is not a run summary", path.display()))
     }
 
+    /// The one-line test result (`test.txt`, and what `train-teacher` / `train-student` print).
+    pub fn test_line(&self) -> String {
+        format!(
+            "test F1 {:.4} precision {:.4} recall {:.4} accuracy {:.4} AUC {:.4} (threshold 0.5); F1 {:.4} at validation threshold {:.3}",
+            self.test.f1,
+            self.test.precision,
+            self.test.recall,
+            self.test.accuracy,
+            self.test.auc,
+            self.test_at_val_threshold.f1,
+            self.threshold
+        )
+    }
+
     /// Header of `metric_fields`.
     pub const METRIC_FIELDS: &'static str =
         "test_f1,precision,recall,accuracy,auc,f1_at_val_threshold";
@@ -490,7 +511,6 @@ pub fn train(
         .with_context(|| format!("cannot create run directory {}", out.display()))?;
     let ad = device.clone().autodiff();
     ad.seed(cfg.seed);
-    let plain = device.clone();
     let kd_teacher = match (role, cfg.kd.enabled) {
         (Role::Student, true) => {
             let dir = cfg.kd.teacher.as_ref().context(
@@ -520,37 +540,117 @@ pub fn train(
         stats: data.stats.clone(),
         teacher_stats: kd_teacher.as_ref().map(|t| t.stats.clone()),
         role,
-        grid_len: cfg.student.num_tokens,
+        grid_len: cfg.student.model.num_tokens,
         frames: cfg.data.skeleton_frames,
     };
-    let mut net = Net::init(cfg, role, kd_teacher.as_ref().map(|t| t.dim), &ad);
-    let mut optim: ModuleOptimizer = AdamWConfig::new()
+    let net = Net::init(cfg, role, kd_teacher.as_ref().map(|t| t.dim), &ad);
+    let optim: ModuleOptimizer = AdamWConfig::new()
         .with_weight_decay(cfg.train.weight_decay as f32)
         .with_grad_clipping(
             (cfg.train.grad_clip > 0.0)
                 .then_some(GradientClippingConfig::Norm(cfg.train.grad_clip as f32)),
         )
         .init();
-    let mut state = TrainState::default();
-    let metrics_path = out.join(RunDir::EPOCHS);
-    if opts.resume {
-        let dir = RunDir::new(out);
-        if !dir.is_resumable() {
-            bail!("nothing to resume in {}: state.json missing", out.display());
+    let (mut net, mut optim, mut state) = start_or_resume(cfg, data, opts, net, optim, &ad)?;
+    let mut comodo = if let Some(t) = kd_teacher.as_ref()
+        && cfg.kd.weights.comodo > 0.0
+    {
+        let mut c = cfg.kd.comodo.init();
+        // Seed the queue with real teacher embeddings of training windows.
+        for chunk in train_windows
+            .chunks(cfg.train.batch_size)
+            .take(cfg.kd.comodo.queue_size.div_ceil(cfg.train.batch_size))
+        {
+            let b = batcher.batch(chunk, true, &ad);
+            c.enqueue(t.model.forward(b.frames.expect("frames"), None)?.features);
         }
-        state = dir.state()?;
-        recover_checkpoint(out, &state)?;
-        net = load_module(net, &out.join(RunDir::LAST), &ad)?;
-        let ob = std::fs::read(out.join(RunDir::OPTIM)).context("optim.bpk missing")?;
-        optim = optim
-            .from_bytes(Bytes::from_bytes_vec(ob))
-            .map_err(|e| anyhow::anyhow!("optim.bpk unreadable: {e}"))?;
-        eprintln!(
-            "resuming {} after epoch {}",
-            out.display(),
+        Some(c)
+    } else {
+        None
+    };
+    let mut steps_per_epoch = train_windows.len().div_ceil(cfg.train.batch_size);
+    if cfg.train.max_batches_per_epoch > 0 {
+        steps_per_epoch = steps_per_epoch.min(cfg.train.max_batches_per_epoch);
+    }
+    let epoch_run = EpochRun {
+        cfg,
+        role,
+        batcher: &batcher,
+        kd_teacher: kd_teacher.as_ref(),
+        train_windows: &train_windows,
+        steps_per_epoch,
+        task: TaskLoss {
+            kind: cfg.train.loss,
+        },
+        device: &ad,
+        progress: opts.progress,
+        name: out.file_name().and_then(|n| n.to_str()).unwrap_or("run"),
+    };
+    let mut rates = Vec::new();
+    let mut ran_here = 0;
+    while state.epochs_done < cfg.train.epochs && !state.finished {
+        if opts.stop_after.is_some_and(|n| ran_here >= n) {
+            break;
+        }
+        let epoch = state.epochs_done + 1;
+        let t0 = Instant::now();
+        let (trained, optimised, losses, steps) =
+            epoch_run.run(epoch, net, optim, &mut state, &mut comodo)?;
+        (net, optim) = (trained, optimised);
+        let secs = t0.elapsed().as_secs_f64();
+        let (val, val_best, val_loss) = validate(&net, &batcher, role, data, device);
+        let rec = EpochRecord {
+            epoch,
+            loss: losses.total,
+            task: losses.task,
+            embedding: losses.embedding,
+            gram: losses.gram,
+            comodo: losses.comodo,
+            attention: losses.attention,
+            response: losses.response,
+            val,
+            val_best,
+            seconds: secs,
+            steps_per_s: steps as f64 / secs.max(1e-9),
+            val_loss,
+        };
+        rates.push(rec.steps_per_s);
+        if opts.progress {
+            eprintln!(
+                "{} epoch {epoch}: loss {:.4}  val F1 {:.3} (best-threshold {:.3} at {:.2})  AUC {:.3}  {:.1} steps/s",
+                epoch_run.name,
+                rec.loss,
+                rec.val.f1,
+                rec.val_best.f1,
+                rec.val_best.threshold,
+                rec.val.auc,
+                rec.steps_per_s
+            );
+        }
+        commit_epoch(cfg, out, &rec, &net, &optim, &mut state)?;
+        ran_here += 1;
+    }
+    if !state.finished {
+        bail!(
+            "stopped after epoch {} as asked; continue with --resume",
             state.epochs_done
         );
-    } else {
+    }
+    summarize(cfg, role, data, device, out, &state, &rates)
+}
+
+/// A fresh run writes its configuration, statistics and metrics header (removing whatever an
+/// earlier run left in the folder); a resumed one reloads its state, last weights and optimiser.
+fn start_or_resume(
+    cfg: &RunConfig,
+    data: &Prepared,
+    opts: &RunOptions,
+    net: Net,
+    optim: ModuleOptimizer,
+    device: &Device,
+) -> Result<(Net, ModuleOptimizer, TrainState)> {
+    let out = &opts.out;
+    if !opts.resume {
         // A fresh run in a used folder: nothing of an earlier run may be resumed into it.
         for f in [RunDir::STATE, RunDir::SUMMARY, RunDir::LAST, RunDir::OPTIM] {
             let _ = std::fs::remove_file(out.join(f));
@@ -561,77 +661,137 @@ pub fn train(
             &out.join(RunDir::NORM),
             &serde_json::to_vec_pretty(&data.stats)?,
         )?;
-        write_atomic(&metrics_path, format!("{CSV_HEADER}\n").as_bytes())?;
+        write_atomic(
+            &out.join(RunDir::EPOCHS),
+            format!("{CSV_HEADER}\n").as_bytes(),
+        )?;
+        return Ok((net, optim, TrainState::default()));
     }
-    let mut comodo = if let Some(t) = kd_teacher.as_ref()
-        && cfg.kd.weights.comodo > 0.0
-    {
-        let mut c = ComodoConfig::new()
-            .with_queue_size(cfg.kd.comodo_queue)
-            .with_teacher_temperature(cfg.kd.comodo_teacher_temperature)
-            .with_student_temperature(cfg.kd.comodo_student_temperature)
-            .init();
-        // Seed the queue with real teacher embeddings of training windows.
-        for chunk in train_windows
-            .chunks(cfg.train.batch_size)
-            .take(cfg.kd.comodo_queue.div_ceil(cfg.train.batch_size))
-        {
-            let b = batcher.batch(chunk, true, &ad);
-            c.enqueue(t.model.forward(b.frames.expect("frames"), None)?.features);
-        }
-        Some(c)
-    } else {
-        None
-    };
+    let dir = RunDir::new(out);
+    if !dir.is_resumable() {
+        bail!("nothing to resume in {}: state.json missing", out.display());
+    }
+    let state = dir.state()?;
+    recover_checkpoint(out, &state)?;
+    let net = load_module(net, &out.join(RunDir::LAST), device)?;
+    let ob = std::fs::read(out.join(RunDir::OPTIM)).context("optim.bpk missing")?;
+    let optim = optim
+        .from_bytes(Bytes::from_bytes_vec(ob))
+        .map_err(|e| anyhow::anyhow!("optim.bpk unreadable: {e}"))?;
+    eprintln!(
+        "resuming {} after epoch {}",
+        out.display(),
+        state.epochs_done
+    );
+    Ok((net, optim, state))
+}
 
-    let bs = cfg.train.batch_size;
-    let mut steps_per_epoch = train_windows.len().div_ceil(bs);
-    if cfg.train.max_batches_per_epoch > 0 {
-        steps_per_epoch = steps_per_epoch.min(cfg.train.max_batches_per_epoch);
-    }
-    let task = TaskLoss {
-        kind: cfg.train.loss,
-    };
-    let mut rates = Vec::new();
-    let mut ran_here = 0;
-    while state.epochs_done < cfg.train.epochs && !state.finished {
-        if opts.stop_after.is_some_and(|n| ran_here >= n) {
-            break;
+/// The loss terms of one step, or their mean over an epoch (0 where a term is off).
+#[derive(Debug, Clone, Copy, Default)]
+struct LossValues {
+    total: f64,
+    task: f64,
+    embedding: f64,
+    gram: f64,
+    comodo: f64,
+    attention: f64,
+    response: f64,
+}
+
+impl LossValues {
+    fn of(p: &LossParts) -> LossValues {
+        let v = |t: &Option<Tensor<1>>| t.clone().map_or(0.0, scalar);
+        LossValues {
+            total: scalar(p.total.clone()),
+            task: scalar(p.task.clone()),
+            embedding: v(&p.embedding),
+            gram: v(&p.gram),
+            comodo: v(&p.comodo),
+            attention: v(&p.attention),
+            response: v(&p.response),
         }
-        let epoch = state.epochs_done + 1;
+    }
+
+    fn task_only(v: f64) -> LossValues {
+        LossValues {
+            total: v,
+            task: v,
+            ..Default::default()
+        }
+    }
+
+    fn add(&mut self, o: &LossValues) {
+        self.total += o.total;
+        self.task += o.task;
+        self.embedding += o.embedding;
+        self.gram += o.gram;
+        self.comodo += o.comodo;
+        self.attention += o.attention;
+        self.response += o.response;
+    }
+
+    fn mean(&self, n: usize) -> LossValues {
+        let k = 1.0 / n.max(1) as f64;
+        LossValues {
+            total: self.total * k,
+            task: self.task * k,
+            embedding: self.embedding * k,
+            gram: self.gram * k,
+            comodo: self.comodo * k,
+            attention: self.attention * k,
+            response: self.response * k,
+        }
+    }
+}
+
+/// What every training epoch of a run shares.
+struct EpochRun<'a> {
+    cfg: &'a RunConfig,
+    role: Role,
+    batcher: &'a Batcher<'a>,
+    kd_teacher: Option<&'a KdTeacher>,
+    train_windows: &'a [&'a Window],
+    steps_per_epoch: usize,
+    task: TaskLoss,
+    device: &'a Device,
+    progress: bool,
+    name: &'a str,
+}
+
+impl EpochRun<'_> {
+    /// One epoch of optimiser steps: the trained network and optimiser, the mean loss terms and
+    /// the number of steps.
+    fn run(
+        &self,
+        epoch: usize,
+        mut net: Net,
+        mut optim: ModuleOptimizer,
+        state: &mut TrainState,
+        comodo: &mut Option<Comodo>,
+    ) -> Result<(Net, ModuleOptimizer, LossValues, usize)> {
+        let cfg = self.cfg;
         // Each epoch's randomness (dropout masks) from the seed and the epoch alone, so that a
         // run resumed after any interruption takes the same steps as one never interrupted.
-        ad.seed(cfg.seed ^ (epoch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
-        let mut order: Vec<usize> = (0..train_windows.len()).collect();
+        self.device
+            .seed(cfg.seed ^ (epoch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
+        let mut order: Vec<usize> = (0..self.train_windows.len()).collect();
         Rng::new(cfg.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9)).shuffle(&mut order);
-        let bar = if opts.progress {
-            ProgressBar::new(steps_per_epoch as u64)
-        } else {
-            ProgressBar::hidden()
-        };
-        bar.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} eta {eta}")
-                .expect("template")
-                .progress_chars("=> "),
-        );
-        bar.set_prefix(format!(
-            "{} epoch {epoch}/{}",
-            out.file_name().and_then(|n| n.to_str()).unwrap_or("run"),
-            cfg.train.epochs
-        ));
-        let t0 = Instant::now();
+        let bar = self.progress_bar(epoch);
         let mut aug_rng = Rng::new(cfg.seed ^ 0xa06 ^ (epoch as u64).wrapping_mul(0x2545_F491));
         // Its own stream, so that turning augmentation on leaves the dropout draws as they were.
         let mut augment_rng =
             Rng::new(cfg.seed ^ 0xa0_6a06 ^ (epoch as u64).wrapping_mul(0x2545_F491));
-        let augment = match role {
+        let augment = match self.role {
             Role::Student => cfg.train.augment,
             Role::Teacher => AugmentConfig::default(),
         };
-        let mut sums = [0f64; 7];
+        let mut sums = LossValues::default();
         let mut n = 0usize;
-        for chunk in order.chunks(bs).take(steps_per_epoch) {
-            let mut ws: Vec<&Window> = chunk.iter().map(|&i| train_windows[i]).collect();
+        for chunk in order
+            .chunks(cfg.train.batch_size)
+            .take(self.steps_per_epoch)
+        {
+            let mut ws: Vec<&Window> = chunk.iter().map(|&i| self.train_windows[i]).collect();
             // Augmentation (a turned watch frame, another gain), then gyroscope dropout: the
             // window as a watch without a gyroscope would give it.
             let changed: Vec<Window>;
@@ -651,182 +811,185 @@ pub fn train(
                     .collect();
                 ws = changed.iter().collect();
             }
-            let b = batcher.batch(&ws, kd_teacher.is_some(), &ad);
-            let out_s = net.forward(&b);
-            // Windows without a skeleton partner (older adults' daily living) take the task
-            // loss only; the KD terms use the windows that have one.
-            let paired: Vec<i64> = ws
-                .iter()
-                .enumerate()
-                .filter(|(_, w)| w.skeleton_frames.is_some())
-                .map(|(i, _)| i as i64)
-                .collect();
-            let (loss, parts) = match (&net.kd, &kd_teacher) {
-                (Some(kd), Some(t)) if !paired.is_empty() => {
-                    let all_paired = paired.len() == ws.len();
-                    let rows = Tensor::<1, Int>::from_data(
-                        TensorData::new(paired.clone(), [paired.len()]),
-                        &ad,
-                    );
-                    let frames = b.frames.clone().expect("frames");
-                    let (frames, sub, targets) = if all_paired {
-                        (frames, None, b.labels.clone())
-                    } else {
-                        (
-                            frames.select(0, rows.clone()),
-                            Some(select_rows(&out_s, rows.clone())),
-                            b.labels.clone().select(0, rows),
-                        )
-                    };
-                    let t_out = t.model.forward(frames, None)?;
-                    let mut p = kd.forward(
-                        KdInputs {
-                            student: sub.as_ref().unwrap_or(&out_s),
-                            teacher: Some(&t_out),
-                            targets,
-                        },
-                        comodo.as_ref(),
-                    );
-                    if !all_paired {
-                        // The task term over the whole batch in place of the paired rows'.
-                        let full = task.forward(out_s.logits.clone(), b.labels.clone());
-                        let w = kd.weights().task;
-                        p.total = p.total - p.task.clone() * w + full.clone() * w;
-                        p.task = full;
-                    }
-                    if let Some(c) = comodo.as_mut() {
-                        c.enqueue(t_out.features.clone());
-                    }
-                    let vals = [
-                        scalar(p.total.clone()),
-                        scalar(p.task.clone()),
-                        p.embedding.clone().map_or(0.0, scalar),
-                        p.gram.clone().map_or(0.0, scalar),
-                        p.comodo.clone().map_or(0.0, scalar),
-                        p.attention.clone().map_or(0.0, scalar),
-                        p.response.clone().map_or(0.0, scalar),
-                    ];
-                    (p.total, vals)
-                }
-                _ => {
-                    let l = task.forward(out_s.logits, b.labels.clone());
-                    let v = scalar(l.clone());
-                    (l, [v, v, 0.0, 0.0, 0.0, 0.0, 0.0])
-                }
-            };
-            if !parts[0].is_finite() {
+            let (loss, values) = self.loss(&net, &ws, comodo)?;
+            if !values.total.is_finite() {
                 bail!(
                     "the training loss became {} at epoch {epoch}: lower train.lr or check the data",
-                    parts[0]
+                    values.total
                 );
             }
             let grads = GradientsParams::from_grads(loss.backward(), &net);
-            let lr = lr_at(cfg, state.steps, steps_per_epoch);
+            let lr = lr_at(cfg, state.steps, self.steps_per_epoch);
             net = optim.step(lr, net, grads);
             state.steps += 1;
-            for (s, v) in sums.iter_mut().zip(parts) {
-                *s += v;
-            }
+            sums.add(&values);
             n += 1;
-            bar.set_message(format!("loss {:.4}", sums[0] / n as f64));
+            bar.set_message(format!("loss {:.4}", sums.total / n as f64));
             bar.inc(1);
         }
         bar.finish_and_clear();
-        let secs = t0.elapsed().as_secs_f64();
-        let labels: Vec<bool> = data.val.iter().map(|w| w.label).collect();
-        let val_windows: Vec<Window> = match role {
-            Role::Teacher => data
-                .val
-                .iter()
-                .filter(|w| w.skeleton_frames.is_some())
-                .cloned()
-                .collect(),
-            Role::Student => data.val.clone(),
+        Ok((net, optim, sums.mean(n), n))
+    }
+
+    /// The loss of one batch to back-propagate, and its terms.
+    fn loss(
+        &self,
+        net: &Net,
+        ws: &[&Window],
+        comodo: &mut Option<Comodo>,
+    ) -> Result<(Tensor<1>, LossValues)> {
+        let ad = self.device;
+        let b = self.batcher.batch(ws, self.kd_teacher.is_some(), ad);
+        let out_s = net.forward(&b);
+        // Windows without a skeleton partner (older adults' daily living) take the task loss
+        // only; the KD terms use the windows that have one.
+        let paired: Vec<i64> = ws
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.skeleton_frames.is_some())
+            .map(|(i, _)| i as i64)
+            .collect();
+        let (Some(kd), Some(t)) = (&net.kd, self.kd_teacher) else {
+            let l = self.task.forward(out_s.logits, b.labels.clone());
+            let v = scalar(l.clone());
+            return Ok((l, LossValues::task_only(v)));
         };
-        let labels = if role == Role::Teacher {
-            val_windows.iter().map(|w| w.label).collect()
-        } else {
-            labels
-        };
-        let probs = predict(&net, &batcher, &val_windows, 64, &plain);
-        let rec = EpochRecord {
-            epoch,
-            loss: sums[0] / n.max(1) as f64,
-            task: sums[1] / n.max(1) as f64,
-            embedding: sums[2] / n.max(1) as f64,
-            gram: sums[3] / n.max(1) as f64,
-            comodo: sums[4] / n.max(1) as f64,
-            attention: sums[5] / n.max(1) as f64,
-            response: sums[6] / n.max(1) as f64,
-            val: binary_metrics(&probs, &labels, 0.5),
-            val_best: best_threshold(&probs, &labels),
-            seconds: secs,
-            steps_per_s: n as f64 / secs.max(1e-9),
-            val_loss: log_loss(&probs, &labels),
-        };
-        rates.push(rec.steps_per_s);
-        if opts.progress {
-            eprintln!(
-                "{} epoch {epoch}: loss {:.4}  val F1 {:.3} (best-threshold {:.3} at {:.2})  AUC {:.3}  {:.1} steps/s",
-                out.file_name().and_then(|n| n.to_str()).unwrap_or("run"),
-                rec.loss,
-                rec.val.f1,
-                rec.val_best.f1,
-                rec.val_best.threshold,
-                rec.val.auc,
-                rec.steps_per_s
-            );
+        if paired.is_empty() {
+            let l = self.task.forward(out_s.logits, b.labels.clone());
+            let v = scalar(l.clone());
+            return Ok((l, LossValues::task_only(v)));
         }
-        // The epoch's files go to ckpt/EPOCH/ first; state.json then commits the epoch, and only
-        // after that are they published under their usual names (see `recover_checkpoint`).
-        let stage = out.join(RunDir::STAGING).join(epoch.to_string());
-        write_atomic(
-            &metrics_path,
-            metrics_through(&metrics_path, epoch - 1, &rec).as_bytes(),
-        )?;
-        state.epochs_done = epoch;
-        let improved = match cfg.train.select {
-            Selection::ValF1 => rec.val_best.f1 > state.best_f1,
-            Selection::ValLoss => state.best_val_loss.is_none_or(|b| rec.val_loss < b),
-        };
-        if improved || state.best_epoch == 0 {
-            state.best_val_loss = Some(rec.val_loss);
-            state.best_f1 = rec.val_best.f1;
-            state.best_epoch = epoch;
-            state.best_threshold = rec.val_best.threshold;
-            state.since_best = 0;
-            save_module(&net, &stage.join(RunDir::BEST))?;
-            save_inner_model(&net, &stage)?;
+        let all_paired = paired.len() == ws.len();
+        let rows = Tensor::<1, Int>::from_data(TensorData::new(paired.clone(), [paired.len()]), ad);
+        let frames = b.frames.clone().expect("frames");
+        let (frames, sub, targets) = if all_paired {
+            (frames, None, b.labels.clone())
         } else {
-            state.since_best += 1;
-            if state.since_best >= cfg.train.patience.max(1) {
-                state.finished = true;
-            }
+            (
+                frames.select(0, rows.clone()),
+                Some(select_rows(&out_s, rows.clone())),
+                b.labels.clone().select(0, rows),
+            )
+        };
+        let t_out = t.model.forward(frames, None)?;
+        let mut p = kd.forward(
+            KdInputs {
+                student: sub.as_ref().unwrap_or(&out_s),
+                teacher: Some(&t_out),
+                targets,
+            },
+            comodo.as_ref(),
+        );
+        if !all_paired {
+            // The task term over the whole batch in place of the paired rows'.
+            let full = self.task.forward(out_s.logits.clone(), b.labels.clone());
+            let w = kd.weights().task;
+            p.total = p.total - p.task.clone() * w + full.clone() * w;
+            p.task = full;
         }
-        if state.epochs_done >= cfg.train.epochs {
+        if let Some(c) = comodo.as_mut() {
+            c.enqueue(t_out.features.clone());
+        }
+        let values = LossValues::of(&p);
+        Ok((p.total, values))
+    }
+
+    fn progress_bar(&self, epoch: usize) -> ProgressBar {
+        let bar = if self.progress {
+            ProgressBar::new(self.steps_per_epoch as u64)
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} eta {eta}")
+                .expect("template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(format!(
+            "{} epoch {epoch}/{}",
+            self.name, self.cfg.train.epochs
+        ));
+        bar
+    }
+}
+
+/// Validation metrics of `net` at 0.5 and at the best threshold, and the mean log loss (the
+/// teacher is measured on the windows with a skeleton partner).
+fn validate(
+    net: &Net,
+    batcher: &Batcher,
+    role: Role,
+    data: &Prepared,
+    device: &Device,
+) -> (BinaryMetrics, BinaryMetrics, f64) {
+    let val_windows: Vec<Window> = match role {
+        Role::Teacher => data
+            .val
+            .iter()
+            .filter(|w| w.skeleton_frames.is_some())
+            .cloned()
+            .collect(),
+        Role::Student => data.val.clone(),
+    };
+    let labels: Vec<bool> = val_windows.iter().map(|w| w.label).collect();
+    let probs = predict(net, batcher, &val_windows, 64, device);
+    (
+        binary_metrics(&probs, &labels, 0.5),
+        best_threshold(&probs, &labels),
+        log_loss(&probs, &labels),
+    )
+}
+
+/// Records an epoch: its metrics row, the best checkpoint when the selection criterion improved,
+/// the last weights and optimiser, staged under `ckpt/EPOCH/`; `state.json` then commits the
+/// epoch and the staged files are published (see [`recover_checkpoint`]).
+fn commit_epoch(
+    cfg: &RunConfig,
+    out: &Path,
+    rec: &EpochRecord,
+    net: &Net,
+    optim: &ModuleOptimizer,
+    state: &mut TrainState,
+) -> Result<()> {
+    let epoch = rec.epoch;
+    let stage = out.join(RunDir::STAGING).join(epoch.to_string());
+    let metrics_path = out.join(RunDir::EPOCHS);
+    write_atomic(
+        &metrics_path,
+        metrics_through(&metrics_path, epoch - 1, rec).as_bytes(),
+    )?;
+    state.epochs_done = epoch;
+    let improved = match cfg.train.select {
+        Selection::ValF1 => rec.val_best.f1 > state.best_f1,
+        Selection::ValLoss => state.best_val_loss.is_none_or(|b| rec.val_loss < b),
+    };
+    if improved || state.best_epoch == 0 {
+        state.best_val_loss = Some(rec.val_loss);
+        state.best_f1 = rec.val_best.f1;
+        state.best_epoch = epoch;
+        state.best_threshold = rec.val_best.threshold;
+        state.since_best = 0;
+        save_module(net, &stage.join(RunDir::BEST))?;
+        net.model.save(&stage.join(RunDir::MODEL))?;
+    } else {
+        state.since_best += 1;
+        if state.since_best >= cfg.train.patience.max(1) {
             state.finished = true;
         }
-        save_module(&net, &stage.join(RunDir::LAST))?;
-        write_atomic(
-            &stage.join(RunDir::OPTIM),
-            &optim
-                .into_bytes()
-                .map_err(|e| anyhow::anyhow!("cannot encode optimiser state: {e}"))?,
-        )?;
-        write_atomic(
-            &out.join(RunDir::STATE),
-            &serde_json::to_vec_pretty(&state)?,
-        )?;
-        recover_checkpoint(out, &state)?;
-        ran_here += 1;
     }
-    if !state.finished {
-        bail!(
-            "stopped after epoch {} as asked; continue with --resume",
-            state.epochs_done
-        );
+    if state.epochs_done >= cfg.train.epochs {
+        state.finished = true;
     }
-    summarize(cfg, role, data, device, out, &state, &rates)
+    save_module(net, &stage.join(RunDir::LAST))?;
+    let bytes = optim
+        .into_bytes()
+        .map_err(|e| anyhow::anyhow!("cannot encode optimiser state: {e}"))?;
+    write_atomic(&stage.join(RunDir::OPTIM), &bytes)?;
+    write_atomic(
+        &out.join(RunDir::STATE),
+        &serde_json::to_vec_pretty(&state)?,
+    )?;
+    recover_checkpoint(out, state)
 }
 
 /// `metrics.csv` holding the header, the rows of epochs up to `done` already there (a row of a
@@ -875,17 +1038,6 @@ pub fn recover_checkpoint(out: &Path, state: &TrainState) -> Result<()> {
     Ok(())
 }
 
-/// Saves the trained model alone as `model.bpk` (what `evaluate`, `export` and KD load).
-fn save_inner_model(net: &Net, out: &Path) -> Result<()> {
-    if let Some(t) = net.teacher() {
-        save_module(t, &out.join(RunDir::MODEL))
-    } else if let Some(s) = net.student() {
-        save_module(s, &out.join(RunDir::MODEL))
-    } else {
-        save_module(net.baseline().expect("one model"), &out.join(RunDir::MODEL))
-    }
-}
-
 /// Batch-1 inference time per window in milliseconds (batching included) over up to 64 of
 /// `windows`, after one warm-up; 0 without windows.
 pub fn latency_ms(net: &Net, batcher: &Batcher, windows: &[Window], device: &Device) -> f64 {
@@ -911,14 +1063,7 @@ pub fn latency_ms(net: &Net, batcher: &Batcher, windows: &[Window], device: &Dev
 /// The best model of a finished run (`model.bpk`), without any KD head.
 pub fn load_trained(cfg: &RunConfig, role: Role, out: &Path, device: &Device) -> Result<Net> {
     let mut net = Net::init(cfg, role, None, device);
-    let path = out.join(RunDir::MODEL);
-    if let Some(t) = net.teacher.take() {
-        net.teacher = Some(load_module(t, &path, device)?);
-    } else if let Some(s) = net.student.take() {
-        net.student = Some(load_module(s, &path, device)?);
-    } else if let Some(b) = net.baseline.take() {
-        net.baseline = Some(load_module(b, &path, device)?);
-    }
+    net.model = net.model.load(&out.join(RunDir::MODEL), device)?;
     Ok(net)
 }
 
@@ -938,7 +1083,7 @@ pub fn summarize(
         stats: data.stats.clone(),
         teacher_stats: None,
         role,
-        grid_len: cfg.student.num_tokens,
+        grid_len: cfg.student.model.num_tokens,
         frames: cfg.data.skeleton_frames,
     };
     let test: Vec<Window> = match role {
@@ -953,12 +1098,7 @@ pub fn summarize(
     let labels: Vec<bool> = test.iter().map(|w| w.label).collect();
     let probs = predict(&net, &batcher, &test, 64, device);
     let ms = latency_ms(&net, &batcher, &test, device);
-    let parameters = net
-        .teacher()
-        .map(|m| m.num_params())
-        .or(net.student().map(|m| m.num_params()))
-        .or(net.baseline().map(|m| m.num_params()))
-        .unwrap_or(0);
+    let parameters = net.model.num_params();
     let summary = RunSummary {
         name: run_name(out),
         role,
@@ -993,16 +1133,9 @@ pub fn summarize(
         &serde_json::to_vec_pretty(&summary)?,
     )?;
     // Rewritten, not appended: a summary rerun replaces the line instead of adding another.
-    let line = format!(
-        "test F1 {:.4} precision {:.4} recall {:.4} accuracy {:.4} AUC {:.4} (threshold 0.5); F1 {:.4} at validation threshold {:.3}",
-        summary.test.f1,
-        summary.test.precision,
-        summary.test.recall,
-        summary.test.accuracy,
-        summary.test.auc,
-        summary.test_at_val_threshold.f1,
-        summary.threshold
-    );
-    write_atomic(&out.join(RunDir::TEST_LINE), format!("{line}\n").as_bytes())?;
+    write_atomic(
+        &out.join(RunDir::TEST_LINE),
+        format!("{}\n", summary.test_line()).as_bytes(),
+    )?;
     Ok(summary)
 }

@@ -380,3 +380,30 @@ fn a_run_killed_at_random_moments_resumes_to_the_same_result() {
         "staged checkpoints left behind"
     );
 }
+
+#[test]
+fn resume_refuses_flags_it_would_ignore() {
+    let dir = scratch("resume-flags");
+    let run = dir.join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::write(run.join("config.yaml"), "train:\n  epochs: 1\n").unwrap();
+    for (sub, extra) in [
+        ("train-teacher", vec!["--epochs", "3"]),
+        ("train-student", vec!["--set", "train.epochs=3", "--no-kd"]),
+    ] {
+        let o = fallkd()
+            .arg(sub)
+            .arg("--resume")
+            .arg("--out")
+            .arg(&run)
+            .args(&extra)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{sub}: resumed with a flag it ignores");
+        assert!(
+            err.contains("would be ignored") && err.contains("train.epochs=3"),
+            "{sub}: {err}"
+        );
+    }
+}

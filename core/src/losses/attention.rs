@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// Divergence between attention distributions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum AttentionDivergence {
     /// `KL(p_teacher || p_student)`.
@@ -42,6 +43,11 @@ pub struct AttentionKd {
 }
 
 impl AttentionKdConfig {
+    /// Checks the configuration, naming the offending key.
+    pub fn validate(&self) -> Result<(), crate::error::Error> {
+        super::check_positive("attention.temperature", self.temperature)
+    }
+
     /// Builds the loss.
     pub fn init(&self) -> AttentionKd {
         assert!(
@@ -74,7 +80,13 @@ fn kl(p: Tensor<2>, log_p: Tensor<2>, log_q: Tensor<2>) -> Tensor<1> {
 }
 
 impl AttentionKd {
-    /// Student weights `(B, Ts)` against teacher weights `(B, Tt)`; each row a distribution.
+    /// Divergence of the student's temporal attention from the teacher's (teacher detached).
+    ///
+    /// # Shapes
+    /// - student: `(B, Ts)` attention weights, each row a distribution
+    /// - teacher: `(B, Tt)` attention weights, each row a distribution; both are pooled to
+    ///   `min(Ts, Tt)`
+    /// - output: `(1)`
     pub fn forward(&self, student: Tensor<2>, teacher: Tensor<2>) -> Tensor<1> {
         let len = student.dims()[1].min(teacher.dims()[1]);
         let t = self.temperature;

@@ -16,17 +16,19 @@ use super::task::{TaskLoss, TaskLossKind};
 use crate::error::Error;
 use crate::model::ModelOutput;
 
-/// Weights of the loss terms (0 switches a term off).
+/// Weights of the loss terms (0 switches a term off). The defaults are the project's
+/// distillation (the run configuration's `kd.weights`): task + embedding + Gram, the two feature
+/// losses the ablations kept (RESULTS.md).
 #[derive(Config, Debug, PartialEq)]
 pub struct KdWeights {
     /// Task loss (BCE or focal).
     #[config(default = 1.0)]
     pub task: f64,
     /// Embedding (cosine) KD.
-    #[config(default = 0.0)]
+    #[config(default = 1.0)]
     pub embedding: f64,
     /// Gram (token similarity) KD.
-    #[config(default = 0.0)]
+    #[config(default = 1.0)]
     pub gram: f64,
     /// COMODO (queue distribution matching).
     #[config(default = 0.0)]
@@ -168,6 +170,13 @@ impl DistillationLoss {
     }
 
     /// Computes every active term. KD terms need `inputs.teacher`; COMODO also needs `comodo`.
+    ///
+    /// # Shapes
+    /// - inputs.student: [`ModelOutput`] of B windows, `features (B, Ds)`
+    /// - inputs.teacher: [`ModelOutput`] of the paired B windows, `features (B, Dt)`; its token
+    ///   and attention lengths may differ from the student's
+    /// - inputs.targets: `(B)` 0/1 labels
+    /// - output: `total` and every present term `(1)` (see [`LossParts`])
     ///
     /// # Panics
     /// When the COMODO weight is above 0 and `comodo` is `None` (the term would silently vanish).

@@ -43,13 +43,8 @@ impl ComodoConfig {
         if self.queue_size == 0 {
             return Err(Error::config("comodo.queue_size", "must be > 0"));
         }
-        if self.teacher_temperature <= 0.0 {
-            return Err(Error::config("comodo.teacher_temperature", "must be > 0"));
-        }
-        if self.student_temperature <= 0.0 {
-            return Err(Error::config("comodo.student_temperature", "must be > 0"));
-        }
-        Ok(())
+        super::check_positive("comodo.teacher_temperature", self.teacher_temperature)?;
+        super::check_positive("comodo.student_temperature", self.student_temperature)
     }
 
     /// Builds an empty (unseeded) COMODO loss.
@@ -89,9 +84,16 @@ impl Comodo {
         self.queue.as_ref()
     }
 
-    /// Loss of student embeddings `(B, Ds)` against teacher embeddings `(B, Dt)`; `project` maps
-    /// teacher-space rows to student space (identity when the widths agree). Does not update the
-    /// queue: call [`Comodo::enqueue`] with the teacher batch after the optimiser step.
+    /// Cross-entropy of the student's similarity distribution over the queue (plus the current
+    /// teacher batch) against the teacher's. Does not update the queue: call [`Comodo::enqueue`]
+    /// with the teacher batch after the optimiser step.
+    ///
+    /// # Shapes
+    /// - student: `(B, Ds)` embeddings
+    /// - teacher: `(B, Dt)` embeddings (detached)
+    /// - project: `(Q + B, Dt)` -> `(Q + B, Ds)`, maps teacher-space rows (queue, then batch) to
+    ///   student space (identity when the widths agree); `Q` is 0 before seeding
+    /// - output: `(1)`
     pub fn forward(
         &self,
         student: Tensor<2>,

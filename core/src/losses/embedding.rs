@@ -20,6 +20,11 @@ pub struct EmbeddingKd {
 }
 
 impl EmbeddingKdConfig {
+    /// Checks the configuration, naming the offending key.
+    pub fn validate(&self) -> Result<(), crate::error::Error> {
+        super::check_positive("embedding.temperature", self.temperature)
+    }
+
     /// Builds the loss.
     pub fn init(&self) -> EmbeddingKd {
         assert!(
@@ -33,7 +38,12 @@ impl EmbeddingKdConfig {
 }
 
 impl EmbeddingKd {
-    /// Student `(B, D)` against teacher `(B, D)` (already projected to the same width).
+    /// Mean cosine distance between student and teacher embeddings, divided by the temperature.
+    ///
+    /// # Shapes
+    /// - student: `(B, D)` embeddings
+    /// - teacher: `(B, D)` embeddings, already projected to the student's width
+    /// - output: `(1)`
     pub fn forward(&self, student: Tensor<2>, teacher: Tensor<2>) -> Tensor<1> {
         let s = l2_normalize(student, 1e-8);
         let t = l2_normalize(teacher, 1e-8);

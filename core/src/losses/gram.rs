@@ -25,7 +25,12 @@ fn pool_to(tokens: Tensor<3>, len: usize) -> Tensor<3> {
 }
 
 impl GramKd {
-    /// Student tokens `(B, Ls, Ds)` against teacher tokens `(B, Lt, Dt)`: widths may differ.
+    /// Mean squared difference of the student's and the teacher's token Gram matrices.
+    ///
+    /// # Shapes
+    /// - student: `(B, Gs, Ds)` tokens
+    /// - teacher: `(B, Gt, Dt)` tokens; widths may differ, and both are pooled to `min(Gs, Gt)`
+    /// - output: `(1)`
     pub fn forward(&self, student: Tensor<3>, teacher: Tensor<3>) -> Tensor<1> {
         let len = student.dims()[1].min(teacher.dims()[1]);
         let gs = gram(pool_to(student, len));

@@ -32,3 +32,16 @@ pub fn l2_normalize<const D: usize>(x: Tensor<D>, eps: f32) -> Tensor<D> {
         .clamp_min(eps);
     x / norm
 }
+
+/// `Ok` when a temperature (or any scale that divides) is a finite number above 0; else a
+/// configuration error naming `key`.
+pub(crate) fn check_positive(key: &str, v: f64) -> Result<(), crate::error::Error> {
+    if v > 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err(crate::error::Error::config(
+            key,
+            format!("must be a finite number > 0, got {v}"),
+        ))
+    }
+}

@@ -30,13 +30,7 @@ pub struct ResponseKd {
 impl ResponseKdConfig {
     /// Checks the settings, naming the offending key.
     pub fn validate(&self) -> Result<(), Error> {
-        if !(self.temperature > 0.0 && self.temperature.is_finite()) {
-            return Err(Error::config(
-                "kd.response_temperature",
-                format!("must be > 0, got {}", self.temperature),
-            ));
-        }
-        Ok(())
+        super::check_positive("response.temperature", self.temperature)
     }
 
     /// Builds the loss.

@@ -51,7 +51,12 @@ pub struct TaskLoss {
 }
 
 impl TaskLoss {
-    /// Mean loss of logits `(B)` against 0/1 targets `(B)`.
+    /// Mean task loss (BCE or focal) of fall logits against their labels.
+    ///
+    /// # Shapes
+    /// - logits: `(B)` fall logits
+    /// - targets: `(B)` 0/1 labels
+    /// - output: `(1)`
     pub fn forward(&self, logits: Tensor<1>, targets: Tensor<1>) -> Tensor<1> {
         let log_p = log_sigmoid(logits.clone());
         let log_not_p = log_sigmoid(logits.clone().neg());

@@ -44,7 +44,12 @@ impl TemporalAttentionPoolingConfig {
 }
 
 impl TemporalAttentionPooling {
-    /// `(B, T, D)` with mask `(B, T)`.
+    /// Attention-weighted sum of the valid steps of each sequence.
+    ///
+    /// # Shapes
+    /// - x: `(B, T, D)` tokens
+    /// - mask: `(B, T)` 1 valid, 0 padded
+    /// - output: `features (B, D)`, `weights (B, T)`, `scores (B, T)` (see [`Pooled`])
     pub fn forward(&self, x: Tensor<3>, mask: Tensor<2>) -> Pooled {
         let [b, t, d] = x.dims();
         let scores = self

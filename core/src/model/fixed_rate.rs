@@ -82,7 +82,12 @@ impl FixedRateStudent {
         self.num_tokens
     }
 
-    /// A window already interpolated onto the grid, `(B, L, C)` (see [`interpolate_to_grid`]).
+    /// Fall logits and trunk outputs of a batch of windows already interpolated onto the grid.
+    ///
+    /// # Shapes
+    /// - grid: `(B, L, C)` samples on the even grid (see [`interpolate_to_grid`]), all valid
+    /// - output: `logits (B)`, `features (B, D)`, `tokens (B, L, D)`, `pooled_tokens (B, G, D)`,
+    ///   `attention (B, L)`, `attention_scores (B, L)` (see [`ModelOutput`])
     pub fn forward(&self, grid: Tensor<3>) -> ModelOutput {
         let [b, l, _] = grid.dims();
         let mask = Tensor::ones([b, l], &grid.device());

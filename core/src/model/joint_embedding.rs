@@ -32,7 +32,11 @@ impl JointEmbeddingConfig {
 }
 
 impl JointEmbedding {
-    /// `(B, T, input_dim)` -> `(B, T, embed_dim)`.
+    /// Embeds each step's features independently.
+    ///
+    /// # Shapes
+    /// - x: `(B, T, C)` per-step features, `C = input_dim`
+    /// - output: `(B, T, D)` embeddings, `D = embed_dim`
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         silu(self.norm.forward(self.linear.forward(x)))
     }

@@ -10,6 +10,7 @@ pub mod positional;
 pub mod resampler;
 pub mod squeeze_excitation;
 pub mod student;
+pub mod students;
 pub mod teacher;
 pub mod trunk;
 
@@ -21,5 +22,6 @@ pub use positional::{LearnedPositionalEncoding, LearnedPositionalEncodingConfig}
 pub use resampler::{EventTokenResampler, EventTokenResamplerConfig, TimeMode};
 pub use squeeze_excitation::{SqueezeExcitation, SqueezeExcitationConfig};
 pub use student::{TimestampAwareStudent, TimestampAwareStudentConfig};
+pub use students::{Student, StudentConfig};
 pub use teacher::{SkeletonTransformer, SkeletonTransformerConfig};
 pub use trunk::{Trunk, TrunkConfig};

@@ -11,7 +11,7 @@ pub struct ModelOutput {
     pub features: Tensor<2>,
     /// Per-step token features after the encoder and squeeze-excitation, `(B, T, D)`.
     pub tokens: Tensor<3>,
-    /// Tokens average-pooled to a fixed length for Gram KD, `(B, L, D)`.
+    /// Tokens average-pooled to a fixed length G for Gram KD, `(B, G, D)`.
     pub pooled_tokens: Tensor<3>,
     /// Temporal-attention weights of the pooling (a distribution over steps), `(B, T)`.
     pub attention: Tensor<2>,

@@ -39,7 +39,11 @@ impl LearnedPositionalEncoding {
         self.table.dims()[0]
     }
 
-    /// Adds the encoding to `(B, T, D)`; `T` must not exceed `max_len` (callers check first).
+    /// Adds the first `T` rows of the table to every sequence of the batch.
+    ///
+    /// # Shapes
+    /// - x: `(B, T, D)` embedded steps; `T` must not exceed `max_len` (callers check first)
+    /// - output: `(B, T, D)`
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let [_, t, d] = x.dims();
         let pe = self.table.val().narrow(0, 0, t).reshape([1, t, d]);

@@ -22,6 +22,7 @@ use crate::error::Error;
 
 /// How event times enter the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum TimeMode {
     /// Raw watch timestamps: `[clamp(dt, 0, 60 s), ln(1 + dt), tau]`, tau from time.
@@ -252,7 +253,14 @@ impl EventTokenResampler {
         self.time_mode
     }
 
-    /// Events `(B, N, C)`, timestamps `(B, N)` in seconds, mask `(B, N)` -> tokens `(B, L, D)`.
+    /// L tokens cross-attended from a batch of irregularly timed events.
+    ///
+    /// # Shapes
+    /// - events: `(B, N, C)` events, valid ones a prefix of each row
+    /// - timestamps: `(B, N)` seconds, sorted within the valid events
+    /// - mask: `(B, N)` 1 valid, 0 padded
+    /// - output: `tokens (B, L, D)`, `weights (B, H, L, N)` cross-attention over H heads
+    ///   (see [`ResamplerOutput`])
     pub fn forward(
         &self,
         events: Tensor<3>,

@@ -39,7 +39,12 @@ impl SqueezeExcitationConfig {
 }
 
 impl SqueezeExcitation {
-    /// `(B, T, D)` with mask `(B, T)` -> `(B, T, D)`.
+    /// Gates each channel by a squeeze of the masked temporal mean.
+    ///
+    /// # Shapes
+    /// - x: `(B, T, D)` tokens
+    /// - mask: `(B, T)` 1 valid, 0 padded
+    /// - output: `(B, T, D)` `x` scaled channel-wise
     pub fn forward(&self, x: Tensor<3>, mask: Tensor<2>) -> Tensor<3> {
         let [b, _, d] = x.dims();
         let summary = masked_mean(x.clone(), mask);

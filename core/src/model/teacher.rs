@@ -76,9 +76,16 @@ impl SkeletonTransformerConfig {
 }
 
 impl SkeletonTransformer {
-    /// Frames `(B, T, 96)` with an optional mask `(B, T)` (1 valid, 0 padded).
+    /// Fall logits and trunk outputs of a batch of skeleton windows.
     ///
-    /// Errors when `T` exceeds the positional table: crop or resample the window first.
+    /// # Shapes
+    /// - x: `(B, T, C)` skeleton frames, `C = input_dim` (96: 32 joints x (x, y, z))
+    /// - mask: `(B, T)` 1 valid, 0 padded; `None` treats every frame as valid
+    /// - output: `logits (B)`, `features (B, D)`, `tokens (B, T, D)`, `pooled_tokens (B, G, D)`,
+    ///   `attention (B, T)`, `attention_scores (B, T)` (see [`ModelOutput`])
+    ///
+    /// # Errors
+    /// When `T` exceeds the positional table: crop or resample the window first.
     pub fn forward(&self, x: Tensor<3>, mask: Option<Tensor<2>>) -> Result<ModelOutput, Error> {
         let [b, t, _] = x.dims();
         if t > self.trunk.max_len() {

@@ -132,7 +132,14 @@ impl Trunk {
         self.pos_enc.as_ref().map_or(usize::MAX, |p| p.max_len())
     }
 
-    /// Embedded steps `(B, T, D)` and their mask `(B, T)` (1 valid, 0 padded).
+    /// Fall logits, pooled features and tokens of a batch of embedded steps.
+    ///
+    /// # Shapes
+    /// - x: `(B, T, D)` embedded steps; `T` at most [`Self::max_len`]
+    /// - mask: `(B, T)` 1 valid, 0 padded
+    /// - output: `logits (B)`, `features (B, D)`, `tokens (B, T, D)` (zero at padded steps),
+    ///   `pooled_tokens (B, G, D)`, `attention (B, T)`, `attention_scores (B, T)`
+    ///   (see [`ModelOutput`])
     pub fn forward(&self, x: Tensor<3>, mask: Tensor<2>) -> ModelOutput {
         let [b, t, d] = x.dims();
         let x = match &self.pos_enc {

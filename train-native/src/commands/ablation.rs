@@ -9,18 +9,8 @@ use serde::Deserialize;
 
 use crate::checkpoint::write_atomic;
 use crate::children::{Job, config_args, run_all};
+use crate::sweep::{Variant, summary_table};
 use crate::trainer::RunSummary;
-
-/// One configuration of a sweep.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Variant {
-    /// Run name.
-    pub name: String,
-    /// `key=value` overrides on top of the base configuration.
-    #[serde(default)]
-    pub set: Vec<String>,
-}
 
 /// The ablation file.
 #[derive(Debug, Clone, Deserialize)]
@@ -106,32 +96,4 @@ pub fn run(
         );
     }
     Ok(())
-}
-
-/// Markdown table of run summaries.
-pub fn summary_table(rows: &[(Variant, RunSummary)]) -> String {
-    let mut t = String::from(
-        "| run | overrides | split | F1 | precision | recall | accuracy | AUC | F1 @ val thr | params | ms/window |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
-    );
-    for (v, s) in rows {
-        t.push_str(&format!(
-            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {:.2} |\n",
-            v.name,
-            if v.set.is_empty() {
-                "-".into()
-            } else {
-                v.set.join(" ")
-            },
-            s.split.name,
-            s.test.f1,
-            s.test.precision,
-            s.test.recall,
-            s.test.accuracy,
-            s.test.auc,
-            s.test_at_val_threshold.f1,
-            s.parameters,
-            s.ms_per_window
-        ));
-    }
-    t
 }

@@ -10,11 +10,6 @@ use crate::dataset::{data_root, prepare};
 use crate::run_dir::RunDir;
 use crate::trainer::{Batcher, Role, latency_ms, load_trained, predict};
 
-/// Role of a run directory (teacher if its metrics say so).
-pub fn role_of(run: &Path) -> Result<Role> {
-    Ok(RunDir::new(run).summary()?.role)
-}
-
 /// Evaluates `run` on its test split (or on `data_root_override`).
 pub fn run(run: &Path, data_root_override: Option<&Path>, device: &Device) -> Result<()> {
     let dir = RunDir::new(run);
@@ -22,7 +17,7 @@ pub fn run(run: &Path, data_root_override: Option<&Path>, device: &Device) -> Re
     if let Some(r) = data_root_override {
         cfg.data.root = Some(r.to_path_buf());
     }
-    let role = role_of(run)?;
+    let role = dir.role()?;
     let root = data_root(&cfg, run.parent().unwrap_or(Path::new(".")))?;
     let data = prepare(&cfg, &root)?;
     let net = load_trained(&cfg, role, run, device)?;
@@ -31,7 +26,7 @@ pub fn run(run: &Path, data_root_override: Option<&Path>, device: &Device) -> Re
         stats: data.stats.clone(),
         teacher_stats: None,
         role,
-        grid_len: cfg.student.num_tokens,
+        grid_len: cfg.student.model.num_tokens,
         frames: cfg.data.skeleton_frames,
     };
     let state = dir.state()?;

@@ -7,12 +7,12 @@ use burn::module::Module;
 use burn::tensor::Device;
 use fallkd_core::alarm::AlarmConfig;
 use fallkd_core::data::window::WindowLength;
-use fallkd_core::model_file::{ModelHeader, StudentArch, to_bytes};
+use fallkd_core::model::Student;
+use fallkd_core::model_file::{ModelHeader, to_bytes};
 
 use crate::checkpoint::write_atomic;
-use crate::config::StudentArchKind;
 use crate::run_dir::RunDir;
-use crate::trainer::{Role, load_trained};
+use crate::trainer::{Model, Role, load_trained};
 
 /// Exports a student run with its alarm threshold (`threshold`, else the one that maximised
 /// validation F1); returns the file size in bytes.
@@ -29,33 +29,28 @@ pub fn run(
     {
         bail!("--threshold {t}: a fall probability threshold lies strictly between 0 and 1");
     }
-    if crate::commands::evaluate::role_of(run)? == Role::Teacher {
+    let dir = RunDir::new(run);
+    if dir.role()? == Role::Teacher {
         bail!(
             "{} is a teacher run: export a student run (the browser has no skeleton)",
             run.display()
         );
     }
-    let dir = RunDir::new(run);
     let cfg = dir.config()?;
     let stats = dir.norm()?;
     let state = dir.state()?;
-    let metrics = std::fs::read_to_string(dir.file(RunDir::SUMMARY)).unwrap_or_default();
+    let summary = dir.summary().ok();
     let net = load_trained(&cfg, Role::Student, run, device)?;
-    let (arch, record) = match cfg.student.arch {
-        StudentArchKind::TimestampAware => (
-            StudentArch::TimestampAware(cfg.student.timestamp_aware()),
-            net.student().expect("student").clone().into_record(),
-        ),
-        StudentArchKind::FixedRate => (
-            StudentArch::FixedRate(cfg.student.fixed_rate()),
-            net.baseline().expect("baseline").clone().into_record(),
-        ),
+    let record = match net.model {
+        Model::Student(Student::TimestampAware(m)) => m.into_record(),
+        Model::Student(Student::FixedRate(m)) => m.into_record(),
+        Model::Teacher(_) => bail!("{} holds a teacher", run.display()),
     };
+    let arch = cfg.student.config();
     let window_seconds = match cfg.window.length {
         WindowLength::Duration { seconds } => seconds,
         WindowLength::Count { .. } => 4.0,
     };
-    let summary: serde_json::Value = serde_json::from_str(&metrics).unwrap_or_default();
     let threshold = threshold.unwrap_or(state.best_threshold);
     let alarm = AlarmConfig {
         threshold,
@@ -78,9 +73,9 @@ pub fn run(
                 .root
                 .as_ref()
                 .map_or("generated data".into(), |r| r.display().to_string()),
-            summary["split"]["name"].as_str().unwrap_or("?"),
-            summary["test"]["f1"].as_f64().unwrap_or(f64::NAN),
-            summary["test"]["auc"].as_f64().unwrap_or(f64::NAN)
+            summary.as_ref().map_or("?", |s| s.split.name.as_str()),
+            summary.as_ref().map_or(f64::NAN, |s| s.test.f1),
+            summary.as_ref().map_or(f64::NAN, |s| s.test.auc)
         ),
     };
     let bytes = to_bytes(&header, record)?;

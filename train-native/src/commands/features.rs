@@ -24,53 +24,13 @@ use fallkd_core::features::{NUM_FEATURES, feature_index, window_features};
 use fallkd_core::gbm::{Gbm, GbmConfig};
 use fallkd_core::metrics::{best_threshold, binary_metrics};
 use fallkd_core::rng::Rng;
-use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::write_atomic;
-use crate::config::RunConfig;
+use crate::config::{FeatureModel, RunConfig};
 use crate::dataset::{Prepared, data_root, prepare};
 use crate::predictions::{Prediction, windows_to_predict};
 use crate::run_dir::RunDir;
 use crate::trainer::{Role, RunSummary, run_name};
-
-/// Which feature model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum FeatureModel {
-    /// Gradient-boosted trees on the window features.
-    #[default]
-    Gbm,
-    /// Peak |acceleration| above a threshold.
-    Peak,
-    /// Every window is a fall: what a score means under a protocol (F1 of a classifier that
-    /// knows nothing).
-    AlwaysFall,
-}
-
-/// Settings of the feature models (`features:` in the configuration).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct FeaturesSection {
-    /// `gbm` or `peak`.
-    pub model: FeatureModel,
-    /// Trees.
-    pub trees: usize,
-    /// Tree depth.
-    pub max_depth: usize,
-    /// Shrinkage.
-    pub learning_rate: f64,
-}
-
-impl Default for FeaturesSection {
-    fn default() -> Self {
-        FeaturesSection {
-            model: FeatureModel::Gbm,
-            trees: 300,
-            max_depth: 4,
-            learning_rate: 0.05,
-        }
-    }
-}
 
 fn features(data: &Prepared, w: &Window, gyro_missing: bool) -> Vec<f32> {
     let missing = gyro_missing || data.trials[w.trial].gyro_missing;

@@ -8,9 +8,9 @@ use anyhow::Result;
 use burn::tensor::Device;
 
 use crate::checkpoint::write_atomic;
-use crate::commands::ablation::{Variant, summary_table};
+use crate::sweep::{Variant, summary_table};
 use crate::commands::{export, stress, train};
-use crate::config::{RunConfig, StudentArchKind};
+use crate::config::{RunConfig, StudentArch};
 use crate::trainer::{Role, RunSummary};
 use fallkd_core::model::TimeMode;
 
@@ -55,7 +55,7 @@ pub fn run(
         let mut c = base.clone();
         c.kd.enabled = true;
         c.kd.teacher = Some(teacher_dir.clone());
-        c.student.time_mode = mode;
+        c.student.model.time_mode = mode;
         let name = if mode == TimeMode::Timestamps {
             "student-kd".to_string()
         } else {
@@ -72,7 +72,7 @@ pub fn run(
 
     let mut baseline = base.clone();
     baseline.kd.enabled = false;
-    baseline.student.arch = StudentArchKind::FixedRate;
+    baseline.student.arch = StudentArch::FixedRate;
     let baseline_dir = out.join("baseline-fixed-rate");
     rows.push((
         v("baseline-fixed-rate", &["student.arch=fixed-rate"]),

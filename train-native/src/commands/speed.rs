@@ -3,7 +3,9 @@
 
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
+
+use crate::trainer::Role;
 use burn::module::Module;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::{Device, Distribution, Tensor};
@@ -47,14 +49,14 @@ fn latency_ms(mut f: impl FnMut() -> Result<()>) -> Result<f64> {
 }
 
 /// Times `steps` training steps at `batch` and 50 batch-1 forwards.
-pub fn run(model: &str, batch: usize, steps: usize, device: &Device) -> Result<serde_json::Value> {
+pub fn run(model: Role, batch: usize, steps: usize, device: &Device) -> Result<serde_json::Value> {
     let ad = device.clone().autodiff();
     ad.seed(0);
     let task = TaskLoss::default();
     let y = Tensor::<1>::random([batch], Distribution::Bernoulli(0.4), &ad);
     let mut optim = AdamWConfig::new().with_weight_decay(0.01).init();
     let (params, train_sps, ms) = match model {
-        "teacher" => {
+        Role::Teacher => {
             let x = Tensor::random([batch, 120, 96], Distribution::Normal(0.0, 1.0), &ad);
             let (m, sps) = train_rate(
                 SkeletonTransformerConfig::new().init(&ad),
@@ -75,7 +77,7 @@ pub fn run(model: &str, batch: usize, steps: usize, device: &Device) -> Result<s
             })?;
             (v.num_params(), sps, ms)
         }
-        "student" => {
+        Role::Student => {
             let (ev, ts, mask) = student_inputs(batch, &ad);
             let (m, sps) = train_rate(
                 TimestampAwareStudentConfig::new().init(&ad),
@@ -101,7 +103,6 @@ pub fn run(model: &str, batch: usize, steps: usize, device: &Device) -> Result<s
             })?;
             (v.num_params(), sps, ms)
         }
-        o => bail!("--model {o}: expected teacher or student"),
     };
     Ok(serde_json::json!({
         "impl": format!("fallkd {} ({device:?})", env!("CARGO_PKG_VERSION")),

@@ -10,7 +10,7 @@ use fallkd_core::perturb::Perturbation;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::write_atomic;
-use crate::config::{RunConfig, StudentArchKind};
+use crate::config::{RunConfig, StudentArch};
 use crate::dataset::{data_root, prepare};
 use crate::plot::{Series, line_chart};
 use crate::trainer::{Batcher, Role, load_trained, predict};
@@ -33,8 +33,8 @@ pub struct StressPoint {
 fn label(cfg: &RunConfig, run: &Path) -> String {
     let name = run.file_name().and_then(|n| n.to_str()).unwrap_or("run");
     match cfg.student.arch {
-        StudentArchKind::FixedRate => format!("{name} (fixed-rate)"),
-        StudentArchKind::TimestampAware => format!("{name} ({})", cfg.student.time_mode.name()),
+        StudentArch::FixedRate => format!("{name} (fixed-rate)"),
+        StudentArch::TimestampAware => format!("{name} ({})", cfg.student.model.time_mode.name()),
     }
 }
 
@@ -58,7 +58,7 @@ pub fn run(
             stats: data.stats.clone(),
             teacher_stats: None,
             role: Role::Student,
-            grid_len: cfg.student.num_tokens,
+            grid_len: cfg.student.model.num_tokens,
             frames: cfg.data.skeleton_frames,
         };
         let labels: Vec<bool> = data.test.iter().map(|w| w.label).collect();

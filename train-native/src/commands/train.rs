@@ -61,17 +61,7 @@ pub fn run(
             stop_after: None,
         },
     )?;
-    println!(
-        "{}: test F1 {:.3} precision {:.3} recall {:.3} accuracy {:.3} AUC {:.3} (threshold 0.5); F1 {:.3} at validation threshold {:.2}",
-        out.display(),
-        s.test.f1,
-        s.test.precision,
-        s.test.recall,
-        s.test.accuracy,
-        s.test.auc,
-        s.test_at_val_threshold.f1,
-        s.threshold
-    );
+    println!("{}: {}", out.display(), s.test_line());
     Ok(s)
 }
 

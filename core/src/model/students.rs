@@ -1,0 +1,142 @@
+//! Either student: the tagged configuration ([`StudentConfig`]) and the module ([`Student`]) that
+//! training, the model file, the CLI and the browser all hold, with one `forward` on a
+//! [`StudentBatch`].
+
+use burn::module::Module;
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use super::fixed_rate::{FixedRateStudent, FixedRateStudentConfig};
+use super::output::ModelOutput;
+use super::student::{TimestampAwareStudent, TimestampAwareStudentConfig};
+use crate::data::batch::StudentBatch;
+use crate::error::Error;
+
+/// Which student, with its configuration (the model file's `arch`, tagged by `kind`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum StudentConfig {
+    /// The timestamp-aware student.
+    TimestampAware(TimestampAwareStudentConfig),
+    /// The fixed-rate baseline.
+    FixedRate(FixedRateStudentConfig),
+}
+
+impl StudentConfig {
+    /// Checks the configuration, naming the offending key.
+    pub fn validate(&self) -> Result<(), Error> {
+        match self {
+            StudentConfig::TimestampAware(c) => c.validate(),
+            StudentConfig::FixedRate(c) => c.validate(),
+        }
+    }
+
+    /// Builds the student on `device`.
+    pub fn init(&self, device: &Device) -> Student {
+        match self {
+            StudentConfig::TimestampAware(c) => Student::TimestampAware(c.init(device)),
+            StudentConfig::FixedRate(c) => Student::FixedRate(c.init(device)),
+        }
+    }
+
+    /// Model width D.
+    pub fn embed_dim(&self) -> usize {
+        match self {
+            StudentConfig::TimestampAware(c) => c.embed_dim,
+            StudentConfig::FixedRate(c) => c.embed_dim,
+        }
+    }
+}
+
+impl TimestampAwareStudentConfig {
+    /// The fixed-rate baseline with the same trunk (width, tokens, heads, layers, dropout,
+    /// positional encoding, Gram tokens): the baseline a run's `student.arch: fixed-rate` trains.
+    pub fn fixed_rate(&self) -> FixedRateStudentConfig {
+        FixedRateStudentConfig::new()
+            .with_input_channels(self.input_channels)
+            .with_embed_dim(self.embed_dim)
+            .with_num_tokens(self.num_tokens)
+            .with_num_heads(self.num_heads)
+            .with_num_layers(self.num_layers)
+            .with_dropout(self.dropout)
+            .with_use_pos_enc(self.use_pos_enc)
+            .with_gram_tokens(self.gram_tokens)
+    }
+}
+
+/// A student of either kind.
+#[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)] // one per run or detector, never in a collection
+pub enum Student {
+    /// Timestamp-aware: events, timestamps and mask through the event-token resampler.
+    TimestampAware(TimestampAwareStudent),
+    /// Fixed-rate baseline: the window interpolated onto an even grid.
+    FixedRate(FixedRateStudent),
+}
+
+impl Student {
+    /// Fall logits and trunk outputs of a batch of windows.
+    ///
+    /// # Shapes
+    /// - batch: `events (B, N, 6)`, `timestamps (B, N)`, `mask (B, N)` for the timestamp-aware
+    ///   student (and `features (B, F)` with its window-feature path); `grid (B, L, 6)` for the
+    ///   fixed-rate baseline
+    /// - output: `logits (B)`, `features (B, D)`, `tokens (B, L, D)`, `pooled_tokens (B, G, D)`,
+    ///   `attention (B, L)` (see [`ModelOutput`])
+    pub fn forward(&self, batch: &StudentBatch) -> ModelOutput {
+        match self {
+            Student::TimestampAware(m) => m.forward(
+                batch.events.clone(),
+                batch.timestamps.clone(),
+                batch.mask.clone(),
+                batch.features.clone(),
+            ),
+            Student::FixedRate(m) => m.forward(batch.grid.clone()),
+        }
+    }
+
+    /// Tokens L (the resampler's, or the baseline's grid length).
+    pub fn num_tokens(&self) -> usize {
+        match self {
+            Student::TimestampAware(m) => m.num_tokens(),
+            Student::FixedRate(m) => m.num_tokens(),
+        }
+    }
+
+    /// The timestamp-aware student, if this is one.
+    pub fn timestamp_aware(&self) -> Option<&TimestampAwareStudent> {
+        match self {
+            Student::TimestampAware(m) => Some(m),
+            Student::FixedRate(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_baseline_twin_keeps_the_trunk_settings() {
+        let ts = TimestampAwareStudentConfig::new()
+            .with_embed_dim(32)
+            .with_num_tokens(16)
+            .with_num_layers(1)
+            .with_dropout(0.2);
+        let fr = ts.fixed_rate();
+        assert_eq!(
+            (fr.embed_dim, fr.num_tokens, fr.num_layers, fr.dropout),
+            (32, 16, 1, 0.2)
+        );
+        assert_eq!(StudentConfig::FixedRate(fr).embed_dim(), 32);
+    }
+
+    #[test]
+    fn the_tag_is_the_model_files_kind() {
+        let j = serde_json::to_value(StudentConfig::FixedRate(FixedRateStudentConfig::new()))
+            .unwrap();
+        assert_eq!(j["kind"], "fixed-rate");
+        let back: StudentConfig = serde_json::from_value(j).unwrap();
+        assert!(matches!(back, StudentConfig::FixedRate(_)));
+    }
+}
