@@ -1,5 +1,5 @@
 //! Training-time augmentation. Comparing two trainings needs the process-wide generator of
-//! burn-flex to itself, so this test lives in its own test binary (see tests/determinism.rs).
+//! burn-flex to itself, so this test lives in its own test binary (see core/tests/determinism.rs).
 
 mod common;
 

@@ -418,7 +418,7 @@ fn broken_configs_are_rejected_naming_the_key() {
     for f in ["teacher_skeleton.yaml", "student_kd.yaml"] {
         RunConfig::load(
             &[Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("kd_config")
+                .join("../kd_config")
                 .join(f)],
             &[],
         )
