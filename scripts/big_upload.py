@@ -48,13 +48,16 @@ try:
         time.sleep(0.2)
     backend = js("return document.getElementById('backend').textContent")
     # Heartbeat and progress log, kept in the page.
-    js("""window.beat = {last: performance.now(), maxGap: 0, texts: new Set()};
-          setInterval(() => { const t = performance.now(); window.beat.maxGap = Math.max(window.beat.maxGap, t - window.beat.last); window.beat.last = t; }, 50);
-          new MutationObserver(() => window.beat.texts.add(document.getElementById('analyze').textContent))
+    js("""window.beat = {last: performance.now(), maxGap: 0, gapEnd: 0, texts: new Set(), timeline: []};
+          setInterval(() => { const t = performance.now(); if (t - window.beat.last > window.beat.maxGap) { window.beat.maxGap = t - window.beat.last; window.beat.gapEnd = t - window.beat.t0; } window.beat.last = t; }, 50);
+          new MutationObserver(() => { const x = document.getElementById('analyze').textContent;
+            if (!window.beat.texts.has(x) && !/^(Scoring|Parsing .*[1-9][0-9]* %)/.test(x) || /^Parsing .*(99|0) %|Scoring (32|64) \//.test(x))
+              window.beat.timeline.push([Math.round(performance.now() - window.beat.t0), x]);
+            window.beat.texts.add(x); })
             .observe(document.getElementById('analyze'), {childList: true, characterData: true, subtree: true});
           return 1;""")
     call("POST", f"{s}/element/{find('#acc-file')}/value", {"text": recording})
-    js("window.beat.maxGap = 0; window.beat.last = performance.now(); return 1;")
+    js("window.beat.maxGap = 0; window.beat.last = performance.now(); window.beat.t0 = performance.now(); return 1;")
     t0 = time.time()
     call("POST", f"{s}/element/{find('#analyze')}/click", {})
     result = None
@@ -73,10 +76,13 @@ try:
     wall = time.time() - t0
     m = js("""return {wasm: window.wasmExports.memory.buffer.byteLength,
                       js_heap: performance.memory ? performance.memory.usedJSHeapSize : null,
-                      max_gap_ms: window.beat.maxGap, texts: [...window.beat.texts],
+                      max_gap_ms: window.beat.maxGap, gap_end_ms: window.beat.gapEnd, timeline: window.beat.timeline,
+                      timing: window.lastTiming || null,
+                      texts: [...window.beat.texts],
                       alarms: document.getElementById('alarms').textContent,
                       latency: document.getElementById('latency').textContent};""")
     progress = [t for t in m["texts"] if t.startswith("Scoring")]
+    parsing = [t for t in m["texts"] if t.startswith("Parsing ")]
     figures = {
         "file_bytes": os.path.getsize(recording),
         "backend": backend,
@@ -85,8 +91,14 @@ try:
         "wasm_memory_bytes": m["wasm"],
         "js_heap_bytes": m["js_heap"],
         "longest_unresponsive_ms": round(m["max_gap_ms"]),
+        "longest_unresponsive_ended_at_ms": round(m["gap_end_ms"]),
+        "timeline_ms": m["timeline"],
+        "page_timing_ms": m["timing"],
+        "page_build": os.environ.get("PROFILE", "release"),
+        "parsing_updates": len(parsing),
         "progress_updates": len(progress),
-        "button_texts_seen": [t for t in m["texts"] if not t.startswith("Scoring")] + progress[-1:],
+        "button_texts_seen": [t for t in m["texts"] if not t.startswith(("Scoring", "Parsing "))]
+                             + parsing[:1] + parsing[-1:] + progress[-1:],
         "summary": m["alarms"],
         "latency": m["latency"],
     }

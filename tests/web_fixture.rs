@@ -104,10 +104,10 @@ fn bundled_student_matches_the_browser_fixture() {
 
 /// `analyze` cuts and scores windows a batch at a time (bounded memory for long uploads): it must
 /// give exactly what scoring every window of `prepare_recording` at once gives, clean and under
-/// a stress perturbation, with progress reported after every batch.
+/// a stress perturbation, with progress reported while parsing and after every batch.
 #[test]
 fn batched_analysis_equals_scoring_every_window_at_once() {
-    use fallkd_core::inference::{Stress, analyze_with_progress, prepare_recording};
+    use fallkd_core::inference::{Progress, Stress, analyze_with_progress, prepare_recording};
     use fallkd_core::perturb::Perturbation;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let model = std::fs::read(root.join("web/assets/student.fallkd")).unwrap();
@@ -154,7 +154,13 @@ fn batched_analysis_equals_scoring_every_window_at_once() {
         ("a.csv", &acc),
         None,
         Some(stress),
-        &|done, total| calls.borrow_mut().push((done, total)),
+        &|p| {
+            // (file being parsed, done, total); no file while scoring.
+            calls.borrow_mut().push(match p {
+                Progress::Parsing { file, done, total } => (Some(file.to_string()), done, total),
+                Progress::Scoring { done, total } => (None, done, total),
+            })
+        },
     ))
     .unwrap();
     assert_eq!(a.windows.len(), all.len());
@@ -166,6 +172,13 @@ fn batched_analysis_equals_scoring_every_window_at_once() {
         assert_eq!(w.events, r.windows[i].events.len());
     }
     let calls = calls.into_inner();
+    // The file is read first (one chunk: it has fewer lines than a chunk), then the windows.
+    assert_eq!(calls[0], (Some("a.csv".to_string()), acc.len(), acc.len()));
+    let calls: Vec<(usize, usize)> = calls
+        .iter()
+        .filter(|c| c.0.is_none())
+        .map(|c| (c.1, c.2))
+        .collect();
     let n = all.len();
     assert_eq!(calls.len(), n.div_ceil(det.batch_size));
     assert_eq!(calls.last(), Some(&(n, n)));

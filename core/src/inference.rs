@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::alarm::alarms;
 use crate::data::batch::{EventWindow, student_batch};
-use crate::data::imu_csv::parse_imu_csv;
+use crate::data::imu_csv::{ImuParser, ImuRecording, parse_imu_csv};
 use crate::data::trial::{GyroPolicy, Skipped, TrialKey, assemble_trial};
 use crate::data::window::{Purpose, WindowConfig, WindowLength, WindowPlan};
 use crate::error::{DataError, Error};
@@ -317,6 +317,14 @@ fn prepare_plan(
     gyro: Option<(&str, &[u8])>,
     cfg: &WindowConfig,
 ) -> Result<RecordingPlan, Error> {
+    check_file_sizes(acc, gyro)?;
+    let acc_rec = parse_imu_csv(acc.0, acc.1);
+    let gyro_rec = gyro.map(|(name, bytes)| parse_imu_csv(name, bytes));
+    plan_parsed(acc.0, acc_rec, gyro.map(|g| g.0).zip(gyro_rec), cfg)
+}
+
+/// Refuses a file over [`MAX_FILE_BYTES`] before anything reads it.
+fn check_file_sizes(acc: (&str, &[u8]), gyro: Option<(&str, &[u8])>) -> Result<(), Error> {
     for (name, bytes) in std::iter::once(acc).chain(gyro) {
         if bytes.len() > MAX_FILE_BYTES {
             return Err(DataError::file(
@@ -331,12 +339,25 @@ fn prepare_plan(
             .into());
         }
     }
-    let acc_rec = parse_imu_csv(acc.0, acc.1)?;
+    Ok(())
+}
+
+/// [`prepare_plan`] from the files' parse results (`gyro`: the gyroscope file's name and its
+/// result).
+fn plan_parsed(
+    acc_name: &str,
+    acc_rec: Result<ImuRecording, DataError>,
+    gyro_parsed: Option<(&str, Result<ImuRecording, DataError>)>,
+    cfg: &WindowConfig,
+) -> Result<RecordingPlan, Error> {
+    let acc = (acc_name, ());
+    let gyro = gyro_parsed.as_ref().map(|(name, _)| (*name, ()));
+    let acc_rec = acc_rec?;
     let mut notes = Vec::new();
     // Whether a note already says why the gyroscope is not used.
     let mut gyro_explained = false;
-    let gyro_rec = match gyro {
-        Some((name, bytes)) => match parse_imu_csv(name, bytes) {
+    let gyro_rec = match gyro_parsed {
+        Some((name, parsed)) => match parsed {
             Ok(r) => Some(r),
             Err(e) => {
                 let at = e.line.map(|l| format!("line {l}: ")).unwrap_or_default();
@@ -494,25 +515,84 @@ pub async fn analyze(
     gyro: Option<(&str, &[u8])>,
     stress: Option<Stress>,
 ) -> Result<Analysis, Error> {
-    analyze_with_progress(detector, acc, gyro, stress, &|_, _| {}).await
+    analyze_with_progress(detector, acc, gyro, stress, &|_| {}).await
 }
 
-/// [`analyze`], calling `progress(windows scored, windows in all)` after each batch (the page
-/// shows it). Windows are cut a batch at a time from the recording, so that beside the recording
-/// only one batch of windows and the per-window results are held.
+/// How far [`analyze_with_progress`] has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress<'a> {
+    /// Reading a file's lines: bytes of its text read so far, of all.
+    Parsing {
+        /// The file.
+        file: &'a str,
+        /// Bytes read.
+        done: usize,
+        /// Bytes in all.
+        total: usize,
+    },
+    /// Scoring the windows: windows scored so far, of all.
+    Scoring {
+        /// Windows scored.
+        done: usize,
+        /// Windows in all.
+        total: usize,
+    },
+}
+
+/// Lines parsed between two awaits of the detector's pause hook: about 2 MB of a watch file,
+/// a few tens of milliseconds of work in the browser.
+pub const PARSE_CHUNK_LINES: usize = 50_000;
+
+/// [`parse_imu_csv`], awaiting the detector's pause hook every [`PARSE_CHUNK_LINES`] lines and
+/// reporting [`Progress::Parsing`] there, so that a long file never blocks the page for long.
+async fn parse_in_chunks(
+    detector: &Detector,
+    file: &str,
+    bytes: &[u8],
+    progress: &dyn Fn(Progress),
+) -> Result<ImuRecording, DataError> {
+    let text = crate::data::error::csv_text(file, bytes)?;
+    let total = text.len();
+    let mut parser = ImuParser::new(file, text);
+    while parser.parse(PARSE_CHUNK_LINES)? {
+        progress(Progress::Parsing {
+            file,
+            done: parser.bytes_read(),
+            total,
+        });
+        detector.pause().await;
+    }
+    progress(Progress::Parsing {
+        file,
+        done: total,
+        total,
+    });
+    parser.finish()
+}
+
+/// [`analyze`], reporting its [`Progress`]: while each file is parsed (a chunk of lines at a
+/// time, awaiting the detector's pause hook between chunks), then after each batch of windows
+/// (the page shows both). Windows are cut a batch at a time from the recording, so that beside
+/// the recording only one batch of windows and the per-window results are held.
 pub async fn analyze_with_progress(
     detector: &Detector,
     acc: (&str, &[u8]),
     gyro: Option<(&str, &[u8])>,
     stress: Option<Stress>,
-    progress: &dyn Fn(usize, usize),
+    progress: &dyn Fn(Progress),
 ) -> Result<Analysis, Error> {
+    check_file_sizes(acc, gyro)?;
+    let acc_rec = parse_in_chunks(detector, acc.0, acc.1, progress).await;
+    let gyro_rec = match gyro {
+        Some((name, bytes)) => Some((name, parse_in_chunks(detector, name, bytes, progress).await)),
+        None => None,
+    };
     let RecordingPlan {
         plan,
         trial,
         mut notes,
         low_confidence,
-    } = prepare_plan(acc, gyro, &detector.header.window_config())?;
+    } = plan_parsed(acc.0, acc_rec, gyro_rec, &detector.header.window_config())?;
     if trial.gyro_missing {
         notes.push(if detector.header.gyro_dropout > 0.0 {
             format!(
@@ -570,7 +650,10 @@ pub async fn analyze_with_progress(
                 attention: att,
             });
         }
-        progress(out.len(), total);
+        progress(Progress::Scoring {
+            done: out.len(),
+            total,
+        });
     }
     let alarm = detector.header.alarm_config();
     let threshold = alarm.threshold;

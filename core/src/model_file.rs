@@ -181,7 +181,9 @@ pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<(ModelHeader, Student
         .validate()
         .map_err(|e| Error::ModelFile(format!("bad architecture in header: {e}")))?;
     let model = match header.arch.init(device) {
-        Student::TimestampAware(m) => Student::TimestampAware(m.try_load_record(record).map_err(bad)?),
+        Student::TimestampAware(m) => {
+            Student::TimestampAware(m.try_load_record(record).map_err(bad)?)
+        }
         Student::FixedRate(m) => Student::FixedRate(m.try_load_record(record).map_err(bad)?),
     };
     Ok((header, model))

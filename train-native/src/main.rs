@@ -659,13 +659,7 @@ fn run() -> Result<()> {
         Cmd::Pipeline { common, out } => {
             let cfg = common.config(&[])?;
             let line = std::env::args().collect::<Vec<_>>().join(" ");
-            commands::pipeline::run(
-                &cfg,
-                &out,
-                &common.device.get()?,
-                !common.quiet,
-                &line,
-            )?;
+            commands::pipeline::run(&cfg, &out, &common.device.get()?, !common.quiet, &line)?;
         }
     }
     Ok(())

@@ -44,12 +44,7 @@ fn teacher_loss_goes_down_and_checkpoints_round_trip() {
     }
     // Round trip: saved weights reload to the same outputs.
     let device = Device::flex();
-    let model = load_module(
-        cfg.teacher.init(&device),
-        &out.join("model.bpk"),
-        &device,
-    )
-    .unwrap();
+    let model = load_module(cfg.teacher.init(&device), &out.join("model.bpk"), &device).unwrap();
     let copy = dir.join("copy.bpk");
     save_module(&model, &copy).unwrap();
     let again = load_module(cfg.teacher.init(&device), &copy, &device).unwrap();
@@ -355,7 +350,11 @@ fn broken_configs_are_rejected_naming_the_key() {
         assert!(e.contains(key) && e.contains("bad.yaml"), "{e}");
     }
     // A tagged value of another variant replaces the default instead of merging into it.
-    std::fs::write(&bad, "train:\n  loss: {kind: focal, alpha: 0.25, gamma: 2}\n").unwrap();
+    std::fs::write(
+        &bad,
+        "train:\n  loss: {kind: focal, alpha: 0.25, gamma: 2}\n",
+    )
+    .unwrap();
     let cfg = RunConfig::load(std::slice::from_ref(&bad), &[]).unwrap();
     assert!(matches!(
         cfg.train.loss,

@@ -5,9 +5,11 @@
 //! - `Detector.load_default()` / `Detector.load(bytes)`: the bundled distilled student or a user's
 //!   exported `.fallkd` file; a wrong or corrupt file is a clear error.
 //! - `detector.analyze(acc, acc_name, gyro, gyro_name, stress_kind, severity, seed, on_progress)`:
-//!   parses the watch CSV with the same `fallkd-core` code as the CLI, windows it, runs the
-//!   student on the clean and (optionally) perturbed events a batch at a time (calling
-//!   `on_progress(scored, total)`), returns probabilities, alarms, signals, attention.
+//!   parses the watch CSV with the same `fallkd-core` code as the CLI (a chunk of lines at a
+//!   time, yielding to the page in between), windows it, runs the student on the clean and
+//!   (optionally) perturbed events a batch at a time, calling `on_progress(done, total, phase,
+//!   file)` as it goes (`parsing`: bytes of `file`; `scoring`: windows), and returns
+//!   probabilities, alarms, signals, attention.
 //! - `detector.predict_window(events, timestamps)`: one window (live sensor mode).
 //! - `sample_recording(activity, seed)`: a generated recording (not SmartFallMM data).
 #![cfg(target_arch = "wasm32")]
@@ -22,7 +24,9 @@ use serde::Serialize;
 use burn::tensor::Device;
 use fallkd_core::Error as CoreError;
 use fallkd_core::data::batch::EventWindow;
-use fallkd_core::inference::{Detector as CoreDetector, Pause, Stress, analyze_with_progress};
+use fallkd_core::inference::{
+    Analysis, Detector as CoreDetector, Pause, Progress, Stress, analyze_with_progress,
+};
 use fallkd_core::perturb::Perturbation;
 use fallkd_core::synth::{SynthConfig, generate};
 use wasm_bindgen::prelude::*;
@@ -153,6 +157,80 @@ pub struct Detector {
     warm: Rc<Cell<bool>>,
 }
 
+/// The analysis as the page reads it: the per-window numbers as typed arrays (one copy each;
+/// a day-long recording has tens of thousands of windows, and one JS object per window took
+/// minutes to build through the bindings), the attention rows that were kept, and the rest as
+/// plain values.
+///
+/// `{backend, latency_ms_per_window, threshold, alarms, events, gyro_missing, low_confidence,
+/// notes, signal_t, signal_acc, signal_gyro, windows: {count, start_s, end_s, events, prob,
+/// prob_perturbed (or null)}, attention_first, attention_rows}`
+fn page_result(a: &Analysis, backend: &str, latency: f64) -> JsValue {
+    let set = |o: &js_sys::Object, k: &str, v: &JsValue| {
+        let _ = js_sys::Reflect::set(o, &k.into(), v);
+    };
+    let f64s = |v: Vec<f64>| JsValue::from(js_sys::Float64Array::from(&v[..]));
+    let w = &a.windows;
+    let windows = js_sys::Object::new();
+    set(&windows, "count", &w.len().into());
+    set(
+        &windows,
+        "start_s",
+        &f64s(w.iter().map(|x| x.start_s).collect()),
+    );
+    set(
+        &windows,
+        "end_s",
+        &f64s(w.iter().map(|x| x.end_s).collect()),
+    );
+    set(&windows, "prob", &f64s(w.iter().map(|x| x.prob).collect()));
+    let events: Vec<u32> = w.iter().map(|x| x.events as u32).collect();
+    set(
+        &windows,
+        "events",
+        &js_sys::Uint32Array::from(&events[..]).into(),
+    );
+    let perturbed: Option<Vec<f64>> = w.iter().map(|x| x.prob_perturbed).collect();
+    set(
+        &windows,
+        "prob_perturbed",
+        &perturbed.map_or(JsValue::NULL, f64s),
+    );
+    let first = w.iter().position(|x| !x.attention.is_empty()).unwrap_or(0);
+    let rows = js_sys::Array::new();
+    for x in w.iter().skip(first).take_while(|x| !x.attention.is_empty()) {
+        rows.push(&js_sys::Float32Array::from(&x.attention[..]));
+    }
+    let notes = js_sys::Array::new();
+    for n in &a.notes {
+        notes.push(&n.into());
+    }
+    let o = js_sys::Object::new();
+    set(&o, "backend", &backend.into());
+    set(&o, "latency_ms_per_window", &latency.into());
+    set(&o, "threshold", &a.threshold.into());
+    set(&o, "alarms", &f64s(a.alarms.clone()));
+    set(&o, "events", &a.events.into());
+    set(&o, "gyro_missing", &a.gyro_missing.into());
+    set(&o, "low_confidence", &a.low_confidence.into());
+    set(&o, "notes", &notes.into());
+    set(&o, "signal_t", &f64s(a.signal_t.clone()));
+    set(
+        &o,
+        "signal_acc",
+        &js_sys::Float32Array::from(&a.signal_acc[..]).into(),
+    );
+    set(
+        &o,
+        "signal_gyro",
+        &js_sys::Float32Array::from(&a.signal_gyro[..]).into(),
+    );
+    set(&o, "windows", &windows.into());
+    set(&o, "attention_first", &first.into());
+    set(&o, "attention_rows", &rows.into());
+    o.into()
+}
+
 async fn warm_up(inner: &CoreDetector, warm: &Cell<bool>) -> Result<(), CoreError> {
     if warm.get() {
         return Ok(());
@@ -246,10 +324,11 @@ impl Detector {
     }
 
     /// Analyses an uploaded recording; `stress_kind` is `none` or jitter/dropout/burst/warp;
-    /// `on_progress(scored, total)`, when given, is called after each batch of windows.
-    /// Resolves to the analysis object (see `fallkd_core::inference::Analysis`) plus `backend`
-    /// and `latency_ms_per_window` (measured after a warm-up window). Attention is kept for the
-    /// [`ATTENTION_ROWS`] windows around the most probable one.
+    /// `on_progress(done, total, phase, file)`, when given, is called after each chunk of a file's
+    /// lines (`phase` "parsing", bytes of `file`) and after each batch of windows ("scoring").
+    /// Resolves to the analysis (see `page_result`: the per-window numbers as typed arrays) with
+    /// `backend` and `latency_ms_per_window` (measured after a warm-up window). Attention is kept
+    /// for the [`ATTENTION_ROWS`] windows around the most probable one.
     #[allow(clippy::too_many_arguments)]
     pub fn analyze(
         &self,
@@ -276,9 +355,19 @@ impl Detector {
                 })
             };
             let t0 = now_ms();
-            let progress = |done: usize, total: usize| {
+            let progress = |p: Progress| {
                 if let Some(f) = &on_progress {
-                    let _ = f.call2(&JsValue::NULL, &done.into(), &total.into());
+                    let (phase, file, done, total) = match p {
+                        Progress::Parsing { file, done, total } => ("parsing", file, done, total),
+                        Progress::Scoring { done, total } => ("scoring", "", done, total),
+                    };
+                    let args = js_sys::Array::of4(
+                        &done.into(),
+                        &total.into(),
+                        &phase.into(),
+                        &file.into(),
+                    );
+                    let _ = f.apply(&JsValue::NULL, &args);
                 }
             };
             let mut result = analyze_with_progress(
@@ -294,12 +383,8 @@ impl Detector {
             result.keep_attention_near_peak(ATTENTION_ROWS);
             let elapsed = now_ms() - t0;
             let passes = if stress.is_some() { 2.0 } else { 1.0 };
-            let mut v = serde_json::to_value(&result).map_err(|e| fail(&e))?;
-            v["backend"] = backend.into();
-            v["latency_ms_per_window"] =
-                (elapsed / (passes * result.windows.len().max(1) as f64)).into();
-            v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-                .map_err(|e| fail(&e))
+            let latency = elapsed / (passes * result.windows.len().max(1) as f64);
+            Ok(page_result(&result, &backend, latency))
         })
     }
 

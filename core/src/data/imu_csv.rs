@@ -220,44 +220,104 @@ fn field_text(f: &str) -> String {
 
 /// Parses one accelerometer or gyroscope file.
 pub fn parse_imu_csv(file: &str, bytes: &[u8]) -> Result<ImuRecording, DataError> {
-    let text = super::error::csv_text(file, bytes)?;
-    let mut rec = ImuRecording {
-        timestamps: Vec::new(),
-        values: Vec::new(),
-        lines: Vec::new(),
-        repairs: Repairs::default(),
-    };
-    let lines: Vec<&str> = text.lines().collect();
-    let last_content = lines.iter().rposition(|l| !l.trim().is_empty());
-    let mut first_content = true;
-    // Timestamp column (0-based) and the first data line, decided there.
-    let mut layout: Option<(usize, usize)> = None;
-    // Whether timestamps are times of day, and the line that decided it.
-    let mut kind: Option<(bool, usize)> = None;
-    let mut clock = Clock::default();
-    for (i, raw) in lines.iter().enumerate() {
+    let mut parser = ImuParser::new(file, super::error::csv_text(file, bytes)?);
+    while parser.parse(usize::MAX)? {}
+    parser.finish()
+}
+
+/// [`parse_imu_csv`] a chunk of lines at a time, for callers that yield in between (the browser
+/// parses a long file in chunks so that the page keeps answering).
+pub struct ImuParser<'a> {
+    file: &'a str,
+    text: &'a str,
+    /// Bytes of `text` read.
+    pos: usize,
+    /// 0-based index of the next line.
+    next_line: usize,
+    rec: ImuRecording,
+    first_content: bool,
+    /// Timestamp column (0-based) and the first data line, decided there.
+    layout: Option<(usize, usize)>,
+    /// Whether timestamps are times of day, and the line that decided it.
+    kind: Option<(bool, usize)>,
+    clock: Clock,
+}
+
+impl<'a> ImuParser<'a> {
+    /// A parser for `text`, the whole of `file`.
+    pub fn new(file: &'a str, text: &'a str) -> ImuParser<'a> {
+        ImuParser {
+            file,
+            text,
+            pos: 0,
+            next_line: 0,
+            rec: ImuRecording {
+                timestamps: Vec::new(),
+                values: Vec::new(),
+                lines: Vec::new(),
+                repairs: Repairs::default(),
+            },
+            first_content: true,
+            layout: None,
+            kind: None,
+            clock: Clock::default(),
+        }
+    }
+
+    /// Reads up to `max_lines` more lines (split as [`str::lines`] splits); whether any remain.
+    ///
+    /// # Errors
+    /// A [`DataError`] naming the file, the line and the reason.
+    pub fn parse(&mut self, max_lines: usize) -> Result<bool, DataError> {
+        for _ in 0..max_lines {
+            if self.pos >= self.text.len() {
+                return Ok(false);
+            }
+            let rest = &self.text[self.pos..];
+            let (raw, used) = match rest.find('\n') {
+                Some(k) => (&rest[..k], k + 1),
+                None => (rest, rest.len()),
+            };
+            self.pos += used;
+            let i = self.next_line;
+            self.next_line += 1;
+            self.line(i, raw)?;
+        }
+        Ok(self.pos < self.text.len())
+    }
+
+    /// Bytes of the text read so far.
+    pub fn bytes_read(&self) -> usize {
+        self.pos
+    }
+
+    /// Reads line `i` (0-based), whose end is at `self.pos`.
+    fn line(&mut self, i: usize, raw: &str) -> Result<(), DataError> {
+        let file = self.file;
+        let rec = &mut self.rec;
         let line_no = i + 1;
         let line = raw.trim_end_matches('\r');
         if line.trim().is_empty() {
-            continue;
+            return Ok(());
         }
         let fields: Vec<&str> = line.split(',').collect();
-        let is_first = std::mem::replace(&mut first_content, false);
+        let is_first = std::mem::replace(&mut self.first_content, false);
         if is_first && is_pandas_header(&fields) {
             rec.repairs.header_lines_skipped += 1;
-            continue;
+            return Ok(());
         }
         if let Some(junk) = pandas_junk_field(&fields) {
-            if Some(i) == last_content {
+            // A pandas line may only be the first or the last with content.
+            if self.text[self.pos..].trim().is_empty() {
                 rec.repairs.trailing_lines_dropped += 1;
-                continue;
+                return Ok(());
             }
             return Err(DataError::line(
                 file,
                 line_no,
                 format!(
                     "'{}' is a pandas column name, not data; such a line may only be the \
-                     first or the last of the file",
+                 first or the last of the file",
                     field_text(junk)
                 ),
             ));
@@ -272,8 +332,9 @@ pub fn parse_imu_csv(file: &str, bytes: &[u8]) -> Result<ImuRecording, DataError
                 ),
             ));
         }
-        let (ts_col, decided_on) =
-            *layout.get_or_insert_with(|| (timestamp_column(&fields), line_no));
+        let (ts_col, decided_on) = *self
+            .layout
+            .get_or_insert_with(|| (timestamp_column(&fields), line_no));
         if ts_col > 0 {
             rec.repairs.timestamp_column = Some(ts_col + 1);
         }
@@ -286,7 +347,7 @@ pub fn parse_imu_csv(file: &str, bytes: &[u8]) -> Result<ImuRecording, DataError
                     line_no,
                     format!(
                         "column {col} ('{}') is not a timestamp, but line {decided_on} has \
-                         the timestamp in column {col} and every line must: {r}",
+                     the timestamp in column {col} and every line must: {r}",
                         field_text(fields[ts_col]),
                         col = ts_col + 1,
                     ),
@@ -294,7 +355,7 @@ pub fn parse_imu_csv(file: &str, bytes: &[u8]) -> Result<ImuRecording, DataError
             })?
         };
         let is_time_of_day = matches!(stamp, Stamp::TimeOfDay(_));
-        let (first_kind, kind_line) = *kind.get_or_insert((is_time_of_day, line_no));
+        let (first_kind, kind_line) = *self.kind.get_or_insert((is_time_of_day, line_no));
         if first_kind != is_time_of_day {
             let (this, that) = if is_time_of_day {
                 ("a time of day only", "a date")
@@ -306,7 +367,7 @@ pub fn parse_imu_csv(file: &str, bytes: &[u8]) -> Result<ImuRecording, DataError
                 line_no,
                 format!(
                     "timestamp '{}' holds {this}, but line {kind_line} holds {that}; a file \
-                     must use one form",
+                 must use one form",
                     field_text(fields[ts_col])
                 ),
             ));
@@ -315,7 +376,7 @@ pub fn parse_imu_csv(file: &str, bytes: &[u8]) -> Result<ImuRecording, DataError
             Stamp::Absolute(t) => t,
             Stamp::TimeOfDay(t) => {
                 rec.repairs.time_of_day_lines += 1;
-                clock.time(t, &mut rec.repairs.midnight_rollovers)
+                self.clock.time(t, &mut rec.repairs.midnight_rollovers)
             }
         };
         let values = value_fields(&fields, ts_col);
@@ -344,29 +405,75 @@ pub fn parse_imu_csv(file: &str, bytes: &[u8]) -> Result<ImuRecording, DataError
         }
         if !finite {
             rec.repairs.non_finite_lines_dropped += 1;
-            continue;
+            return Ok(());
         }
         rec.timestamps.push(t);
         rec.values.push(xyz);
         rec.lines.push(line_no);
+        Ok(())
     }
-    if rec.values.is_empty() {
-        let why = if rec.repairs.header_lines_skipped > 0 {
-            "holds only a header line and no samples"
-        } else {
-            "holds no samples"
-        };
-        return Err(DataError::file(
-            file,
-            format!("{why}; the recording cannot be used"),
-        ));
+
+    /// The recording.
+    ///
+    /// # Errors
+    /// When the file held no sample.
+    pub fn finish(self) -> Result<ImuRecording, DataError> {
+        let (file, rec) = (self.file, self.rec);
+        if rec.values.is_empty() {
+            let why = if rec.repairs.header_lines_skipped > 0 {
+                "holds only a header line and no samples"
+            } else {
+                "holds no samples"
+            };
+            return Err(DataError::file(
+                file,
+                format!("{why}; the recording cannot be used"),
+            ));
+        }
+        Ok(rec)
     }
-    Ok(rec)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every line count per chunk gives what one pass gives, repairs and errors alike.
+    #[test]
+    fn parsing_in_chunks_equals_one_pass() {
+        let files: [&[u8]; 5] = [
+            b"0.1,0.2,0.3,Unnamed: 3\n2022-08-04 11:24:02.384,1,2,3\r\n\n2022-08-04 11:24:02.4,4,5,6\n",
+            b"23:59:59.900000,1,2,3\n00:00:00.100000,4,5,6\n1.05,1.00,-0.64,Unnamed: 3\n\n",
+            b"-9.57,13.50.22.969,-3.09,0.43\n-9.5,13.50.23.000,-3.1,0.4",
+            b"2022-08-04 11:24:02.384,1,2,3\n1.05,1.00,-0.64,Unnamed: 3\n2022-08-04 11:24:02.4,4,5,6\n",
+            b"2022-08-04 11:24:02.384,1,2,3\n2022-08-04 11:24:02.4,4,x,6\n",
+        ];
+        for bytes in files {
+            let whole = parse_imu_csv("f.csv", bytes);
+            for chunk in 1..4 {
+                let text = crate::data::error::csv_text("f.csv", bytes).unwrap();
+                let mut p = ImuParser::new("f.csv", text);
+                let chunked = loop {
+                    match p.parse(chunk) {
+                        Ok(true) => assert!(p.bytes_read() < text.len()),
+                        Ok(false) => break p.finish(),
+                        Err(e) => break Err(e),
+                    }
+                };
+                match (&whole, &chunked) {
+                    (Ok(a), Ok(b)) => {
+                        assert_eq!(
+                            (&a.timestamps, &a.values, &a.lines),
+                            (&b.timestamps, &b.values, &b.lines)
+                        );
+                        assert_eq!(a.repairs.describe(), b.repairs.describe());
+                    }
+                    (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                    _ => panic!("{whole:?} vs {chunked:?}"),
+                }
+            }
+        }
+    }
 
     #[test]
     fn parses_plain_rows_and_keeps_order() {

@@ -133,8 +133,8 @@ mod tests {
 
     #[test]
     fn the_tag_is_the_model_files_kind() {
-        let j = serde_json::to_value(StudentConfig::FixedRate(FixedRateStudentConfig::new()))
-            .unwrap();
+        let j =
+            serde_json::to_value(StudentConfig::FixedRate(FixedRateStudentConfig::new())).unwrap();
         assert_eq!(j["kind"], "fixed-rate");
         let back: StudentConfig = serde_json::from_value(j).unwrap();
         assert!(matches!(back, StudentConfig::FixedRate(_)));

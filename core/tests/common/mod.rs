@@ -76,4 +76,3 @@ pub fn student(
         .with_dropout(0.0)
         .init(device)
 }
-

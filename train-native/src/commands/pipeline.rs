@@ -8,9 +8,9 @@ use anyhow::Result;
 use burn::tensor::Device;
 
 use crate::checkpoint::write_atomic;
-use crate::sweep::{Variant, summary_table};
 use crate::commands::{export, stress, train};
 use crate::config::{RunConfig, StudentArch};
+use crate::sweep::{Variant, summary_table};
 use crate::trainer::{Role, RunSummary};
 use fallkd_core::model::TimeMode;
 
