@@ -86,7 +86,8 @@ try:
             if alarms is not None:
                 # The page prints alarm times with one decimal: the same alarms, within 0.05 s.
                 page = [float(x.strip().rstrip(" s")) for x in shown.split("alarms at ")[1].split(",")] if "alarms at " in shown else []
-                if len(page) != len(alarms) or any(abs(a - b) > 0.051 for a, b in zip(page, alarms)):
+                # Written so that a NaN on the page fails too.
+                if len(page) != len(alarms) or not all(abs(a - b) <= 0.051 for a, b in zip(page, alarms)):
                     failures.append(f"page ({mode}, {path}) alarms {shown!r}, native {alarms}")
             if not gyro and "no gyroscope" not in notes:
                 failures.append(f"{mode} {path}: the page does not say the gyroscope is missing: {notes!r}")
