@@ -23,6 +23,8 @@ log "1/5 cargo test (native: models, losses, data, training loop, CLI, propertie
 cargo test --workspace --all-targets --exclude fallkd-web --locked
 log "1a/5 clippy, warnings denied (native workspace, all targets)"
 cargo clippy --workspace --all-targets --exclude fallkd-web --locked -- -D warnings
+log "1a/5 rustdoc, warnings denied (broken intra-doc links in core and train-native)"
+RUSTDOCFLAGS="-D warnings" cargo doc -p fallkd-core -p fallkd-train --no-deps --locked
 if [ -n "${FALLKD_SMARTFALLMM:-}" ]; then
   log "1b/5 real-data tests (FALLKD_SMARTFALLMM=$FALLKD_SMARTFALLMM; ignored in step 1)"
   cargo test --locked --test real_data -- --ignored

@@ -36,7 +36,8 @@ pub struct Detector {
     pub pause: Option<Pause>,
 }
 
-/// A future-returning hook awaited between batches (see [`Detector::pause`]).
+/// A future-returning hook awaited between batches and chunks of parsed lines (see
+/// [`Detector::pause`](struct.Detector.html#structfield.pause)).
 #[derive(Clone)]
 pub struct Pause(pub Rc<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>>>);
 

@@ -4,7 +4,7 @@
 //! `p_t = softmax(z_t Q^T / tau_t)`, is the target for the student's distribution over the same
 //! queue seen through the projection, `log_softmax(z_s P(Q)^T / tau_s)`. The current teacher batch
 //! is appended to the queue before scoring; afterwards it enters the queue (FIFO). The queue is
-//! seeded from real teacher embeddings before training (see [`Comodo::seed`]).
+//! seeded from real teacher embeddings before training (see [`Comodo::enqueue`]).
 
 use burn::config::Config;
 use burn::tensor::{
