@@ -319,7 +319,8 @@ fn prepare_plan(
     cfg: &WindowConfig,
 ) -> Result<RecordingPlan, Error> {
     check_file_sizes(acc, gyro)?;
-    let acc_rec = parse_imu_csv(acc.0, acc.1);
+    // An unusable accelerometer file is the answer: the gyroscope's is not read then.
+    let acc_rec = Ok(parse_imu_csv(acc.0, acc.1)?);
     let gyro_rec = gyro.map(|(name, bytes)| parse_imu_csv(name, bytes));
     plan_parsed(acc.0, acc_rec, gyro.map(|g| g.0).zip(gyro_rec), cfg)
 }
@@ -583,7 +584,7 @@ pub async fn analyze_with_progress(
     progress: &dyn Fn(Progress),
 ) -> Result<Analysis, Error> {
     check_file_sizes(acc, gyro)?;
-    let acc_rec = parse_in_chunks(detector, acc.0, acc.1, progress).await;
+    let acc_rec = Ok(parse_in_chunks(detector, acc.0, acc.1, progress).await?);
     let gyro_rec = match gyro {
         Some((name, bytes)) => Some((name, parse_in_chunks(detector, name, bytes, progress).await)),
         None => None,

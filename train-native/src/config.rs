@@ -366,6 +366,19 @@ impl RunConfig {
             .map_err(|e| e.under("student."))?;
         self.kd.validate().map_err(|e| e.under("kd."))?;
         positive("train.lr", self.train.lr)?;
+        // The data fixes the input widths: 32 joints x (x, y, z) and accelerometer + gyroscope.
+        if self.teacher.input_dim != 96 {
+            bail!(
+                "teacher.input_dim must be 96 (32 skeleton joints x 3 coordinates), got {}",
+                self.teacher.input_dim
+            );
+        }
+        if self.student.model.input_channels != 6 {
+            bail!(
+                "student.input_channels must be 6 (accelerometer and gyroscope x, y, z), got {}",
+                self.student.model.input_channels
+            );
+        }
         if self.student.model.window_features && self.student.arch != StudentArch::TimestampAware {
             bail!("student.window_features needs student.arch: timestamp-aware");
         }
@@ -424,8 +437,9 @@ impl RunConfig {
     pub fn from_texts(sources: &[(String, String)], sets: &[String]) -> Result<RunConfig> {
         let mut value = serde_yaml::to_value(RunConfig::default())?;
         for (name, text) in sources {
-            let v: serde_yaml::Value =
+            let mut v: serde_yaml::Value =
                 serde_yaml::from_str(text).with_context(|| format!("{name} is not valid YAML"))?;
+            upgrade_keys(&mut v);
             if !v.is_null() {
                 merge(&mut value, v);
             }
@@ -501,6 +515,66 @@ fn unknown_key(given: &serde_yaml::Value, known: &serde_yaml::Value, at: &str) -
 /// value of another variant replaces the old one instead of merging into it.
 const TAGS: [&str; 2] = ["kind", "by"];
 
+/// The keys (dotted paths) a user set explicitly: every leaf of the configuration files and every
+/// `--set` key (a section named by `--set` covers its keys).
+pub fn explicit_keys(files: &[PathBuf], sets: &[String]) -> Result<Vec<String>> {
+    fn leaves(v: &serde_yaml::Value, at: &str, out: &mut Vec<String>) {
+        match v {
+            serde_yaml::Value::Mapping(m) => {
+                for (k, v) in m {
+                    let k = k.as_str().map_or_else(|| format!("{k:?}"), str::to_string);
+                    let path = if at.is_empty() { k } else { format!("{at}.{k}") };
+                    leaves(v, &path, out);
+                }
+            }
+            _ => out.push(at.to_string()),
+        }
+    }
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f)
+            .with_context(|| format!("cannot read config {}", f.display()))?;
+        let mut v: serde_yaml::Value = serde_yaml::from_str(&text)
+            .with_context(|| format!("{} is not valid YAML", f.display()))?;
+        upgrade_keys(&mut v);
+        leaves(&v, "", &mut out);
+    }
+    out.extend(
+        sets.iter()
+            .filter_map(|s| s.split_once('=').map(|(k, _)| k.to_string())),
+    );
+    Ok(out)
+}
+
+/// Renames the keys configurations written before the KD losses' settings were nested
+/// (`kd.embedding_temperature` -> `kd.embedding.temperature`, ...), so that older run folders
+/// (`config.yaml`) and files still load.
+fn upgrade_keys(v: &mut serde_yaml::Value) {
+    const MOVED: [(&str, &str, &str); 8] = [
+        ("embedding_temperature", "embedding", "temperature"),
+        ("attention_loss", "attention", "divergence"),
+        ("attention_temperature", "attention", "temperature"),
+        ("comodo_queue", "comodo", "queue_size"),
+        ("comodo_teacher_temperature", "comodo", "teacher_temperature"),
+        ("comodo_student_temperature", "comodo", "student_temperature"),
+        ("response_temperature", "response", "temperature"),
+        ("response_where_teacher_right", "response", "where_teacher_right"),
+    ];
+    let Some(kd) = v.get_mut("kd").and_then(|k| k.as_mapping_mut()) else {
+        return;
+    };
+    for (old, section, key) in MOVED {
+        if let Some(x) = kd.remove(old) {
+            let s = kd
+                .entry(section.into())
+                .or_insert_with(|| serde_yaml::Value::Mapping(Default::default()));
+            if let Some(m) = s.as_mapping_mut() {
+                m.insert(key.into(), x);
+            }
+        }
+    }
+}
+
 fn merge(base: &mut serde_yaml::Value, over: serde_yaml::Value) {
     let other_variant = |b: &serde_yaml::Mapping, o: &serde_yaml::Mapping| {
         TAGS.iter()
@@ -530,6 +604,10 @@ fn set_path(root: &mut serde_yaml::Value, key: &str, v: serde_yaml::Value) -> Re
             .with_context(|| format!("'{}' is not a section", parts[..i].join(".")))?;
         let k = serde_yaml::Value::String(p.to_string());
         if i + 1 == parts.len() {
+            // Another variant of a tagged value (`train.loss.kind=focal`): its old fields go.
+            if TAGS.contains(p) && map.get(&k).is_some_and(|old| *old != v) {
+                map.clear();
+            }
             // A mapping merges into the section like a YAML file does (`teacher={num_layers: 1}`
             // changes one key); anything else replaces the value.
             match map.get_mut(&k) {

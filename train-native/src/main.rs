@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use fallkd_core::losses::AttentionDivergence;
 use fallkd_core::model::TimeMode;
-use fallkd_train::config::{RunConfig, StudentArch};
+use fallkd_train::config::{RunConfig, StudentArch, explicit_keys};
 use fallkd_train::trainer::Role;
 use fallkd_train::{commands, device};
 
@@ -419,12 +419,13 @@ fn run() -> Result<()> {
         } => {
             // With --resume the flags are still read: train::run refuses any it would ignore.
             let cfg = common.config(&[])?;
+            let explicit = explicit_keys(&common.configs, &common.overrides()?)?;
             commands::train::run(
                 &cfg,
                 Role::Teacher,
                 &out,
                 &common.device.get()?,
-                resume,
+                resume.then_some(&explicit[..]),
                 !common.quiet,
             )?;
         }
@@ -486,6 +487,7 @@ fn run() -> Result<()> {
             // The flags above first, so that an explicit --set (from a file of sweeps) wins.
             sets.extend(common.overrides()?);
             let cfg = RunConfig::load(&common.configs, &sets)?;
+            let explicit = explicit_keys(&common.configs, &sets)?;
             if cfg.kd.enabled && cfg.student.arch == StudentArch::FixedRate {
                 eprintln!("note: distilling into the fixed-rate baseline");
             }
@@ -494,7 +496,7 @@ fn run() -> Result<()> {
                 Role::Student,
                 &out,
                 &common.device.get()?,
-                resume,
+                resume.then_some(&explicit[..]),
                 !common.quiet,
             )?;
         }

@@ -360,7 +360,32 @@ fn broken_configs_are_rejected_naming_the_key() {
         cfg.train.loss,
         fallkd_core::losses::TaskLossKind::Focal { .. }
     ));
+    // A tag set by its dotted path switches the variant; the old variant's fields go.
+    let cfg = RunConfig::load(
+        &[],
+        &[
+            "train.loss.kind=focal".into(),
+            "train.loss.alpha=0.25".into(),
+            "train.loss.gamma=2".into(),
+        ],
+    )
+    .unwrap();
+    assert!(matches!(
+        cfg.train.loss,
+        fallkd_core::losses::TaskLossKind::Focal { .. }
+    ));
+    // Keys written before the KD losses' settings were nested still load (older run folders).
+    std::fs::write(
+        &bad,
+        "kd:\n  comodo_queue: 64\n  attention_loss: js\n  response_where_teacher_right: false\n",
+    )
+    .unwrap();
+    let cfg = RunConfig::load(std::slice::from_ref(&bad), &[]).unwrap();
+    assert_eq!(cfg.kd.comodo.queue_size, 64);
+    assert!(!cfg.kd.response.where_teacher_right);
     for (set, key) in [
+        ("teacher.input_dim=64", "teacher.input_dim"),
+        ("student.input_channels=3", "student.input_channels"),
         ("kd.comodo.queue_size=0", "kd.comodo.queue_size"),
         ("kd.response.temperature=0", "kd.response.temperature"),
         ("kd.attention.temperature=-1", "kd.attention.temperature"),

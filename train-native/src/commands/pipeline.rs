@@ -33,7 +33,7 @@ pub fn run(
     let teacher_dir = out.join("teacher");
     rows.push((
         v("teacher", &["(skeleton)"]),
-        train::run(base, Role::Teacher, &teacher_dir, device, false, progress)?,
+        train::run(base, Role::Teacher, &teacher_dir, device, None, progress)?,
     ));
 
     let mut nokd = base.clone();
@@ -45,7 +45,7 @@ pub fn run(
             Role::Student,
             &out.join("student-nokd"),
             device,
-            false,
+            None,
             progress,
         )?,
     ));
@@ -65,7 +65,7 @@ pub fn run(
         let set = format!("kd.enabled=true student.time_mode={}", mode.name());
         rows.push((
             v(&name, &[&set]),
-            train::run(&c, Role::Student, &dir, device, false, progress)?,
+            train::run(&c, Role::Student, &dir, device, None, progress)?,
         ));
         kd_runs.push(dir);
     }
@@ -81,7 +81,7 @@ pub fn run(
             Role::Student,
             &baseline_dir,
             device,
-            false,
+            None,
             progress,
         )?,
     ));

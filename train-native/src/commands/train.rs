@@ -15,12 +15,12 @@ pub fn run(
     role: Role,
     out: &Path,
     device: &Device,
-    resume: bool,
+    resume: Option<&[String]>,
     progress: bool,
 ) -> Result<RunSummary> {
-    let cfg = if resume {
+    let cfg = if let Some(explicit) = resume {
         let saved = crate::run_dir::RunDir::new(out).config()?;
-        let ignored = ignored_by_resume(&saved, cfg)?;
+        let ignored = ignored_by_resume(&saved, cfg, explicit)?;
         if !ignored.is_empty() {
             bail!(
                 "--resume continues {} with the configuration it started with; these settings differ from it and would be ignored: {} (drop them, or start a new run in another --out)",
@@ -56,7 +56,7 @@ pub fn run(
         device,
         &RunOptions {
             out: out.to_path_buf(),
-            resume,
+            resume: resume.is_some(),
             progress,
             stop_after: None,
         },
@@ -65,18 +65,28 @@ pub fn run(
     Ok(s)
 }
 
-/// The keys a resumed run would ignore: set away from their default in `given` and different
-/// from the run's saved configuration.
-pub fn ignored_by_resume(saved: &RunConfig, given: &RunConfig) -> Result<Vec<String>> {
+/// The keys a resumed run would ignore: those of `given` that differ from the run's saved
+/// configuration and were either set explicitly (`explicit`: keys or sections named by `--set`,
+/// flags and configuration files) or moved away from their default.
+pub fn ignored_by_resume(
+    saved: &RunConfig,
+    given: &RunConfig,
+    explicit: &[String],
+) -> Result<Vec<String>> {
     let flat = |c: &RunConfig| -> Result<std::collections::BTreeMap<String, String>> {
         let mut out = std::collections::BTreeMap::new();
         flatten("", &serde_yaml::to_value(c)?, &mut out);
         Ok(out)
     };
     let (saved, given, default) = (flat(saved)?, flat(given)?, flat(&RunConfig::default())?);
+    let named = |k: &str| {
+        explicit
+            .iter()
+            .any(|e| k == e || k.strip_prefix(e.as_str()).is_some_and(|r| r.starts_with('.')))
+    };
     Ok(given
         .iter()
-        .filter(|(k, v)| default.get(*k) != Some(v) && saved.get(*k) != Some(v))
+        .filter(|(k, v)| (named(k) || default.get(*k) != Some(v)) && saved.get(*k) != Some(v))
         .map(|(k, v)| format!("{k}={v}"))
         .collect())
 }
@@ -119,13 +129,21 @@ mod tests {
         };
         let saved = set(&["train.epochs=7", "student.num_tokens=32"]);
         // The same flags again (as `fallkd loso` passes them), or none: nothing ignored.
-        assert!(ignored_by_resume(&saved, &saved).unwrap().is_empty());
+        let keys = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert!(
-            ignored_by_resume(&saved, &RunConfig::default())
+            ignored_by_resume(&saved, &saved, &keys(&["train.epochs", "student"]))
                 .unwrap()
                 .is_empty()
         );
-        let e = ignored_by_resume(&saved, &set(&["train.epochs=9", "train.lr=0.01"])).unwrap();
+        assert!(
+            ignored_by_resume(&saved, &RunConfig::default(), &[])
+                .unwrap()
+                .is_empty()
+        );
+        let e = ignored_by_resume(&saved, &set(&["train.epochs=9", "train.lr=0.01"]), &[]).unwrap();
         assert_eq!(e, ["train.epochs=9", "train.lr=0.01"]);
+        // A flag asking for the default value is named too when the run saved another.
+        let e = ignored_by_resume(&saved, &RunConfig::default(), &keys(&["train.epochs"])).unwrap();
+        assert_eq!(e, ["train.epochs=12"]);
     }
 }
