@@ -16,11 +16,11 @@ cargo build -p fallkd-web --lib --target wasm32-unknown-unknown --profile "$prof
 dir=$([ "$profile" = test ] && echo debug || echo "$profile")
 wasm-bindgen --target web --no-typescript --out-dir "$site" --out-name fallkd-web "target/wasm32-unknown-unknown/$dir/fallkd_web.wasm"
 # Any profile but the test one: wasm-opt (binaryen from npm: Debian's 108 breaks the output),
-# with the wasm features rustc 1.95 emits by default.
+# with the wasm features rustc 1.95 emits by default and SIMD (burn-flex uses simd128).
 if [ "$profile" != test ] && [ "${WASM_OPT:-1}" = 1 ]; then
   command -v wasm-opt >/dev/null || WITH_WASM_OPT=1 SKIP_TRUNK=1 bash scripts/setup-wasm.sh
   wasm-opt "${WASM_OPT_LEVEL:--Oz}" --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd --strip-debug --strip-producers \
     "$site/fallkd-web_bg.wasm" -o "$site/fallkd-web_bg.opt.wasm"
   mv "$site/fallkd-web_bg.opt.wasm" "$site/fallkd-web_bg.wasm"
 fi
