@@ -523,7 +523,11 @@ pub fn explicit_keys(files: &[PathBuf], sets: &[String]) -> Result<Vec<String>> 
             serde_yaml::Value::Mapping(m) => {
                 for (k, v) in m {
                     let k = k.as_str().map_or_else(|| format!("{k:?}"), str::to_string);
-                    let path = if at.is_empty() { k } else { format!("{at}.{k}") };
+                    let path = if at.is_empty() {
+                        k
+                    } else {
+                        format!("{at}.{k}")
+                    };
                     leaves(v, &path, out);
                 }
             }
@@ -555,10 +559,22 @@ fn upgrade_keys(v: &mut serde_yaml::Value) {
         ("attention_loss", "attention", "divergence"),
         ("attention_temperature", "attention", "temperature"),
         ("comodo_queue", "comodo", "queue_size"),
-        ("comodo_teacher_temperature", "comodo", "teacher_temperature"),
-        ("comodo_student_temperature", "comodo", "student_temperature"),
+        (
+            "comodo_teacher_temperature",
+            "comodo",
+            "teacher_temperature",
+        ),
+        (
+            "comodo_student_temperature",
+            "comodo",
+            "student_temperature",
+        ),
         ("response_temperature", "response", "temperature"),
-        ("response_where_teacher_right", "response", "where_teacher_right"),
+        (
+            "response_where_teacher_right",
+            "response",
+            "where_teacher_right",
+        ),
     ];
     let Some(kd) = v.get_mut("kd").and_then(|k| k.as_mapping_mut()) else {
         return;

@@ -80,9 +80,11 @@ pub fn ignored_by_resume(
     };
     let (saved, given, default) = (flat(saved)?, flat(given)?, flat(&RunConfig::default())?);
     let named = |k: &str| {
-        explicit
-            .iter()
-            .any(|e| k == e || k.strip_prefix(e.as_str()).is_some_and(|r| r.starts_with('.')))
+        explicit.iter().any(|e| {
+            k == e
+                || k.strip_prefix(e.as_str())
+                    .is_some_and(|r| r.starts_with('.'))
+        })
     };
     Ok(given
         .iter()
