@@ -518,22 +518,6 @@ const TAGS: [&str; 2] = ["kind", "by"];
 /// The keys (dotted paths) a user set explicitly: every leaf of the configuration files and every
 /// `--set` key (a section named by `--set` covers its keys).
 pub fn explicit_keys(files: &[PathBuf], sets: &[String]) -> Result<Vec<String>> {
-    fn leaves(v: &serde_yaml::Value, at: &str, out: &mut Vec<String>) {
-        match v {
-            serde_yaml::Value::Mapping(m) => {
-                for (k, v) in m {
-                    let k = k.as_str().map_or_else(|| format!("{k:?}"), str::to_string);
-                    let path = if at.is_empty() {
-                        k
-                    } else {
-                        format!("{at}.{k}")
-                    };
-                    leaves(v, &path, out);
-                }
-            }
-            _ => out.push(at.to_string()),
-        }
-    }
     let mut out = Vec::new();
     for f in files {
         let text = std::fs::read_to_string(f)
@@ -541,13 +525,43 @@ pub fn explicit_keys(files: &[PathBuf], sets: &[String]) -> Result<Vec<String>> 
         let mut v: serde_yaml::Value = serde_yaml::from_str(&text)
             .with_context(|| format!("{} is not valid YAML", f.display()))?;
         upgrade_keys(&mut v);
-        leaves(&v, "", &mut out);
+        let mut leaves = std::collections::BTreeMap::new();
+        flatten("", &v, &mut leaves);
+        out.extend(leaves.into_keys());
     }
     out.extend(
         sets.iter()
             .filter_map(|s| s.split_once('=').map(|(k, _)| k.to_string())),
     );
     Ok(out)
+}
+
+/// The leaves of a YAML value as dotted keys with their values as one-line YAML text.
+pub fn flatten(
+    prefix: &str,
+    v: &serde_yaml::Value,
+    out: &mut std::collections::BTreeMap<String, String>,
+) {
+    match v {
+        serde_yaml::Value::Mapping(m) => {
+            for (k, v) in m {
+                let k = k
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("{k:?}"));
+                let key = if prefix.is_empty() {
+                    k
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        other => {
+            let text = serde_yaml::to_string(other).unwrap_or_default();
+            out.insert(prefix.to_string(), text.trim().to_string());
+        }
+    }
 }
 
 /// Renames the keys configurations written before the KD losses' settings were nested

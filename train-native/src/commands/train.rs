@@ -75,7 +75,7 @@ pub fn ignored_by_resume(
 ) -> Result<Vec<String>> {
     let flat = |c: &RunConfig| -> Result<std::collections::BTreeMap<String, String>> {
         let mut out = std::collections::BTreeMap::new();
-        flatten("", &serde_yaml::to_value(c)?, &mut out);
+        crate::config::flatten("", &serde_yaml::to_value(c)?, &mut out);
         Ok(out)
     };
     let (saved, given, default) = (flat(saved)?, flat(given)?, flat(&RunConfig::default())?);
@@ -91,33 +91,6 @@ pub fn ignored_by_resume(
         .filter(|(k, v)| (named(k) || default.get(*k) != Some(v)) && saved.get(*k) != Some(v))
         .map(|(k, v)| format!("{k}={v}"))
         .collect())
-}
-
-fn flatten(
-    prefix: &str,
-    v: &serde_yaml::Value,
-    out: &mut std::collections::BTreeMap<String, String>,
-) {
-    match v {
-        serde_yaml::Value::Mapping(m) => {
-            for (k, v) in m {
-                let k = k
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("{k:?}"));
-                let key = if prefix.is_empty() {
-                    k
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten(&key, v, out);
-            }
-        }
-        other => {
-            let text = serde_yaml::to_string(other).unwrap_or_default();
-            out.insert(prefix.to_string(), text.trim().to_string());
-        }
-    }
 }
 
 #[cfg(test)]
