@@ -320,7 +320,7 @@ fn prepare_plan(
 ) -> Result<RecordingPlan, Error> {
     check_file_sizes(acc, gyro)?;
     // An unusable accelerometer file is the answer: the gyroscope's is not read then.
-    let acc_rec = Ok(parse_imu_csv(acc.0, acc.1)?);
+    let acc_rec = parse_imu_csv(acc.0, acc.1)?;
     let gyro_rec = gyro.map(|(name, bytes)| parse_imu_csv(name, bytes));
     plan_parsed(acc.0, acc_rec, gyro.map(|g| g.0).zip(gyro_rec), cfg)
 }
@@ -344,17 +344,16 @@ fn check_file_sizes(acc: (&str, &[u8]), gyro: Option<(&str, &[u8])>) -> Result<(
     Ok(())
 }
 
-/// [`prepare_plan`] from the files' parse results (`gyro`: the gyroscope file's name and its
-/// result).
+/// [`prepare_plan`] from the parsed accelerometer file and the gyroscope file's name and parse
+/// result.
 fn plan_parsed(
     acc_name: &str,
-    acc_rec: Result<ImuRecording, DataError>,
+    acc_rec: ImuRecording,
     gyro_parsed: Option<(&str, Result<ImuRecording, DataError>)>,
     cfg: &WindowConfig,
 ) -> Result<RecordingPlan, Error> {
     let acc = (acc_name, ());
     let gyro = gyro_parsed.as_ref().map(|(name, _)| (*name, ()));
-    let acc_rec = acc_rec?;
     let mut notes = Vec::new();
     // Whether a note already says why the gyroscope is not used.
     let mut gyro_explained = false;
@@ -584,7 +583,7 @@ pub async fn analyze_with_progress(
     progress: &dyn Fn(Progress),
 ) -> Result<Analysis, Error> {
     check_file_sizes(acc, gyro)?;
-    let acc_rec = Ok(parse_in_chunks(detector, acc.0, acc.1, progress).await?);
+    let acc_rec = parse_in_chunks(detector, acc.0, acc.1, progress).await?;
     let gyro_rec = match gyro {
         Some((name, bytes)) => Some((name, parse_in_chunks(detector, name, bytes, progress).await)),
         None => None,
