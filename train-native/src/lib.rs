@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod dataset;
 pub mod device;
+pub mod ensemble;
 pub mod evaluation;
 pub mod plot;
 pub mod predictions;

@@ -301,6 +301,10 @@ enum Cmd {
         /// Only write the report from the runs that finished (train nothing).
         #[arg(long)]
         report_only: bool,
+        /// An ensemble row NAME=A+B[+C...]: the mean fall probability of rows A, B, ... of the
+        /// same seed and fold, scored like any row (repeatable; trains nothing).
+        #[arg(long = "ensemble")]
+        ensembles: Vec<String>,
     },
     /// The main job: teacher, students with and without KD, baseline, stress tests, report.
     Pipeline {
@@ -629,6 +633,7 @@ fn run() -> Result<()> {
             alarm,
             compare,
             report_only,
+            ensembles,
         } => {
             let alarm = alarm.config()?;
             let compare = compare
@@ -654,6 +659,10 @@ fn run() -> Result<()> {
                     old_adults: !no_old_adults,
                     compare,
                     report_only,
+                    ensembles: ensembles
+                        .iter()
+                        .map(|e| fallkd_train::ensemble::Ensemble::parse(e))
+                        .collect::<Result<_>>()?,
                 },
                 &out,
             )?;

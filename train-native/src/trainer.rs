@@ -18,7 +18,9 @@ use fallkd_core::losses::{
     Comodo, DistillationLoss, DistillationLossConfig, KdInputs, LossParts, TaskLoss,
 };
 use fallkd_core::metrics::{BinaryMetrics, best_threshold, binary_metrics};
-use fallkd_core::model::{ModelOutput, SkeletonTransformer, Student, TimestampAwareStudent};
+use fallkd_core::model::{
+    ModelOutput, SkeletonTransformer, Student, TimestampAwareStudent, seed_dropout,
+};
 use fallkd_core::rng::Rng;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -511,6 +513,7 @@ pub fn train(
         .with_context(|| format!("cannot create run directory {}", out.display()))?;
     let ad = device.clone().autodiff();
     ad.seed(cfg.seed);
+    seed_dropout(cfg.seed);
     let kd_teacher = match (role, cfg.kd.enabled) {
         (Role::Student, true) => {
             let dir = cfg.kd.teacher.as_ref().context(
@@ -772,8 +775,9 @@ impl EpochRun<'_> {
         let cfg = self.cfg;
         // Each epoch's randomness (dropout masks) from the seed and the epoch alone, so that a
         // run resumed after any interruption takes the same steps as one never interrupted.
-        self.device
-            .seed(cfg.seed ^ (epoch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
+        let epoch_seed = cfg.seed ^ (epoch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+        self.device.seed(epoch_seed);
+        seed_dropout(epoch_seed);
         let mut order: Vec<usize> = (0..self.train_windows.len()).collect();
         Rng::new(cfg.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9)).shuffle(&mut order);
         let bar = self.progress_bar(epoch);

@@ -2,6 +2,8 @@
 //! the blocks they share.
 
 pub mod attention_pooling;
+pub mod dropout;
+pub mod encoder;
 pub mod fixed_rate;
 pub mod joint_embedding;
 pub mod masking;
@@ -15,6 +17,8 @@ pub mod teacher;
 pub mod trunk;
 
 pub use attention_pooling::{TemporalAttentionPooling, TemporalAttentionPoolingConfig};
+pub use dropout::{dropout, seed_dropout};
+pub use encoder::encoder_forward;
 pub use fixed_rate::{FixedRateStudent, FixedRateStudentConfig};
 pub use joint_embedding::{JointEmbedding, JointEmbeddingConfig};
 pub use output::ModelOutput;

@@ -10,6 +10,7 @@ use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor, activation::gelu};
 
+use super::dropout::dropout;
 use super::output::ModelOutput;
 use super::resampler::{EventTokenResampler, EventTokenResamplerConfig, ResamplerOutput, TimeMode};
 use super::trunk::{Trunk, TrunkConfig};
@@ -71,7 +72,7 @@ impl FeatureHead {
     /// - features: `(B, F)` scaled window features
     /// - output: `(B)`
     pub fn forward(&self, features: Tensor<2>) -> Tensor<1> {
-        let h = self.dropout.forward(gelu(self.hidden.forward(features)));
+        let h = dropout(&self.dropout, gelu(self.hidden.forward(features)));
         let [b, _] = h.dims();
         self.out.forward(h).reshape([b])
     }

@@ -4,13 +4,13 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::transformer::{
-    TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput,
-};
+use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor, module::adaptive_avg_pool1d};
 
 use super::attention_pooling::{TemporalAttentionPooling, TemporalAttentionPoolingConfig};
+use super::dropout::dropout;
+use super::encoder::encoder_forward;
 use super::masking::padded;
 use super::output::ModelOutput;
 use super::positional::{LearnedPositionalEncoding, LearnedPositionalEncodingConfig};
@@ -146,16 +146,14 @@ impl Trunk {
             Some(pe) => pe.forward(x),
             None => x,
         };
-        let x = self.dropout.forward(x);
-        let x = self
-            .encoder
-            .forward(TransformerEncoderInput::new(x).mask_pad(padded(mask.clone())));
+        let x = dropout(&self.dropout, x);
+        let x = encoder_forward(&self.encoder, x, Some(padded(mask.clone())));
         let x = self.final_norm.forward(x);
         let tokens = self.se.forward(x, mask.clone()) * mask.clone().reshape([b, t, 1]);
         let pooled = self.pooling.forward(tokens.clone(), mask);
         let logits = self
             .classifier
-            .forward(self.dropout.forward(pooled.features.clone()))
+            .forward(dropout(&self.dropout, pooled.features.clone()))
             .reshape([b]);
         let pooled_tokens =
             adaptive_avg_pool1d(tokens.clone().swap_dims(1, 2), self.gram_tokens).swap_dims(1, 2);

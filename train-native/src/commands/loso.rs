@@ -12,6 +12,7 @@ use crate::checkpoint::write_atomic;
 use crate::children::{Job, config_args, run_all};
 use crate::config::RunConfig;
 use crate::dataset::{OLD_SUBJECT_OFFSET, data_root, load_old_adults, load_trials, subjects};
+use crate::ensemble::Ensemble;
 use crate::evaluation::{RunResult, ms};
 use crate::trainer::RunSummary;
 use fallkd_core::alarm::AlarmConfig;
@@ -236,6 +237,8 @@ pub struct LosoOptions {
     pub compare: Vec<(String, String)>,
     /// Write the report from the runs that finished, without training anything.
     pub report_only: bool,
+    /// Ensemble rows (the mean probability of other rows, no training).
+    pub ensembles: Vec<Ensemble>,
 }
 
 /// Selected rows, in table order, then the `--kd-row` ones; an unknown name is an error listing
@@ -477,6 +480,24 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
                 }
             }
         }
+    }
+    let mut rows = rows;
+    for e in &opts.ensembles {
+        if let Some(p) = e.parts.iter().find(|p| !rows.iter().any(|r| &r.name == *p)) {
+            bail!("--ensemble {}: {p} is not a row of this study", e.name);
+        }
+        if rows.iter().any(|r| r.name == e.name) {
+            bail!("--ensemble {}: the name is a row already", e.name);
+        }
+        results.extend(e.combine(&results)?);
+        rows.push(Row {
+            name: e.name.clone(),
+            teacher: false,
+            features: false,
+            kd: false,
+            set: vec![],
+            default: false,
+        });
     }
     let mut opts = opts.clone();
     if opts.compare.is_empty() {

@@ -1,0 +1,214 @@
+//! Ensemble rows of a study: `NAME=A+B[+C...]` is the mean fall probability of rows A, B, ... on
+//! every window, one ensemble run per seed and fold where all of its rows finished. The runs are
+//! built from the rows' prediction files, so an ensemble costs no training; it is then scored by
+//! the same protocol as any row (its operating threshold from its own pooled validation windows).
+
+use std::collections::BTreeMap;
+
+use anyhow::{Result, bail};
+use fallkd_core::metrics::{best_threshold, binary_metrics};
+
+use crate::evaluation::RunResult;
+use crate::predictions::{Prediction, Set};
+
+/// One ensemble row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ensemble {
+    /// Row name in the report.
+    pub name: String,
+    /// The rows averaged (two or more).
+    pub parts: Vec<String>,
+}
+
+impl Ensemble {
+    /// Parses `NAME=A+B[+C...]`.
+    pub fn parse(spec: &str) -> Result<Ensemble> {
+        let Some((name, parts)) = spec.split_once('=') else {
+            bail!("--ensemble {spec:?}: expected NAME=ROW+ROW[+ROW...]");
+        };
+        let parts: Vec<String> = parts.split('+').map(|p| p.trim().to_string()).collect();
+        if name.trim().is_empty() || parts.len() < 2 || parts.iter().any(String::is_empty) {
+            bail!(
+                "--ensemble {spec:?}: expected NAME=ROW+ROW[+ROW...] (a name and two rows or more)"
+            );
+        }
+        Ok(Ensemble {
+            name: name.trim().to_string(),
+            parts,
+        })
+    }
+
+    /// The ensemble's runs: for every (seed, fold) where each part has a finished run, the mean
+    /// of the parts' probabilities on each window. A window one part scored and another did not
+    /// is an error naming both (the rows must window the data alike).
+    pub fn combine(&self, results: &[RunResult]) -> Result<Vec<RunResult>> {
+        let mut out = Vec::new();
+        let first: Vec<&RunResult> = results.iter().filter(|r| r.row == self.parts[0]).collect();
+        'runs: for base in first {
+            let mut others = Vec::new();
+            for part in &self.parts[1..] {
+                match results
+                    .iter()
+                    .find(|r| &r.row == part && r.seed == base.seed && r.fold == base.fold)
+                {
+                    Some(r) => others.push(r),
+                    None => continue 'runs,
+                }
+            }
+            let mut sums: Vec<f64> = base.preds.iter().map(|p| p.prob).collect();
+            let index: BTreeMap<(Set, _, u64), usize> = base
+                .preds
+                .iter()
+                .enumerate()
+                .map(|(i, p)| ((p.set, p.key, p.start_s.to_bits()), i))
+                .collect();
+            for other in &others {
+                if other.preds.len() != base.preds.len() {
+                    bail!(
+                        "--ensemble {}: seed {} fold S{:02}: {} has {} window predictions, {} has {}",
+                        self.name,
+                        base.seed,
+                        base.fold,
+                        base.row,
+                        base.preds.len(),
+                        other.row,
+                        other.preds.len()
+                    );
+                }
+                for p in &other.preds {
+                    let Some(&i) = index.get(&(p.set, p.key, p.start_s.to_bits())) else {
+                        bail!(
+                            "--ensemble {}: seed {} fold S{:02}: {} scored a window of {:?} at {:.3} s that {} did not",
+                            self.name,
+                            base.seed,
+                            base.fold,
+                            other.row,
+                            p.key,
+                            p.start_s,
+                            base.row
+                        );
+                    };
+                    sums[i] += p.prob;
+                }
+            }
+            let n = self.parts.len() as f64;
+            let preds: Vec<Prediction> = base
+                .preds
+                .iter()
+                .zip(&sums)
+                .map(|(p, s)| Prediction {
+                    prob: s / n,
+                    ..p.clone()
+                })
+                .collect();
+            let mut summary = base.summary.clone();
+            summary.name = self.name.clone();
+            summary.parameters += others.iter().map(|o| o.summary.parameters).sum::<usize>();
+            summary.ms_per_window += others.iter().map(|o| o.summary.ms_per_window).sum::<f64>();
+            summary.steps_per_s = 0.0;
+            let pick = |set: Set, scored_only: bool| -> (Vec<f64>, Vec<bool>) {
+                preds
+                    .iter()
+                    .filter(|p| p.set == set && (p.scored || !scored_only))
+                    .map(|p| (p.prob, p.label))
+                    .unzip()
+            };
+            let (vp, vl) = pick(Set::Val, false);
+            if !vp.is_empty() {
+                let best = best_threshold(&vp, &vl);
+                summary.threshold = best.threshold;
+                summary.val_f1 = best.f1;
+            }
+            let (tp, tl) = pick(Set::Test, true);
+            if !tp.is_empty() {
+                summary.test = binary_metrics(&tp, &tl, 0.5);
+                summary.test_at_val_threshold = binary_metrics(&tp, &tl, summary.threshold);
+            }
+            out.push(RunResult {
+                row: self.name.clone(),
+                seed: base.seed,
+                fold: base.fold,
+                summary,
+                preds,
+                recs: base.recs.clone(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trainer::RunSummary;
+    use fallkd_core::data::trial::TrialKey;
+    use fallkd_core::metrics::BinaryMetrics;
+
+    fn run(row: &str, probs: &[f64]) -> RunResult {
+        let summary: RunSummary = serde_json::from_value(serde_json::json!({
+            "name": row, "role": "student", "split": {"name": "loso", "train": [1], "val": [2], "test": [3]},
+            "parameters": 10, "best_epoch": 1, "threshold": 0.5, "val_f1": 0.0,
+            "test": BinaryMetrics::default(), "test_at_val_threshold": BinaryMetrics::default(),
+            "windows": [1, 2, 2], "steps_per_s": 1.0, "ms_per_window": 1.0
+        }))
+        .unwrap();
+        let sets = [Set::Val, Set::Val, Set::Test, Set::Test];
+        let preds = probs
+            .iter()
+            .zip(sets)
+            .enumerate()
+            .map(|(i, (&prob, set))| Prediction {
+                set,
+                key: TrialKey {
+                    subject: if set == Set::Test { 3 } else { 2 },
+                    activity: if i % 2 == 0 { 10 } else { 1 },
+                    trial: 1,
+                },
+                start_s: 0.0,
+                end_s: 4.0,
+                label: i % 2 == 0,
+                scored: true,
+                prob,
+            })
+            .collect();
+        RunResult {
+            row: row.into(),
+            seed: 42,
+            fold: 3,
+            summary,
+            preds,
+            recs: vec![],
+        }
+    }
+
+    #[test]
+    fn parses_and_refuses() {
+        let e = Ensemble::parse("mix=a+b").unwrap();
+        assert_eq!((e.name.as_str(), e.parts.len()), ("mix", 2));
+        for bad in ["mix", "mix=a", "=a+b", "mix=a+"] {
+            assert!(Ensemble::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn averages_matching_windows_and_rescores() {
+        // a ranks the test windows wrongly, b rightly and more confidently: the mean ranks rightly.
+        let all = vec![
+            run("a", &[0.6, 0.4, 0.4, 0.6]),
+            run("b", &[0.9, 0.1, 1.0, 0.0]),
+        ];
+        let e = Ensemble::parse("ab=a+b").unwrap();
+        let out = e.combine(&all).unwrap();
+        assert_eq!(out.len(), 1);
+        let p: Vec<f64> = out[0].preds.iter().map(|p| p.prob).collect();
+        assert_eq!(p, vec![0.75, 0.25, 0.7, 0.3]);
+        assert_eq!(out[0].summary.test.auc, 1.0);
+        assert_eq!(out[0].summary.parameters, 20);
+        assert_eq!(out[0].row, "ab");
+        // A missing part: no ensemble run; a window only one part has: an error.
+        assert!(e.combine(&all[..1]).unwrap().is_empty());
+        let mut c = run("b", &[0.9, 0.1, 1.0, 0.0]);
+        c.preds[3].start_s = 2.0;
+        assert!(e.combine(&[all[0].clone(), c]).is_err());
+    }
+}
