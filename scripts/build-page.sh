@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the browser demo without trunk into SITE (default target/e2e/site): the web crate in the
-# test profile (sharing its compiled dependencies with the browser tests), wasm-bindgen, and
-# index.html with the loader trunk would inject (it also exposes the wasm exports as
-# window.wasmExports, for memory figures).
+# test profile (sharing its compiled dependencies with the browser tests), twice (the CPU-only
+# bundle the page loads first, the WebGPU one it loads when the browser has an adapter),
+# wasm-bindgen, and index.html with a loader for the CPU bundle in place of trunk's (it also
+# exposes the wasm exports as window.wasmExports, for memory figures).
 # With PROFILE=web-release, the bundle for publishing: the web-release cargo profile (fat LTO, one
 # codegen unit, stripped) and wasm-opt (WASM_OPT_LEVEL, default -Oz; WASM_OPT=0 skips it).
 #   [PROFILE=web-release] bash scripts/build-page.sh [SITE]      (needs: bash scripts/setup-wasm.sh)
@@ -12,19 +13,44 @@ site=${1:-target/e2e/site}
 rm -rf "$site"; mkdir -p "$site"
 # The test profile by default: it shares its compiled dependencies with the browser tests.
 profile=${PROFILE:-test}
-cargo build -p fallkd-web --lib --target wasm32-unknown-unknown --profile "$profile" --locked
 dir=$([ "$profile" = test ] && echo debug || echo "$profile")
-wasm-bindgen --target web --no-typescript --out-dir "$site" --out-name fallkd-web "target/wasm32-unknown-unknown/$dir/fallkd_web.wasm"
-# Any profile but the test one: wasm-opt (binaryen from npm: Debian's 108 breaks the output),
-# with the wasm features rustc 1.95 emits by default and SIMD (burn-flex uses simd128).
-if [ "$profile" != test ] && [ "${WASM_OPT:-1}" = 1 ]; then
-  command -v wasm-opt >/dev/null || WITH_WASM_OPT=1 SKIP_TRUNK=1 bash scripts/setup-wasm.sh
-  wasm-opt "${WASM_OPT_LEVEL:--Oz}" --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd --strip-debug --strip-producers \
-    "$site/fallkd-web_bg.wasm" -o "$site/fallkd-web_bg.opt.wasm"
-  mv "$site/fallkd-web_bg.opt.wasm" "$site/fallkd-web_bg.wasm"
-fi
-loader='<script type="module">import init, * as bindings from "./fallkd-web.js"; const wasm = await init({module_or_path: "./fallkd-web_bg.wasm"}); window.wasmBindings = bindings; window.wasmExports = wasm; dispatchEvent(new CustomEvent("TrunkApplicationStarted", {detail: {wasm}}));</script>'
+# Two bundles of the same crate: fallkd-web-cpu (without the webgpu feature, the CPU backend only)
+# is the one the page loads first; fallkd-web (with WebGPU) is fetched in the background when the
+# browser offers a WebGPU adapter (index.html).
+bundle() {   # bundle OUT_NAME [cargo flags...]
+  local name=$1; shift
+  cargo build -p fallkd-web --lib --target wasm32-unknown-unknown --profile "$profile" --locked "$@"
+  wasm-bindgen --target web --no-typescript --out-dir "$site" --out-name "$name" "target/wasm32-unknown-unknown/$dir/fallkd_web.wasm"
+  # Any profile but the test one: wasm-opt (binaryen from npm: Debian's 108 breaks the output),
+  # with the wasm features rustc 1.95 emits by default and SIMD (burn-flex uses simd128).
+  if [ "$profile" != test ] && [ "${WASM_OPT:-1}" = 1 ]; then
+    command -v wasm-opt >/dev/null || WITH_WASM_OPT=1 SKIP_TRUNK=1 bash scripts/setup-wasm.sh
+    wasm-opt "${WASM_OPT_LEVEL:--Oz}" --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd --strip-debug --strip-producers \
+      "$site/${name}_bg.wasm" -o "$site/${name}_bg.opt.wasm"
+    mv "$site/${name}_bg.opt.wasm" "$site/${name}_bg.wasm"
+  fi
+}
+bundle fallkd-web-cpu --no-default-features
+bundle fallkd-web
+# Size budgets, so the bundles cannot silently grow back (issue #13): each wasm against its
+# ceiling (measured size + about 5 %; BENCHMARKS.md "Browser bundle"). The test command's
+# end-to-end step builds the test profile, so every test run checks those.
+budget() {   # budget FILE BYTES
+  local size; size=$(stat -c %s "$1")
+  echo "[build-page] $1: $size bytes ($profile profile; budget $2)"
+  if [ "$2" -gt 0 ] && [ "$size" -gt "$2" ]; then
+    echo "[build-page] $1 is $size bytes, over its budget of $2 bytes (scripts/build-page.sh): find what grew it (twiggy top), or raise the budget with a reason" >&2
+    exit 1
+  fi
+}
+case "$profile" in
+  test) budget "$site/fallkd-web-cpu_bg.wasm" "${WASM_BUDGET_CPU:-6500000}"      # 6.18 MB on 2026-12-01
+        budget "$site/fallkd-web_bg.wasm" "${WASM_BUDGET_FULL:-41000000}" ;;      # 38.76 MB on 2026-12-01
+  web-release) budget "$site/fallkd-web-cpu_bg.wasm" "${WASM_BUDGET_CPU:-2800000}"   # 2.64 MB (0.94 MB gzipped)
+        budget "$site/fallkd-web_bg.wasm" "${WASM_BUDGET_FULL:-12800000}" ;;         # 12.15 MB (3.33 MB gzipped)
+esac
+loader='<script type="module">import init, * as bindings from "./fallkd-web-cpu.js"; const wasm = await init({module_or_path: "./fallkd-web-cpu_bg.wasm"}); window.wasmBindings = bindings; window.wasmExports = wasm; dispatchEvent(new CustomEvent("TrunkApplicationStarted", {detail: {wasm}}));</script>'
 python3 - "$site" "$loader" <<'PY'
 import re, sys
 site, loader = sys.argv[1], sys.argv[2]

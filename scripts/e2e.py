@@ -65,17 +65,28 @@ try:
         for path, gyro, (expected, alarms) in paths:
             # A fresh page per input path: a file input cannot be emptied again.
             call("POST", s + "/url", {"url": f"http://127.0.0.1:{http_port}/index.html{query}"})
-            wait(lambda: js("return document.getElementById('backend').dataset.ready === '1' || document.getElementById('error').textContent"), "the model to load")
+            # The page answers on the CPU backend first; with WebGPU allowed it then loads the
+            # WebGPU bundle, warms it up and switches ("final": the backend is settled).
+            wait(lambda: js("return document.getElementById('backend').dataset.final === '1' || document.getElementById('error').textContent"), "the backend to settle", timeout=300)
             backend = text("#backend")
             print(f"[e2e] {mode} {path}: backend {backend!r}")
             if not backend.startswith(mode):
                 failures.append(f"{mode}: backend is {backend!r}")
+            # Which bundles the page fetched, in order: the CPU-only one always and first, the
+            # WebGPU one only when WebGPU is used.
+            wasm = js("return performance.getEntriesByType('resource').map(e => e.name.split('/').pop()).filter(n => n.endsWith('.wasm'))")
+            want = ["fallkd-web-cpu_bg.wasm"] + (["fallkd-web_bg.wasm"] if mode == "webgpu" else [])
+            if wasm != want:
+                failures.append(f"{mode}: the page fetched {wasm}, expected {want}")
             call("POST", f"{s}/element/{find('#acc-file')}/value", {"text": recording})
             if gyro:
                 call("POST", f"{s}/element/{find('#gyro-file')}/value", {"text": gyro})
             call("POST", f"{s}/element/{find('#analyze')}/click", {})
             prob = wait(lambda: (t := text("#result-prob")) not in ("", "–") and t, "a result", timeout=300)
             latency, shown, notes = text("#latency"), text("#alarms"), text("#notes")
+            ran = text("#result-backend")
+            if not ran.startswith(mode):
+                failures.append(f"{mode} {path}: the result says it ran on {ran!r}")
             print(f"[e2e] {mode} {path}: highest fall probability {prob}, latency {latency}, verdict {text('#verdict')}; {shown}; notes {notes!r}")
             p = float(prob)
             if not 0.0 <= p <= 1.0:

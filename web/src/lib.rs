@@ -1,7 +1,14 @@
 //! fallkd in the browser. JavaScript calls (see `index.html`):
 //!
 //! - `init_backend(prefer_gpu)`: picks WebGPU when the browser gives an adapter, else the CPU
-//!   backend (burn-flex); once per page (wgpu can be initialised only once), cached.
+//!   backend (burn-flex); the choice is cached, and later `Detector.load` calls use it.
+//! - `has_webgpu()`: whether this bundle holds burn's WebGPU backend. The page loads a CPU-only
+//!   bundle first (built without the `webgpu` feature: a fraction of the size) and, when the
+//!   browser offers an adapter, the full bundle in the background (scripts/build-page.sh).
+//! - `init_webgpu()`: switches the cached choice to WebGPU (initialised once per page: wgpu can
+//!   be initialised only once) when an adapter exists; resolves to the backend's name.
+//! - `detector.warm()`: runs one window, so that the first user window does not pay for the
+//!   WebGPU shader compilation.
 //! - `Detector.load_default()` / `Detector.load(bytes)`: the bundled distilled student or a user's
 //!   exported `.fallkd` file; a wrong or corrupt file is a clear error.
 //! - `detector.analyze(acc, acc_name, gyro, gyro_name, stress_kind, severity, seed, on_progress)`:
@@ -99,24 +106,79 @@ pub async fn init_backend(prefer_gpu: bool) -> String {
     if let Some(name) = BACKEND.with(|b| b.borrow().as_ref().map(|(_, n)| n.clone())) {
         return name;
     }
-    let (device, name) = if prefer_gpu && gpu_adapter_available().await {
-        match Device::wgpu_options().init_async().await {
-            Ok(d) => (d, "webgpu".to_string()),
-            Err(e) => (
-                Device::flex(),
-                format!("cpu (WebGPU initialisation failed: {e:?})"),
-            ),
-        }
-    } else if prefer_gpu {
+    let (device, name) = if !prefer_gpu {
+        (Device::flex(), "cpu".to_string())
+    } else if !cfg!(feature = "webgpu") {
+        (
+            Device::flex(),
+            "cpu (this bundle is built without WebGPU)".to_string(),
+        )
+    } else if !gpu_adapter_available().await {
         (
             Device::flex(),
             "cpu (this browser offers no WebGPU adapter)".to_string(),
         )
     } else {
-        (Device::flex(), "cpu".to_string())
+        match webgpu_device().await {
+            Ok(d) => (d, "webgpu".to_string()),
+            Err(e) => (
+                Device::flex(),
+                format!("cpu (WebGPU initialisation failed: {e})"),
+            ),
+        }
     };
     BACKEND.with(|b| *b.borrow_mut() = Some((device, name.clone())));
     name
+}
+
+#[cfg(feature = "webgpu")]
+async fn webgpu_device() -> Result<Device, String> {
+    Device::wgpu_options()
+        .init_async()
+        .await
+        .map_err(|e| format!("{e:?}"))
+}
+
+#[cfg(not(feature = "webgpu"))]
+async fn webgpu_device() -> Result<Device, String> {
+    Err("this bundle is built without WebGPU".into())
+}
+
+/// Whether this bundle was built with burn's WebGPU backend (the `webgpu` feature).
+#[wasm_bindgen]
+pub fn has_webgpu() -> bool {
+    cfg!(feature = "webgpu")
+}
+
+/// Makes WebGPU the backend of later `Detector.load` calls when this bundle has it and the
+/// browser offers an adapter; resolves to `webgpu`, or to `cpu (reason)` with the CPU backend
+/// kept.
+#[wasm_bindgen]
+pub async fn init_webgpu() -> String {
+    console_error_panic_hook::set_once();
+    let current = BACKEND.with(|b| b.borrow().clone());
+    if let Some((_, name)) = &current
+        && name == "webgpu"
+    {
+        return name.clone();
+    }
+    let reason = if !cfg!(feature = "webgpu") {
+        "this bundle is built without WebGPU".to_string()
+    } else if !gpu_adapter_available().await {
+        "this browser offers no WebGPU adapter".to_string()
+    } else {
+        match webgpu_device().await {
+            Ok(d) => {
+                BACKEND.with(|b| *b.borrow_mut() = Some((d, "webgpu".to_string())));
+                return "webgpu".to_string();
+            }
+            Err(e) => format!("WebGPU initialisation failed: {e}"),
+        }
+    };
+    if current.is_none() {
+        BACKEND.with(|b| *b.borrow_mut() = Some((Device::flex(), "cpu".to_string())));
+    }
+    format!("cpu ({reason})")
 }
 
 /// `navigator.gpu.requestAdapter()` resolves to an adapter (not just: `navigator.gpu` exists).
@@ -296,6 +358,18 @@ impl Detector {
             inner: Rc::new(inner),
             backend,
             warm: Rc::new(Cell::new(false)),
+        })
+    }
+
+    /// Runs one window (once per detector), so that the first user window does not pay for the
+    /// backend's start-up (WebGPU compiles its shaders then); `analyze` calls it too.
+    pub fn warm(&self) -> js_sys::Promise {
+        let (inner, warm) = (self.inner.clone(), self.warm.clone());
+        wasm_bindgen_futures::future_to_promise(async move {
+            warm_up(&inner, &warm)
+                .await
+                .map(|()| JsValue::UNDEFINED)
+                .map_err(|e| JsValue::from(err(e)))
         })
     }
 
