@@ -13,7 +13,9 @@ gyr="$out/data/young/gyroscope/watch/S01A11T01.csv"
 # Native results of both input paths (accelerometer + gyroscope, accelerometer alone), with
 # their alarms: the page must give the same (fallkd predict runs the same core code).
 fallkd() { cargo run -q --profile test -p fallkd-train --locked -- "$@"; }
-fallkd predict --acc "$rec" --gyro "$gyr" --json 2>/dev/null | head -1 > "$out/native-two.json"
-fallkd predict --acc "$rec" --json 2>/dev/null | head -1 > "$out/native-acc.json"
+# (Through a file, not `| head -1`: under pipefail, head closing the pipe early fails the script.)
+fallkd predict --acc "$rec" --gyro "$gyr" --json 2>/dev/null > "$out/native-two.out"
+fallkd predict --acc "$rec" --json 2>/dev/null > "$out/native-acc.out"
+for p in two acc; do head -1 "$out/native-$p.out" > "$out/native-$p.json"; done
 echo "[e2e] native (fallkd predict): two sensors and accelerometer only written to $out/native-*.json"
 python3 scripts/e2e.py "$site" "$rec" "$out" "$out/native-acc.json" "$gyr" "$out/native-two.json"
