@@ -35,6 +35,17 @@ $B loso --data-root data --out runs/wearer11 --parallel 2 --seeds 42,43,44 "${CO
 $B loso --data-root data --out runs/wearer11 --parallel 2 --seeds "$SEEDS" "${COMMON[@]}" "${ROWS[@]}" "${CMP[@]}"
 mkdir -p results/wearer11 && cp runs/wearer11/loso.md runs/wearer11/loso.csv results/wearer11/
 
+# W1c. Three seeds of the shipped student's pair and the reference rows, on the code with the
+#      counter-based dropout masks (RESULTS.md section 1, next round; about 5 h on 2 cores), with the
+#      student + feature-model ensemble as a row (no training).
+$B loso --data-root data --out runs/wearer11 --parallel 2 --seeds 43,44,42 "${COMMON[@]}" \
+  --rows teacher,student-nokd-wearer-wf,student-kd-wearer-wf,features-gbm,features-gbm-wearer,peak-rule,always-fall \
+  --ensemble 'ensemble-kd-wf+gbm-wearer=student-kd-wearer-wf+features-gbm-wearer' \
+  --compare student-kd-wearer-wf:student-nokd-wearer-wf --compare student-kd-wearer-wf:features-gbm-wearer \
+  --compare student-kd-wearer-wf:features-gbm --compare ensemble-kd-wf+gbm-wearer:features-gbm-wearer \
+  --compare ensemble-kd-wf+gbm-wearer:student-kd-wearer-wf
+mkdir -p results/wearer11-3seeds && cp runs/wearer11/loso.md runs/wearer11/loso.csv results/wearer11-3seeds/
+
 # W1b. Augmentation and response KD (RESULTS.md section 3, "what was tried"), seed 42, each read
 #      against its row without it by the paired tests.
 $B loso --data-root data --out runs/wearer11 --parallel 2 --seeds 42 "${COMMON[@]}" \

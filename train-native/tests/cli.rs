@@ -162,6 +162,37 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
         stamp(&out.join("seed7/S01/student-kd/metrics.json"))
     );
 
+    // An ensemble row from finished runs (nothing trains), and one naming a row the study lacks.
+    let report = |ensemble: &str| {
+        let mut c = fallkd();
+        c.arg("loso")
+            .arg("--data-root")
+            .arg(&data)
+            .arg("--out")
+            .arg(&out)
+            .args(["--folds", "1,3", "--seeds", "7", "--report-only", "--rows"])
+            .arg("teacher,student-kd,features-gbm")
+            .args(["--ensemble", ensemble]);
+        for s in TINY {
+            c.arg("--set").arg(s);
+        }
+        c.output().unwrap()
+    };
+    let o = report("mix=student-kd+features-gbm");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(out.join("loso.md")).unwrap();
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| mix | 2 |"))
+        .unwrap_or_else(|| panic!("no ensemble row with 2 runs:\n{md}"));
+    assert!(row.contains("+-"), "{row}");
+    let o = report("mix=student-kd+student-nokd-absent");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("student-nokd-absent is not a row"),
+        "{err}"
+    );
+
     // A wrong fold is refused with the usable subjects named.
     let o = fallkd()
         .arg("loso")
