@@ -67,6 +67,12 @@ GROUP=(--set 'window.length={by: count, events: 128}' --set window.crop_events=1
 $B loso --data-root data --out runs/group11 --parallel 2 --seeds 42,43,44 "${GROUP[@]}" \
   --rows features-gbm,peak-rule,always-fall
 mkdir -p results/group11 && cp runs/group11/loso.md runs/group11/loso.csv results/group11/
+# W2b. The shipped student's pair and its teachers under the group's protocol (seed 42; epochs by
+#      validation loss as in section 1), read against the always-fall floor and the feature rows.
+$B loso --data-root data --out runs/group11 --parallel 2 --seeds 42 "${GROUP[@]}" --set train.select=val-loss \
+  --rows teacher,student-nokd-wearer-wf,student-kd-wearer-wf,features-gbm,peak-rule,always-fall \
+  --compare student-kd-wearer-wf:student-nokd-wearer-wf --compare student-kd-wearer-wf:features-gbm
+mkdir -p results/group11-neural && cp runs/group11/loso.md runs/group11/loso.csv results/group11-neural/
 
 # W3. The shipped student (section 4): the student-kd-wearer-wf configuration trained on every
 #     young subject but the validation subject S38, with all older adults as negatives; its alarm
