@@ -36,6 +36,8 @@ log "2/5 fallkd-core builds for wasm32"
 cargo check -p fallkd-core --target wasm32-unknown-unknown --locked
 log "2a/5 clippy on the browser crate for wasm32, warnings denied"
 cargo clippy -p fallkd-web --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
+# ... and as the page's first bundle is built: without the webgpu feature.
+cargo clippy -p fallkd-web --target wasm32-unknown-unknown --lib --no-default-features --locked -- -D warnings
 
 log "3/5 browser tool-chain (Chromium, ChromeDriver, wasm-bindgen-cli; trunk skipped)"
 SKIP_TRUNK=1 bash scripts/setup-wasm.sh

@@ -16,8 +16,9 @@ features=""
 [ "$device" = cpu ] || features="--features tch"
 # shellcheck disable=SC2086
 cargo build -q --release -p fallkd-train $features
+cores=$(nproc --all)
 export OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" RAYON_NUM_THREADS="$threads"
-echo "machine: $(nproc) cores, $(uname -m); threads=$threads steps=$steps device=$device; $(date -u +%F)"
+echo "machine: $cores cores, $(uname -m); threads=$threads steps=$steps device=$device; $(date -u +%F)"
 for model in teacher student; do
   rs=$(target/release/fallkd speed --model "$model" --steps "$steps" --device "$device")
   py=$("$venv/bin/python" benches/compare/pytorch_reference.py --model "$model" --threads "$threads" --steps "$steps" --device "$device")

@@ -32,6 +32,15 @@ impl Ensemble {
                 "--ensemble {spec:?}: expected NAME=ROW+ROW[+ROW...] (a name and two rows or more)"
             );
         }
+        if let Some(c) = name
+            .trim()
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || "-_+.".contains(*c)))
+        {
+            bail!(
+                "--ensemble {spec:?}: the name may hold letters, digits and - _ + . only, not {c:?} (it names a table row and a CSV field)"
+            );
+        }
         Ok(Ensemble {
             name: name.trim().to_string(),
             parts,
@@ -55,40 +64,60 @@ impl Ensemble {
                     None => continue 'runs,
                 }
             }
+            let here = |what: &str| {
+                format!(
+                    "--ensemble {}: seed {} fold S{:02}: {what}",
+                    self.name, base.seed, base.fold
+                )
+            };
+            for part in std::iter::once(base).chain(others.iter().copied()) {
+                for set in [Set::Val, Set::Test] {
+                    if !part.preds.iter().any(|p| p.set == set) {
+                        bail!(here(&format!(
+                            "{} has no {set:?} window predictions (predictions.csv missing or empty): an ensemble needs every part's",
+                            part.row
+                        )));
+                    }
+                }
+            }
             let mut sums: Vec<f64> = base.preds.iter().map(|p| p.prob).collect();
-            let index: BTreeMap<(Set, _, u64), usize> = base
-                .preds
-                .iter()
-                .enumerate()
-                .map(|(i, p)| ((p.set, p.key, p.start_s.to_bits()), i))
-                .collect();
+            let mut index = BTreeMap::new();
+            for (i, p) in base.preds.iter().enumerate() {
+                if index
+                    .insert((p.set, p.key, p.start_s.to_bits()), i)
+                    .is_some()
+                {
+                    bail!(here(&format!(
+                        "{} has two predictions for the window of {:?} at {:.3} s",
+                        base.row, p.key, p.start_s
+                    )));
+                }
+            }
             for other in &others {
                 if other.preds.len() != base.preds.len() {
-                    bail!(
-                        "--ensemble {}: seed {} fold S{:02}: {} has {} window predictions, {} has {}",
-                        self.name,
-                        base.seed,
-                        base.fold,
+                    bail!(here(&format!(
+                        "{} has {} window predictions, {} has {}: the rows must window the data alike",
                         base.row,
                         base.preds.len(),
                         other.row,
                         other.preds.len()
-                    );
+                    )));
                 }
                 for p in &other.preds {
-                    let Some(&i) = index.get(&(p.set, p.key, p.start_s.to_bits())) else {
-                        bail!(
-                            "--ensemble {}: seed {} fold S{:02}: {} scored a window of {:?} at {:.3} s that {} did not",
-                            self.name,
-                            base.seed,
-                            base.fold,
-                            other.row,
-                            p.key,
-                            p.start_s,
-                            base.row
-                        );
-                    };
-                    sums[i] += p.prob;
+                    let q = index
+                        .get(&(p.set, p.key, p.start_s.to_bits()))
+                        .map(|&i| (i, &base.preds[i]));
+                    match q {
+                        Some((i, q))
+                            if q.end_s == p.end_s && q.label == p.label && q.scored == p.scored =>
+                        {
+                            sums[i] += p.prob
+                        }
+                        _ => bail!(here(&format!(
+                            "{} has a window of {:?} at {:.3} s that {} does not have alike (start, end, label, scored): the rows must window the data alike",
+                            other.row, p.key, p.start_s, base.row
+                        ))),
+                    }
                 }
             }
             let n = self.parts.len() as f64;
@@ -113,17 +142,16 @@ impl Ensemble {
                     .map(|p| (p.prob, p.label))
                     .unzip()
             };
+            // The summary's metrics are the ensemble's own (split and window counts are the
+            // parts' common ones; parameters the parts' sum; epochs mean nothing here).
             let (vp, vl) = pick(Set::Val, false);
-            if !vp.is_empty() {
-                let best = best_threshold(&vp, &vl);
-                summary.threshold = best.threshold;
-                summary.val_f1 = best.f1;
-            }
+            let best = best_threshold(&vp, &vl);
+            summary.threshold = best.threshold;
+            summary.val_f1 = best.f1;
+            summary.best_epoch = 0;
             let (tp, tl) = pick(Set::Test, true);
-            if !tp.is_empty() {
-                summary.test = binary_metrics(&tp, &tl, 0.5);
-                summary.test_at_val_threshold = binary_metrics(&tp, &tl, summary.threshold);
-            }
+            summary.test = binary_metrics(&tp, &tl, 0.5);
+            summary.test_at_val_threshold = binary_metrics(&tp, &tl, summary.threshold);
             out.push(RunResult {
                 row: self.name.clone(),
                 seed: base.seed,
@@ -185,7 +213,7 @@ mod tests {
     fn parses_and_refuses() {
         let e = Ensemble::parse("mix=a+b").unwrap();
         assert_eq!((e.name.as_str(), e.parts.len()), ("mix", 2));
-        for bad in ["mix", "mix=a", "=a+b", "mix=a+"] {
+        for bad in ["mix", "mix=a", "=a+b", "mix=a+", "m|x=a+b", "m,x=a+b"] {
             assert!(Ensemble::parse(bad).is_err(), "{bad}");
         }
     }
@@ -210,5 +238,13 @@ mod tests {
         let mut c = run("b", &[0.9, 0.1, 1.0, 0.0]);
         c.preds[3].start_s = 2.0;
         assert!(e.combine(&[all[0].clone(), c]).is_err());
+        // Windows that start alike but differ otherwise, a part without predictions: errors.
+        let mut c = run("b", &[0.9, 0.1, 1.0, 0.0]);
+        c.preds[2].scored = false;
+        assert!(e.combine(&[all[0].clone(), c]).is_err());
+        let mut c = run("b", &[0.9, 0.1, 1.0, 0.0]);
+        c.preds.clear();
+        let err = e.combine(&[all[0].clone(), c]).unwrap_err().to_string();
+        assert!(err.contains("no Val window predictions"), "{err}");
     }
 }

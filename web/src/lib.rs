@@ -7,6 +7,7 @@
 //!   browser offers an adapter, the full bundle in the background (scripts/build-page.sh).
 //! - `init_webgpu()`: switches the cached choice to WebGPU (initialised once per page: wgpu can
 //!   be initialised only once) when an adapter exists; resolves to the backend's name.
+//! - `use_cpu()`: back to the CPU backend for later loads (a failed upgrade).
 //! - `detector.warm()`: runs one window, so that the first user window does not pay for the
 //!   WebGPU shader compilation.
 //! - `Detector.load_default()` / `Detector.load(bytes)`: the bundled distilled student or a user's
@@ -179,6 +180,13 @@ pub async fn init_webgpu() -> String {
         BACKEND.with(|b| *b.borrow_mut() = Some((Device::flex(), "cpu".to_string())));
     }
     format!("cpu ({reason})")
+}
+
+/// Makes the CPU backend the one of later `Detector.load` calls again (the page calls it when the
+/// WebGPU upgrade fails after [`init_webgpu`] switched).
+#[wasm_bindgen]
+pub fn use_cpu() {
+    BACKEND.with(|b| *b.borrow_mut() = Some((Device::flex(), "cpu".to_string())));
 }
 
 /// `navigator.gpu.requestAdapter()` resolves to an adapter (not just: `navigator.gpu` exists).
