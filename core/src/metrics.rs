@@ -103,6 +103,37 @@ pub fn best_threshold(probs: &[f64], labels: &[bool]) -> BinaryMetrics {
     best
 }
 
+/// How a threshold is placed among the observed probabilities once the best F1 is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum ThresholdRule {
+    /// [`best_threshold`]: the lowest observed probability that reaches the best F1 (a kept
+    /// fall scores exactly at it: no margin).
+    #[default]
+    Edge,
+    /// The same split of the data, the threshold moved to the middle of the gap below it (half way
+    /// to the next lower observed probability): the same F1 on these windows, with a margin.
+    Margin,
+}
+
+/// The best-F1 threshold of `probs` placed by `rule` (see [`ThresholdRule`]).
+pub fn choose_threshold(probs: &[f64], labels: &[bool], rule: ThresholdRule) -> BinaryMetrics {
+    let best = best_threshold(probs, labels);
+    if rule == ThresholdRule::Edge {
+        return best;
+    }
+    let below = probs
+        .iter()
+        .copied()
+        .filter(|&p| p < best.threshold)
+        .fold(f64::NEG_INFINITY, f64::max);
+    if below.is_finite() {
+        binary_metrics(probs, labels, 0.5 * (below + best.threshold))
+    } else {
+        best
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +151,16 @@ mod tests {
         assert_eq!(auc(&[0.5, 0.5], &[true, false]), 0.5);
         let b = best_threshold(&p, &y);
         assert!(b.f1 >= m.f1 && (b.threshold - 0.3).abs() < 1e-12);
+        // The margin rule keeps the split (same metrics) and moves half way to 0.1.
+        let g = choose_threshold(&p, &y, ThresholdRule::Margin);
+        assert!((g.threshold - 0.2).abs() < 1e-12, "{}", g.threshold);
+        assert_eq!((g.f1, g.precision, g.recall), (b.f1, b.precision, b.recall));
+        assert_eq!(choose_threshold(&p, &y, ThresholdRule::Edge), b);
+        // Nothing below the best threshold: it stays.
+        let e = choose_threshold(&[0.9, 0.2], &[true, true], ThresholdRule::Margin);
+        assert_eq!(
+            e.threshold,
+            best_threshold(&[0.9, 0.2], &[true, true]).threshold
+        );
     }
 }

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use fallkd_core::alarm::{AlarmConfig, alarms, votes_met};
-use fallkd_core::metrics::{BinaryMetrics, best_threshold, binary_metrics};
+use fallkd_core::metrics::{BinaryMetrics, ThresholdRule, binary_metrics, choose_threshold};
 use fallkd_core::stats::{format_p, mean_std, paired};
 
 use crate::predictions::{Prediction, Recording, Set};
@@ -146,7 +146,7 @@ pub struct RunScores {
 
 /// The operating threshold of `run`: best F1 on the pooled validation windows of every run of the
 /// same row and seed, leaving out the windows of `run`'s test subject. 0.5 without any.
-pub fn operating_threshold(all: &[RunResult], run: &RunResult) -> f64 {
+pub fn operating_threshold(all: &[RunResult], run: &RunResult, rule: ThresholdRule) -> f64 {
     let mut probs = Vec::new();
     let mut labels = Vec::new();
     for r in all
@@ -165,7 +165,7 @@ pub fn operating_threshold(all: &[RunResult], run: &RunResult) -> f64 {
     if probs.is_empty() {
         return 0.5;
     }
-    best_threshold(&probs, &labels).threshold
+    choose_threshold(&probs, &labels, rule).threshold
 }
 
 /// Windows of each recording of `set`, in time order, as `(start, end, prob, scored)`.
@@ -186,8 +186,13 @@ fn by_recording(
 }
 
 /// Scores one run at its operating point with the alarm logic `alarm` (its threshold replaced).
-pub fn score_run(all: &[RunResult], run: &RunResult, alarm: &AlarmConfig) -> RunScores {
-    let threshold = operating_threshold(all, run);
+pub fn score_run(
+    all: &[RunResult],
+    run: &RunResult,
+    alarm: &AlarmConfig,
+    rule: ThresholdRule,
+) -> RunScores {
+    let threshold = operating_threshold(all, run, rule);
     let cfg = AlarmConfig {
         threshold,
         ..*alarm
@@ -253,11 +258,16 @@ pub fn score_run(all: &[RunResult], run: &RunResult, alarm: &AlarmConfig) -> Run
 }
 
 /// Scores of every run of a row, in (seed, fold) order.
-pub fn score_row(all: &[RunResult], row: &str, alarm: &AlarmConfig) -> Vec<RunScores> {
+pub fn score_row(
+    all: &[RunResult],
+    row: &str,
+    alarm: &AlarmConfig,
+    rule: ThresholdRule,
+) -> Vec<RunScores> {
     let mut v: Vec<RunScores> = all
         .iter()
         .filter(|r| r.row == row)
-        .map(|r| score_run(all, r, alarm))
+        .map(|r| score_run(all, r, alarm, rule))
         .collect();
     v.sort_by_key(|s| (s.seed, s.fold));
     v
@@ -295,21 +305,27 @@ pub fn report(
     all: &[RunResult],
     rows: &[String],
     alarm: &AlarmConfig,
+    rule: ThresholdRule,
     comparisons: &[(String, String)],
 ) -> String {
     let mut md = String::new();
     let scored: Vec<(&String, Vec<RunScores>)> = rows
         .iter()
-        .map(|r| (r, score_row(all, r, alarm)))
+        .map(|r| (r, score_row(all, r, alarm, rule)))
         .filter(|(_, s)| !s.is_empty())
         .collect();
     let seeds: BTreeSet<u64> = all.iter().map(|r| r.seed).collect();
     let folds: BTreeSet<u16> = all.iter().map(|r| r.fold).collect();
     let _ = writeln!(
         md,
-        "Seeds {:?}, {} folds. Operating threshold: best F1 on the pooled validation windows of the same row and seed over all folds, the test subject's own windows left out. Alarm: {} of {} consecutive windows at or above it, {} s refractory.\n",
+        "Seeds {:?}, {} folds. Operating threshold: best F1 on the pooled validation windows of the same row and seed over all folds, the test subject's own windows left out{}. Alarm: {} of {} consecutive windows at or above it, {} s refractory.\n",
         seeds,
         folds.len(),
+        match rule {
+            ThresholdRule::Edge => "",
+            ThresholdRule::Margin =>
+                ", moved half way down to the next lower validation probability (the margin rule: same validation F1)",
+        },
         alarm.k,
         alarm.n,
         alarm.refractory_s
@@ -556,13 +572,13 @@ mod tests {
             vec![],
         );
         let all = vec![a.clone(), b.clone()];
-        assert_eq!(operating_threshold(&all, &a), 0.9);
-        assert_eq!(operating_threshold(&all, &b), 0.4);
+        assert_eq!(operating_threshold(&all, &a, ThresholdRule::Edge), 0.9);
+        assert_eq!(operating_threshold(&all, &b, ThresholdRule::Edge), 0.4);
         let alarm = AlarmConfig {
             refractory_s: 0.0,
             ..Default::default()
         };
-        let s = score_run(&all, &a, &alarm);
+        let s = score_run(&all, &a, &alarm, ThresholdRule::Edge);
         // Only the unscored walking window crosses 0.9: the fall is not caught there.
         assert_eq!(
             (
@@ -595,12 +611,12 @@ mod tests {
                 .collect(),
             a.recs.clone(),
         );
-        let s = score_run(&[low.clone(), b], &low, &alarm);
+        let s = score_run(&[low.clone(), b], &low, &alarm, ThresholdRule::Edge);
         assert_eq!(s.threshold, 0.5);
         assert_eq!((s.recordings.tp, s.recordings.fn_), (1, 1));
         assert_eq!((s.recordings.fp, s.recordings.tn), (1, 0));
         assert_eq!(s.recordings.felt_detected, 1);
-        let md = report(&[low], &["m".into()], &alarm, &[]);
+        let md = report(&[low], &["m".into()], &alarm, ThresholdRule::Edge, &[]);
         assert!(md.contains("| m | 1 |"), "{md}");
     }
 }

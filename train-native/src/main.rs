@@ -305,6 +305,12 @@ enum Cmd {
         /// same seed and fold, scored like any row (repeatable; trains nothing).
         #[arg(long = "ensemble")]
         ensembles: Vec<String>,
+        /// Where each run's operating threshold sits once the best validation F1 is found: edge
+        /// (the lowest validation probability reaching it, the protocol of RESULTS.md so far) or
+        /// margin (half way down to the next lower validation probability: the same validation
+        /// F1, with a margin for new wearers).
+        #[arg(long, value_enum, default_value = "edge")]
+        threshold_rule: fallkd_core::metrics::ThresholdRule,
     },
     /// The main job: teacher, students with and without KD, baseline, stress tests, report.
     Pipeline {
@@ -634,6 +640,7 @@ fn run() -> Result<()> {
             compare,
             report_only,
             ensembles,
+            threshold_rule,
         } => {
             let alarm = alarm.config()?;
             let compare = compare
@@ -663,6 +670,7 @@ fn run() -> Result<()> {
                         .iter()
                         .map(|e| fallkd_train::ensemble::Ensemble::parse(e))
                         .collect::<Result<_>>()?,
+                    threshold_rule,
                 },
                 &out,
             )?;

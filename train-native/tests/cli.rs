@@ -172,7 +172,7 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
             .arg(&out)
             .args(["--folds", "1,3", "--seeds", "7", "--report-only", "--rows"])
             .arg("teacher,student-kd,features-gbm")
-            .args(["--ensemble", ensemble]);
+            .args(["--ensemble", ensemble, "--threshold-rule", "margin"]);
         for s in TINY {
             c.arg("--set").arg(s);
         }
@@ -186,6 +186,7 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
         .find(|l| l.starts_with("| mix | 2 |"))
         .unwrap_or_else(|| panic!("no ensemble row with 2 runs:\n{md}"));
     assert!(row.contains("+-"), "{row}");
+    assert!(md.contains("(the margin rule: same validation F1)"), "{md}");
     let o = report("mix=student-kd+student-nokd-absent");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(

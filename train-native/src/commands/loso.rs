@@ -16,6 +16,7 @@ use crate::ensemble::Ensemble;
 use crate::evaluation::{RunResult, ms};
 use crate::trainer::RunSummary;
 use fallkd_core::alarm::AlarmConfig;
+use fallkd_core::metrics::ThresholdRule;
 
 /// One row of the study: a run trained in every fold.
 #[derive(Debug, Clone, PartialEq)]
@@ -239,6 +240,8 @@ pub struct LosoOptions {
     pub report_only: bool,
     /// Ensemble rows (the mean probability of other rows, no training).
     pub ensembles: Vec<Ensemble>,
+    /// Where the operating threshold sits among the validation probabilities.
+    pub threshold_rule: ThresholdRule,
 }
 
 /// Selected rows, in table order, then the `--kd-row` ones; an unknown name is an error listing
@@ -601,6 +604,7 @@ pub fn report_markdown(
         results,
         &names,
         &opts.alarm,
+        opts.threshold_rule,
         &opts.compare,
     ));
     md.push_str("\n## Window metrics at 0.5 (mean +- sample std over folds x seeds)\n\n");
