@@ -1,5 +1,13 @@
 //! A small seeded generator (SplitMix64): deterministic on every platform, wasm included.
 
+/// SplitMix64's output function: 64 well-mixed bits from a counter or state (every SplitMix64
+/// stream in fallkd goes through it: [`Rng`], the boosted trees' sampler, the dropout masks).
+pub fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// SplitMix64 with Gaussian sampling.
 #[derive(Debug, Clone)]
 pub struct Rng {
@@ -19,10 +27,7 @@ impl Rng {
     /// Next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        mix64(self.state)
     }
 
     /// Uniform in [0, 1).

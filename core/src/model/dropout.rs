@@ -18,34 +18,29 @@ use std::cell::Cell;
 use burn::nn::Dropout;
 use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::rng::mix64;
+
 thread_local! {
     /// (seed, next stream number) of this thread's masks.
     static STREAM: Cell<(u64, u64)> = const { Cell::new((0x853C_49E6_748F_EA9B, 0)) };
 }
 
-/// SplitMix64's output function.
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// Restarts this thread's dropout masks from `seed` (the trainer calls it with the seed it gives
 /// the device, at the start of a run and of every epoch).
 pub fn seed_dropout(seed: u64) {
-    STREAM.set((mix(seed ^ 0x6A09_E667_F3BC_C909), 0));
+    STREAM.set((mix64(seed ^ 0x6A09_E667_F3BC_C909), 0));
 }
 
 /// The next mask of `n` elements: each is `scale` with probability `keep`, else 0.
 fn next_mask(n: usize, keep: f64, scale: f32) -> Vec<f32> {
     let (seed, stream) = STREAM.get();
     STREAM.set((seed, stream.wrapping_add(1)));
-    let base = mix(seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let base = mix64(seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     // Kept when a uniform 32-bit draw is below keep * 2^32.
     let threshold = (keep * 4_294_967_296.0).min(4_294_967_295.0) as u32;
     let mut mask = Vec::with_capacity(n + 1);
     for i in 0..n.div_ceil(2) as u64 {
-        let h = mix(base.wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+        let h = mix64(base.wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
         for half in [h as u32, (h >> 32) as u32] {
             mask.push(if half < threshold { scale } else { 0.0 });
         }
