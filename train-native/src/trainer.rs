@@ -19,7 +19,7 @@ use fallkd_core::losses::{
 };
 use fallkd_core::metrics::{BinaryMetrics, best_threshold, binary_metrics};
 use fallkd_core::model::{
-    ModelOutput, SkeletonTransformer, Student, TimestampAwareStudent, seed_dropout,
+    ModelOutput, SkeletonTransformer, Student, TimestampAwareStudent, seed_training,
 };
 use fallkd_core::rng::Rng;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -512,8 +512,7 @@ pub fn train(
     std::fs::create_dir_all(out)
         .with_context(|| format!("cannot create run directory {}", out.display()))?;
     let ad = device.clone().autodiff();
-    ad.seed(cfg.seed);
-    seed_dropout(cfg.seed);
+    seed_training(&ad, cfg.seed);
     let kd_teacher = match (role, cfg.kd.enabled) {
         (Role::Student, true) => {
             let dir = cfg.kd.teacher.as_ref().context(
@@ -775,9 +774,10 @@ impl EpochRun<'_> {
         let cfg = self.cfg;
         // Each epoch's randomness (dropout masks) from the seed and the epoch alone, so that a
         // run resumed after any interruption takes the same steps as one never interrupted.
-        let epoch_seed = cfg.seed ^ (epoch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
-        self.device.seed(epoch_seed);
-        seed_dropout(epoch_seed);
+        seed_training(
+            self.device,
+            cfg.seed ^ (epoch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03),
+        );
         let mut order: Vec<usize> = (0..self.train_windows.len()).collect();
         Rng::new(cfg.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9)).shuffle(&mut order);
         let bar = self.progress_bar(epoch);

@@ -25,10 +25,17 @@ thread_local! {
     static STREAM: Cell<(u64, u64)> = const { Cell::new((0x853C_49E6_748F_EA9B, 0)) };
 }
 
-/// Restarts this thread's dropout masks from `seed` (the trainer calls it with the seed it gives
-/// the device, at the start of a run and of every epoch).
+/// Restarts this thread's dropout masks from `seed`.
 pub fn seed_dropout(seed: u64) {
     STREAM.set((mix64(seed ^ 0x6A09_E667_F3BC_C909), 0));
+}
+
+/// Seeds all the randomness of training on `device` from `seed`: burn's device generator
+/// (initialisation, burn's own dropout off the CPU) and this thread's dropout masks. The trainer
+/// calls it at the start of a run and of every epoch.
+pub fn seed_training(device: &Device, seed: u64) {
+    device.seed(seed);
+    seed_dropout(seed);
 }
 
 /// The next mask of `n` elements: each is `scale` with probability `keep`, else 0.

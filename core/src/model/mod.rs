@@ -17,7 +17,7 @@ pub mod teacher;
 pub mod trunk;
 
 pub use attention_pooling::{TemporalAttentionPooling, TemporalAttentionPoolingConfig};
-pub use dropout::{dropout, seed_dropout};
+pub use dropout::{dropout, seed_dropout, seed_training};
 pub use encoder::encoder_forward;
 pub use fixed_rate::{FixedRateStudent, FixedRateStudentConfig};
 pub use joint_embedding::{JointEmbedding, JointEmbeddingConfig};

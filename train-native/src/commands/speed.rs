@@ -51,8 +51,7 @@ fn latency_ms(mut f: impl FnMut() -> Result<()>) -> Result<f64> {
 /// Times `steps` training steps at `batch` and 50 batch-1 forwards.
 pub fn run(model: Role, batch: usize, steps: usize, device: &Device) -> Result<serde_json::Value> {
     let ad = device.clone().autodiff();
-    ad.seed(0);
-    fallkd_core::model::seed_dropout(0);
+    fallkd_core::model::seed_training(&ad, 0);
     let task = TaskLoss::default();
     let y = Tensor::<1>::random([batch], Distribution::Bernoulli(0.4), &ad);
     let mut optim = AdamWConfig::new().with_weight_decay(0.01).init();
