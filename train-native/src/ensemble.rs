@@ -94,6 +94,9 @@ impl Ensemble {
                 }
             }
             for other in &others {
+                // Each of the base's windows matched exactly once (equal counts alone would let
+                // one window counted twice stand in for a missing one).
+                let mut matched = vec![false; base.preds.len()];
                 if other.preds.len() != base.preds.len() {
                     bail!(here(&format!(
                         "{} has {} window predictions, {} has {}: the rows must window the data alike",
@@ -109,12 +112,16 @@ impl Ensemble {
                         .map(|&i| (i, &base.preds[i]));
                     match q {
                         Some((i, q))
-                            if q.end_s == p.end_s && q.label == p.label && q.scored == p.scored =>
+                            if !matched[i]
+                                && q.end_s == p.end_s
+                                && q.label == p.label
+                                && q.scored == p.scored =>
                         {
+                            matched[i] = true;
                             sums[i] += p.prob
                         }
                         _ => bail!(here(&format!(
-                            "{} has a window of {:?} at {:.3} s that {} does not have alike (start, end, label, scored): the rows must window the data alike",
+                            "{} has a window of {:?} at {:.3} s that {} does not have alike (start, end, label, scored), or has it twice: the rows must window the data alike",
                             other.row, p.key, p.start_s, base.row
                         ))),
                     }
@@ -241,6 +248,10 @@ mod tests {
         // Windows that start alike but differ otherwise, a part without predictions: errors.
         let mut c = run("b", &[0.9, 0.1, 1.0, 0.0]);
         c.preds[2].scored = false;
+        assert!(e.combine(&[all[0].clone(), c]).is_err());
+        // One window twice in place of another: refused, not summed twice.
+        let mut c = run("b", &[0.9, 0.1, 1.0, 0.0]);
+        c.preds[3] = c.preds[2].clone();
         assert!(e.combine(&[all[0].clone(), c]).is_err());
         let mut c = run("b", &[0.9, 0.1, 1.0, 0.0]);
         c.preds.clear();
