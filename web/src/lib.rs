@@ -107,29 +107,11 @@ pub async fn init_backend(prefer_gpu: bool) -> String {
     if let Some(name) = BACKEND.with(|b| b.borrow().as_ref().map(|(_, n)| n.clone())) {
         return name;
     }
-    let (device, name) = if !prefer_gpu {
-        (Device::flex(), "cpu".to_string())
-    } else if !cfg!(feature = "webgpu") {
-        (
-            Device::flex(),
-            "cpu (this bundle is built without WebGPU)".to_string(),
-        )
-    } else if !gpu_adapter_available().await {
-        (
-            Device::flex(),
-            "cpu (this browser offers no WebGPU adapter)".to_string(),
-        )
-    } else {
-        match webgpu_device().await {
-            Ok(d) => (d, "webgpu".to_string()),
-            Err(e) => (
-                Device::flex(),
-                format!("cpu (WebGPU initialisation failed: {e})"),
-            ),
-        }
-    };
-    BACKEND.with(|b| *b.borrow_mut() = Some((device, name.clone())));
-    name
+    if prefer_gpu {
+        return init_webgpu().await;
+    }
+    BACKEND.with(|b| *b.borrow_mut() = Some((Device::flex(), "cpu".to_string())));
+    "cpu".to_string()
 }
 
 #[cfg(feature = "webgpu")]
@@ -176,10 +158,12 @@ pub async fn init_webgpu() -> String {
             Err(e) => format!("WebGPU initialisation failed: {e}"),
         }
     };
+    let name = format!("cpu ({reason})");
     if current.is_none() {
-        BACKEND.with(|b| *b.borrow_mut() = Some((Device::flex(), "cpu".to_string())));
+        // Nothing chosen yet: the CPU, under the name that says why.
+        BACKEND.with(|b| *b.borrow_mut() = Some((Device::flex(), name.clone())));
     }
-    format!("cpu ({reason})")
+    name
 }
 
 /// Makes the CPU backend the one of later `Detector.load` calls again (the page calls it when the
