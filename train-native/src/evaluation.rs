@@ -3,9 +3,11 @@
 //! (`predictions`) across folds and seeds.
 //!
 //! Protocol (the same for every row):
-//! - **Operating threshold** of a run: the threshold that maximises F1 on the *pooled* validation
-//!   windows of the same row and seed over every fold, leaving out every window of the run's own
-//!   test subject (no test subject ever chooses its threshold).
+//! - **Operating threshold** of a run ([`ThresholdChoice`]): by default the threshold that
+//!   maximises F1 on the *pooled* validation windows of the same row and seed over every fold,
+//!   leaving out every window of the run's own test subject (no test subject ever chooses its
+//!   threshold); or 0.5; or whichever of the two wins a leave-one-validation-subject-out
+//!   comparison of recording F1 on those same validation windows.
 //! - **Window scores**: the scored test windows, at 0.5 and at the operating threshold.
 //! - **Per recording**: the run's alarm logic (`fallkd_core::alarm`: k of n windows, refractory
 //!   period) over every window of each test recording in time order. A fall recording is
@@ -22,6 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use fallkd_core::alarm::{AlarmConfig, alarms, votes_met};
+use fallkd_core::data::trial::TrialKey;
 use fallkd_core::metrics::{BinaryMetrics, ThresholdRule, binary_metrics, choose_threshold};
 use fallkd_core::stats::{format_p, mean_std, paired};
 
@@ -130,8 +133,10 @@ pub struct RunScores {
     pub seed: u64,
     /// Test subject.
     pub fold: u16,
-    /// Operating threshold (pooled validation, own test subject left out).
+    /// Operating threshold (never from the test subject).
     pub threshold: f64,
+    /// How it was chosen (`val-f1` or `fixed`).
+    pub choice: ThresholdChoice,
     /// Scored test windows at 0.5.
     pub window_05: BinaryMetrics,
     /// Scored test windows at the operating threshold.
@@ -144,36 +149,157 @@ pub struct RunScores {
     pub pooled: Vec<(f64, bool)>,
 }
 
-/// The operating threshold of `run`: best F1 on the pooled validation windows of every run of the
-/// same row and seed, leaving out the windows of `run`'s test subject. 0.5 without any.
-pub fn operating_threshold(all: &[RunResult], run: &RunResult, rule: ThresholdRule) -> f64 {
-    let mut probs = Vec::new();
-    let mut labels = Vec::new();
-    for r in all
-        .iter()
-        .filter(|r| r.row == run.row && r.seed == run.seed)
-    {
-        for p in r
-            .preds
-            .iter()
-            .filter(|p| p.set == Set::Val && p.key.subject != run.fold)
-        {
-            probs.push(p.prob);
-            labels.push(p.label);
+/// How a run's operating threshold is chosen. None of them looks at the run's test subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ThresholdChoice {
+    /// Best F1 on the pooled validation windows of the same row and seed over every fold, the
+    /// test subject's own windows left out, placed by the [`ThresholdRule`] (RESULTS.md's
+    /// protocol so far).
+    #[default]
+    ValF1,
+    /// 0.5, the decision boundary the model was trained for: chooses nothing.
+    Fixed,
+    /// Whichever of `val-f1` and `fixed` gives the better recording F1 when each validation
+    /// subject of the pool is scored at the threshold the rule finds on the *other* validation
+    /// subjects (leave one validation subject out; a tie keeps `fixed`, which chooses less).
+    /// With fewer than two validation subjects: `fixed`.
+    Nested,
+}
+
+impl ThresholdChoice {
+    /// Its command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ThresholdChoice::ValF1 => "val-f1",
+            ThresholdChoice::Fixed => "fixed",
+            ThresholdChoice::Nested => "nested",
         }
     }
-    if probs.is_empty() {
+}
+
+/// The scoring protocol of a report: the same for every row.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Protocol {
+    /// Alarm logic (its threshold is replaced by each run's operating threshold).
+    pub alarm: AlarmConfig,
+    /// How the operating threshold is chosen.
+    pub choice: ThresholdChoice,
+    /// Where a validation-F1 threshold sits among the validation probabilities.
+    pub rule: ThresholdRule,
+}
+
+/// One validation window of the pool: the fold whose model predicted it, and the prediction.
+type Pooled<'a> = (u16, &'a Prediction);
+
+/// The validation windows of every run of `run`'s row and seed, `run`'s test subject's left out.
+fn validation_pool<'a>(all: &'a [RunResult], run: &RunResult) -> Vec<Pooled<'a>> {
+    all.iter()
+        .filter(|r| r.row == run.row && r.seed == run.seed)
+        .flat_map(|r| {
+            r.preds
+                .iter()
+                .filter(|p| p.set == Set::Val && p.key.subject != run.fold)
+                .map(move |p| (r.fold, p))
+        })
+        .collect()
+}
+
+/// Best-F1 threshold of the pooled windows placed by `rule`; 0.5 without any.
+fn val_f1_threshold(pool: &[Pooled], rule: ThresholdRule) -> f64 {
+    if pool.is_empty() {
         return 0.5;
     }
+    let probs: Vec<f64> = pool.iter().map(|(_, p)| p.prob).collect();
+    let labels: Vec<bool> = pool.iter().map(|(_, p)| p.label).collect();
     choose_threshold(&probs, &labels, rule).threshold
 }
 
+/// Recording counts of the pooled validation windows at `cfg`: each (fold, recording) is one
+/// recording, judged as a test recording is (fall recordings only appear here with a window).
+fn pool_recording_counts(pool: &[Pooled], cfg: &AlarmConfig) -> RecordingCounts {
+    let mut recs: BTreeMap<(u16, TrialKey), Vec<Window>> = BTreeMap::new();
+    for (fold, p) in pool {
+        recs.entry((*fold, p.key))
+            .or_default()
+            .push((p.start_s, p.end_s, p.prob, p.scored));
+    }
+    let mut c = RecordingCounts::default();
+    for ((_, key), mut ws) in recs {
+        ws.sort_by(|a, b| a.0.total_cmp(&b.0));
+        match (key.is_fall(), judge(&ws, key.is_fall(), cfg)) {
+            (true, true) => c.tp += 1,
+            (true, false) => c.fn_ += 1,
+            (false, true) => c.fp += 1,
+            (false, false) => c.tn += 1,
+        }
+    }
+    c
+}
+
+/// The operating threshold of `run` under `protocol`, and the choice that gave it (`val-f1` or
+/// `fixed`; `nested` resolves to one of them).
+pub fn operating_threshold(
+    all: &[RunResult],
+    run: &RunResult,
+    protocol: &Protocol,
+) -> (f64, ThresholdChoice) {
+    let pool = validation_pool(all, run);
+    let pick = |c: ThresholdChoice, pool: &[Pooled]| match c {
+        ThresholdChoice::ValF1 => val_f1_threshold(pool, protocol.rule),
+        _ => 0.5,
+    };
+    match protocol.choice {
+        ThresholdChoice::Nested => {
+            let subjects: BTreeSet<u16> = pool.iter().map(|(_, p)| p.key.subject).collect();
+            if subjects.len() < 2 {
+                return (0.5, ThresholdChoice::Fixed);
+            }
+            let nested_f1 = |c: ThresholdChoice| {
+                let mut counts = RecordingCounts::default();
+                for &v in &subjects {
+                    let (held, inner): (Vec<Pooled>, Vec<Pooled>) =
+                        pool.iter().partition(|(_, p)| p.key.subject == v);
+                    let cfg = AlarmConfig {
+                        threshold: pick(c, &inner),
+                        ..protocol.alarm
+                    };
+                    counts.add(&pool_recording_counts(&held, &cfg));
+                }
+                counts.prf().2
+            };
+            let c = if nested_f1(ThresholdChoice::ValF1) > nested_f1(ThresholdChoice::Fixed) {
+                ThresholdChoice::ValF1
+            } else {
+                ThresholdChoice::Fixed
+            };
+            (pick(c, &pool), c)
+        }
+        c => (pick(c, &pool), c),
+    }
+}
+
+/// One window of a recording: `(start, end, prob, scored)`.
+type Window = (f64, f64, f64, bool);
+
+/// A recording's verdict at `cfg` over its windows in time order: for a fall recording, whether
+/// the vote is met on a window holding the fall (an earlier false alarm's refractory period does
+/// not hide it: the wearer would have cancelled that alarm); for an ADL recording, whether any
+/// alarm fires.
+fn judge(ws: &[Window], fall: bool, cfg: &AlarmConfig) -> bool {
+    let triples: Vec<(f64, f64, f64)> = ws.iter().map(|w| (w.0, w.1, w.2)).collect();
+    if fall {
+        votes_met(&triples, cfg)
+            .iter()
+            .zip(ws)
+            .any(|(&met, w)| met && w.3)
+    } else {
+        !alarms(&triples, cfg).is_empty()
+    }
+}
+
 /// Windows of each recording of `set`, in time order, as `(start, end, prob, scored)`.
-fn by_recording(
-    preds: &[Prediction],
-    set: Set,
-) -> BTreeMap<fallkd_core::data::trial::TrialKey, Vec<(f64, f64, f64, bool)>> {
-    let mut m: BTreeMap<_, Vec<(f64, f64, f64, bool)>> = BTreeMap::new();
+fn by_recording(preds: &[Prediction], set: Set) -> BTreeMap<TrialKey, Vec<Window>> {
+    let mut m: BTreeMap<_, Vec<Window>> = BTreeMap::new();
     for p in preds.iter().filter(|p| p.set == set) {
         m.entry(p.key)
             .or_default()
@@ -185,17 +311,12 @@ fn by_recording(
     m
 }
 
-/// Scores one run at its operating point with the alarm logic `alarm` (its threshold replaced).
-pub fn score_run(
-    all: &[RunResult],
-    run: &RunResult,
-    alarm: &AlarmConfig,
-    rule: ThresholdRule,
-) -> RunScores {
-    let threshold = operating_threshold(all, run, rule);
+/// Scores one run at its operating point under `protocol`.
+pub fn score_run(all: &[RunResult], run: &RunResult, protocol: &Protocol) -> RunScores {
+    let (threshold, choice) = operating_threshold(all, run, protocol);
     let cfg = AlarmConfig {
         threshold,
-        ..*alarm
+        ..protocol.alarm
     };
     let scored: Vec<&Prediction> = run
         .preds
@@ -208,30 +329,24 @@ pub fn score_run(
     let mut rc = RecordingCounts::default();
     for r in run.recs.iter().filter(|r| r.set == Set::Test) {
         let ws = windows.get(&r.key).map(Vec::as_slice).unwrap_or(&[]);
-        let triples: Vec<(f64, f64, f64)> = ws.iter().map(|w| (w.0, w.1, w.2)).collect();
+        let hit = judge(ws, r.key.is_fall(), &cfg);
         if r.key.is_fall() {
-            // Caught when the vote is met on a window holding the fall; an earlier false alarm's
-            // refractory period does not hide it (the wearer would have cancelled that alarm).
-            let detected = votes_met(&triples, &cfg)
-                .iter()
-                .zip(ws)
-                .any(|(&met, w)| met && w.3);
             if !ws.iter().any(|w| w.3) {
                 rc.unscoreable_falls += 1;
             }
-            if detected {
+            if hit {
                 rc.tp += 1;
             } else {
                 rc.fn_ += 1;
             }
             if r.peak_g > 2.0 {
                 rc.felt += 1;
-                rc.felt_detected += detected as usize;
+                rc.felt_detected += hit as usize;
             }
-        } else if alarms(&triples, &cfg).is_empty() {
-            rc.tn += 1;
-        } else {
+        } else if hit {
             rc.fp += 1;
+        } else {
+            rc.tn += 1;
         }
     }
     let old_windows = by_recording(&run.preds, Set::Old);
@@ -249,6 +364,7 @@ pub fn score_run(
         seed: run.seed,
         fold: run.fold,
         threshold,
+        choice,
         window_05: binary_metrics(&probs, &labels, 0.5),
         window: binary_metrics(&probs, &labels, threshold),
         recordings: rc,
@@ -258,16 +374,11 @@ pub fn score_run(
 }
 
 /// Scores of every run of a row, in (seed, fold) order.
-pub fn score_row(
-    all: &[RunResult],
-    row: &str,
-    alarm: &AlarmConfig,
-    rule: ThresholdRule,
-) -> Vec<RunScores> {
+pub fn score_row(all: &[RunResult], row: &str, protocol: &Protocol) -> Vec<RunScores> {
     let mut v: Vec<RunScores> = all
         .iter()
         .filter(|r| r.row == row)
-        .map(|r| score_run(all, r, alarm, rule))
+        .map(|r| score_run(all, r, protocol))
         .collect();
     v.sort_by_key(|s| (s.seed, s.fold));
     v
@@ -304,28 +415,38 @@ fn per_seed<T: Default>(scores: &[RunScores], mut f: impl FnMut(&mut T, &RunScor
 pub fn report(
     all: &[RunResult],
     rows: &[String],
-    alarm: &AlarmConfig,
-    rule: ThresholdRule,
+    protocol: &Protocol,
     comparisons: &[(String, String)],
 ) -> String {
     let mut md = String::new();
     let scored: Vec<(&String, Vec<RunScores>)> = rows
         .iter()
-        .map(|r| (r, score_row(all, r, alarm, rule)))
+        .map(|r| (r, score_row(all, r, protocol)))
         .filter(|(_, s)| !s.is_empty())
         .collect();
     let seeds: BTreeSet<u64> = all.iter().map(|r| r.seed).collect();
     let folds: BTreeSet<u16> = all.iter().map(|r| r.fold).collect();
-    let _ = writeln!(
-        md,
-        "Seeds {:?}, {} folds. Operating threshold: best F1 on the pooled validation windows of the same row and seed over all folds, the test subject's own windows left out{}. Alarm: {} of {} consecutive windows at or above it, {} s refractory.\n",
-        seeds,
-        folds.len(),
-        match rule {
+    let val_f1 = format!(
+        "best F1 on the pooled validation windows of the same row and seed over all folds, the test subject's own windows left out{}",
+        match protocol.rule {
             ThresholdRule::Edge => "",
             ThresholdRule::Margin =>
                 ", moved half way down to the next lower validation probability (the margin rule: same validation F1)",
-        },
+        }
+    );
+    let threshold = match protocol.choice {
+        ThresholdChoice::ValF1 => val_f1,
+        ThresholdChoice::Fixed => "0.5 (fixed: chosen by nothing)".into(),
+        ThresholdChoice::Nested => format!(
+            "per run, whichever of {{{val_f1}}} and 0.5 scores the better recording F1 when each validation subject of that pool is scored at the threshold found on the other validation subjects (nested; a tie keeps 0.5)"
+        ),
+    };
+    let alarm = &protocol.alarm;
+    let _ = writeln!(
+        md,
+        "Seeds {:?}, {} folds. Operating threshold: {threshold}. Alarm: {} of {} consecutive windows at or above it, {} s refractory.\n",
+        seeds,
+        folds.len(),
         alarm.k,
         alarm.n,
         alarm.refractory_s
@@ -373,6 +494,23 @@ pub fn report(
             ms(&pooled.iter().map(|p| p.0).collect::<Vec<_>>()),
             ms(&pooled.iter().map(|p| p.1).collect::<Vec<_>>()),
             col(&|x| x.threshold),
+        );
+    }
+    if protocol.choice == ThresholdChoice::Nested {
+        let picks: Vec<String> = scored
+            .iter()
+            .map(|(row, s)| {
+                let v = s
+                    .iter()
+                    .filter(|x| x.choice == ThresholdChoice::ValF1)
+                    .count();
+                format!("{row} {v} of {}", s.len())
+            })
+            .collect();
+        let _ = writeln!(
+            md,
+            "\nThe nested choice took the validation-F1 threshold (else 0.5) in: {}.",
+            picks.join("; ")
         );
     }
     md.push_str("\n### Recordings (a fall recording is caught when the alarm vote is met on a window holding the fall; an ADL recording with any alarm is a false alarm). Pooled over all folds of a seed, mean +- std over seeds; \"per fold\": F1 of each fold's recordings, mean +- std over folds x seeds\n\n");
@@ -572,13 +710,17 @@ mod tests {
             vec![],
         );
         let all = vec![a.clone(), b.clone()];
-        assert_eq!(operating_threshold(&all, &a, ThresholdRule::Edge), 0.9);
-        assert_eq!(operating_threshold(&all, &b, ThresholdRule::Edge), 0.4);
         let alarm = AlarmConfig {
             refractory_s: 0.0,
             ..Default::default()
         };
-        let s = score_run(&all, &a, &alarm, ThresholdRule::Edge);
+        let protocol = Protocol {
+            alarm,
+            ..Default::default()
+        };
+        assert_eq!(operating_threshold(&all, &a, &protocol).0, 0.9);
+        assert_eq!(operating_threshold(&all, &b, &protocol).0, 0.4);
+        let s = score_run(&all, &a, &protocol);
         // Only the unscored walking window crosses 0.9: the fall is not caught there.
         assert_eq!(
             (
@@ -611,12 +753,63 @@ mod tests {
                 .collect(),
             a.recs.clone(),
         );
-        let s = score_run(&[low.clone(), b], &low, &alarm, ThresholdRule::Edge);
+        let s = score_run(&[low.clone(), b], &low, &protocol);
         assert_eq!(s.threshold, 0.5);
         assert_eq!((s.recordings.tp, s.recordings.fn_), (1, 1));
         assert_eq!((s.recordings.fp, s.recordings.tn), (1, 0));
         assert_eq!(s.recordings.felt_detected, 1);
-        let md = report(&[low], &["m".into()], &alarm, ThresholdRule::Edge, &[]);
+        let md = report(&[low], &["m".into()], &protocol, &[]);
         assert!(md.contains("| m | 1 |"), "{md}");
+    }
+
+    #[test]
+    fn the_nested_choice_keeps_a_validation_threshold_only_when_it_carries_to_other_subjects() {
+        // Fold 31 validates on S32, fold 32 on S33, fold 33 on S31 (left out of fold 31's pool).
+        let val = |fold: u16, rows: &[(&str, bool, f64)]| {
+            run(
+                fold,
+                rows.iter()
+                    .map(|&(k, y, p)| pred(Set::Val, k, 0.0, y, true, p))
+                    .collect(),
+                vec![],
+            )
+        };
+        let protocol = |choice| Protocol {
+            choice,
+            ..Default::default()
+        };
+        let c = val(33, &[("S31A10T01", true, 0.99), ("S31A01T01", false, 0.98)]);
+        // S32 needs 0.9 to keep its ADL quiet, S33 separates at 0.5: a threshold found on one
+        // subject does not carry to the other, and 0.5 scores better on each held-out subject.
+        let a = val(31, &[("S32A10T01", true, 0.9), ("S32A01T01", false, 0.7)]);
+        let b = val(32, &[("S33A10T01", true, 0.6), ("S33A01T01", false, 0.3)]);
+        let all = vec![a.clone(), b, c.clone()];
+        assert_eq!(
+            operating_threshold(&all, &a, &protocol(ThresholdChoice::Nested)),
+            (0.5, ThresholdChoice::Fixed)
+        );
+        // Both subjects need 0.9 (their ADLs score 0.7 and 0.75): the validation threshold
+        // carries, and the nested choice keeps it.
+        let a = val(31, &[("S32A10T01", true, 0.9), ("S32A01T01", false, 0.7)]);
+        let b = val(32, &[("S33A10T01", true, 0.9), ("S33A01T01", false, 0.75)]);
+        let all = vec![a.clone(), b, c];
+        assert_eq!(
+            operating_threshold(&all, &a, &protocol(ThresholdChoice::Nested)),
+            (0.9, ThresholdChoice::ValF1)
+        );
+        assert_eq!(
+            operating_threshold(&all, &a, &protocol(ThresholdChoice::Fixed)),
+            (0.5, ThresholdChoice::Fixed)
+        );
+        // One validation subject: nothing to nest over.
+        assert_eq!(
+            operating_threshold(&all[..1], &a, &protocol(ThresholdChoice::Nested)),
+            (0.5, ThresholdChoice::Fixed)
+        );
+        let md = report(&all, &["m".into()], &protocol(ThresholdChoice::Nested), &[]);
+        assert!(
+            md.contains("validation-F1 threshold (else 0.5) in: m 1 of 3"),
+            "{md}"
+        );
     }
 }

@@ -311,6 +311,13 @@ enum Cmd {
         /// F1, with a margin for new wearers).
         #[arg(long, value_enum, default_value = "edge")]
         threshold_rule: fallkd_core::metrics::ThresholdRule,
+        /// How each run's operating threshold is chosen (never from its test subject): val-f1
+        /// (best F1 on the pooled validation windows, placed by --threshold-rule; RESULTS.md's
+        /// protocol so far), fixed (0.5, chooses nothing) or nested (per run, whichever of the two
+        /// gives the better recording F1 on each validation subject scored at the threshold the
+        /// other validation subjects give).
+        #[arg(long, value_enum, default_value = "val-f1")]
+        threshold_choice: fallkd_train::evaluation::ThresholdChoice,
     },
     /// The main job: teacher, students with and without KD, baseline, stress tests, report.
     Pipeline {
@@ -641,6 +648,7 @@ fn run() -> Result<()> {
             report_only,
             ensembles,
             threshold_rule,
+            threshold_choice,
         } => {
             let alarm = alarm.config()?;
             let compare = compare
@@ -662,7 +670,11 @@ fn run() -> Result<()> {
                     num_gpus,
                     device: common.device.name.clone(),
                     seeds,
-                    alarm,
+                    protocol: fallkd_train::evaluation::Protocol {
+                        alarm,
+                        choice: threshold_choice,
+                        rule: threshold_rule,
+                    },
                     old_adults: !no_old_adults,
                     compare,
                     report_only,
@@ -670,7 +682,6 @@ fn run() -> Result<()> {
                         .iter()
                         .map(|e| fallkd_train::ensemble::Ensemble::parse(e))
                         .collect::<Result<_>>()?,
-                    threshold_rule,
                 },
                 &out,
             )?;

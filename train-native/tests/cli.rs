@@ -163,7 +163,7 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
     );
 
     // An ensemble row from finished runs (nothing trains), and one naming a row the study lacks.
-    let report = |ensemble: &str| {
+    let report = |ensemble: &str, choice: &str| {
         let mut c = fallkd();
         c.arg("loso")
             .arg("--data-root")
@@ -172,13 +172,14 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
             .arg(&out)
             .args(["--folds", "1,3", "--seeds", "7", "--report-only", "--rows"])
             .arg("teacher,student-kd,features-gbm")
-            .args(["--ensemble", ensemble, "--threshold-rule", "margin"]);
+            .args(["--ensemble", ensemble, "--threshold-rule", "margin"])
+            .args(["--threshold-choice", choice]);
         for s in TINY {
             c.arg("--set").arg(s);
         }
         c.output().unwrap()
     };
-    let o = report("mix=student-kd+features-gbm");
+    let o = report("mix=student-kd+features-gbm", "val-f1");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let md = std::fs::read_to_string(out.join("loso.md")).unwrap();
     let row = md
@@ -187,7 +188,18 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
         .unwrap_or_else(|| panic!("no ensemble row with 2 runs:\n{md}"));
     assert!(row.contains("+-"), "{row}");
     assert!(md.contains("(the margin rule: same validation F1)"), "{md}");
-    let o = report("mix=student-kd+student-nokd-absent");
+    // The nested threshold choice names what it took for every row, the ensemble's too.
+    let o = report("mix=student-kd+features-gbm", "nested");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(out.join("loso.md")).unwrap();
+    assert!(
+        md.contains("scored at the threshold found on the other validation subjects (nested")
+            && md.contains("The nested choice took the validation-F1 threshold (else 0.5) in: ")
+            && md.contains("mix ")
+            && md.contains(" of 2"),
+        "{md}"
+    );
+    let o = report("mix=student-kd+student-nokd-absent", "val-f1");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         !o.status.success() && err.contains("student-nokd-absent is not a row"),

@@ -13,10 +13,8 @@ use crate::children::{Job, config_args, run_all};
 use crate::config::RunConfig;
 use crate::dataset::{OLD_SUBJECT_OFFSET, data_root, load_old_adults, load_trials, subjects};
 use crate::ensemble::Ensemble;
-use crate::evaluation::{RunResult, ms};
+use crate::evaluation::{Protocol, RunResult, ms};
 use crate::trainer::RunSummary;
-use fallkd_core::alarm::AlarmConfig;
-use fallkd_core::metrics::ThresholdRule;
 
 /// One row of the study: a run trained in every fold.
 #[derive(Debug, Clone, PartialEq)]
@@ -230,8 +228,6 @@ pub struct LosoOptions {
     /// Seeds: every row is trained once per seed in every fold (the configuration's seed when
     /// empty).
     pub seeds: Vec<u64>,
-    /// Alarm logic of the per-recording scores.
-    pub alarm: AlarmConfig,
     /// Score the older adults (each by one fold's models) when the data root has them.
     pub old_adults: bool,
     /// Paired tests "A beats B" (row names).
@@ -240,8 +236,8 @@ pub struct LosoOptions {
     pub report_only: bool,
     /// Ensemble rows (the mean probability of other rows, no training).
     pub ensembles: Vec<Ensemble>,
-    /// Where the operating threshold sits among the validation probabilities.
-    pub threshold_rule: ThresholdRule,
+    /// How the operating threshold is chosen, and the alarm logic.
+    pub protocol: Protocol,
 }
 
 /// Selected rows, in table order, then the `--kd-row` ones; an unknown name is an error listing
@@ -603,8 +599,7 @@ pub fn report_markdown(
     md.push_str(&crate::evaluation::report(
         results,
         &names,
-        &opts.alarm,
-        opts.threshold_rule,
+        &opts.protocol,
         &opts.compare,
     ));
     md.push_str("\n## Window metrics at 0.5 (mean +- sample std over folds x seeds)\n\n");
