@@ -177,7 +177,8 @@ pub struct Batcher<'a> {
 }
 
 impl Batcher<'_> {
-    fn skeleton<'w>(&'w self, w: &Window) -> &'w [fallkd_core::data::skeleton_csv::Frame] {
+    /// The skeleton frames paired with `w` (none without a partner).
+    pub fn skeleton<'w>(&'w self, w: &Window) -> &'w [fallkd_core::data::skeleton_csv::Frame] {
         let (a, b) = w.skeleton_frames.unwrap_or((0, 0));
         self.data.trials[w.trial]
             .skeleton
@@ -250,6 +251,93 @@ pub fn load_kd_teacher(dir: &Path, device: &Device) -> Result<KdTeacher> {
         stats: run.norm()?,
         dim: cfg.teacher.embed_dim,
     })
+}
+
+/// The frozen teacher's outputs on every distinct skeleton partner of the training windows,
+/// computed once before training. The KD teacher has no dropout and no trainable parameters, so
+/// its output on a partner is the same at every step: a step takes these rows instead of running
+/// the teacher again (with whole-trial pairing the partners are the training trials, a few
+/// hundred). Not built when the outputs would exceed [`TeacherCache::MAX_VALUES`].
+pub struct TeacherCache {
+    /// Row of each partner: (trial index, first frame, end frame).
+    index: std::collections::HashMap<(usize, usize, usize), i64>,
+    /// The teacher's outputs, one row per partner.
+    out: ModelOutput,
+}
+
+impl TeacherCache {
+    /// Most f32 values the cached outputs may hold (256 MiB).
+    pub const MAX_VALUES: usize = 1 << 26;
+
+    /// The outputs of `teacher` on the distinct partners of `windows`, `batch` partners at a
+    /// time; `None` when they would hold more than [`Self::MAX_VALUES`] values.
+    pub fn build(
+        teacher: &KdTeacher,
+        batcher: &Batcher,
+        windows: &[&Window],
+        batch: usize,
+        gram_tokens: usize,
+        device: &Device,
+    ) -> Result<Option<TeacherCache>> {
+        let mut index = std::collections::HashMap::new();
+        let mut partners: Vec<&Window> = Vec::new();
+        for w in windows {
+            if let Some((a, b)) = w.skeleton_frames {
+                index.entry((w.trial, a, b)).or_insert_with(|| {
+                    partners.push(w);
+                    partners.len() as i64 - 1
+                });
+            }
+        }
+        // Per partner: logit, features, attention weights and scores (frames each), tokens
+        // (frames x dim) and Gram tokens.
+        let (t, d) = (batcher.frames, teacher.dim);
+        let per = 1 + d + 2 * t + t * d + gram_tokens * d;
+        if partners.is_empty() || partners.len().saturating_mul(per) > Self::MAX_VALUES {
+            return Ok(None);
+        }
+        let mut parts = Vec::new();
+        for chunk in partners.chunks(batch.max(1)) {
+            let items: Vec<_> = chunk.iter().map(|w| batcher.skeleton(w)).collect();
+            let labels = vec![false; chunk.len()];
+            let stats = batcher.teacher_stats.as_ref().unwrap_or(&batcher.stats);
+            let (frames, _) = teacher_batch(&items, &labels, stats, batcher.frames, device);
+            parts.push(teacher.model.forward(frames, None)?);
+        }
+        let cat2 = |f: fn(&ModelOutput) -> Tensor<2>| Tensor::cat(parts.iter().map(f).collect(), 0);
+        let cat3 = |f: fn(&ModelOutput) -> Tensor<3>| Tensor::cat(parts.iter().map(f).collect(), 0);
+        let out = ModelOutput {
+            logits: Tensor::cat(parts.iter().map(|o| o.logits.clone()).collect(), 0),
+            features: cat2(|o| o.features.clone()),
+            tokens: cat3(|o| o.tokens.clone()),
+            pooled_tokens: cat3(|o| o.pooled_tokens.clone()),
+            attention: cat2(|o| o.attention.clone()),
+            attention_scores: cat2(|o| o.attention_scores.clone()),
+        };
+        Ok(Some(TeacherCache { index, out }))
+    }
+
+    /// The teacher's outputs for `windows` (each with a skeleton partner seen by
+    /// [`Self::build`]), in order.
+    pub fn rows(&self, windows: &[&Window], device: &Device) -> Result<ModelOutput> {
+        let idx = windows
+            .iter()
+            .map(|w| {
+                let (a, b) = w
+                    .skeleton_frames
+                    .context("a KD window without a skeleton partner")?;
+                self.index
+                    .get(&(w.trial, a, b))
+                    .copied()
+                    .context("a KD window whose skeleton partner the teacher cache lacks")
+            })
+            .collect::<Result<Vec<i64>>>()?;
+        let n = idx.len();
+        Ok(select_rows(
+            &self.out,
+            Tensor::<1, Int>::from_data(TensorData::new(idx, [n]), device),
+        ))
+    }
 }
 
 /// One epoch's numbers.
@@ -570,6 +658,17 @@ pub fn train(
     } else {
         None
     };
+    let teacher_cache = match kd_teacher.as_ref() {
+        Some(t) => TeacherCache::build(
+            t,
+            &batcher,
+            &train_windows,
+            cfg.train.batch_size,
+            cfg.teacher.gram_tokens,
+            &ad,
+        )?,
+        None => None,
+    };
     let mut steps_per_epoch = train_windows.len().div_ceil(cfg.train.batch_size);
     if cfg.train.max_batches_per_epoch > 0 {
         steps_per_epoch = steps_per_epoch.min(cfg.train.max_batches_per_epoch);
@@ -579,6 +678,7 @@ pub fn train(
         role,
         batcher: &batcher,
         kd_teacher: kd_teacher.as_ref(),
+        teacher_cache: teacher_cache.as_ref(),
         train_windows: &train_windows,
         steps_per_epoch,
         task: TaskLoss {
@@ -752,6 +852,8 @@ struct EpochRun<'a> {
     role: Role,
     batcher: &'a Batcher<'a>,
     kd_teacher: Option<&'a KdTeacher>,
+    /// The KD teacher's outputs computed once (when they fit; else it runs at every step).
+    teacher_cache: Option<&'a TeacherCache>,
     train_windows: &'a [&'a Window],
     steps_per_epoch: usize,
     task: TaskLoss,
@@ -843,7 +945,11 @@ impl EpochRun<'_> {
         comodo: &mut Option<Comodo>,
     ) -> Result<(Tensor<1>, LossValues)> {
         let ad = self.device;
-        let b = self.batcher.batch(ws, self.kd_teacher.is_some(), ad);
+        let b = self.batcher.batch(
+            ws,
+            self.kd_teacher.is_some() && self.teacher_cache.is_none(),
+            ad,
+        );
         let out_s = net.forward(&b);
         // Windows without a skeleton partner (older adults' daily living) take the task loss
         // only; the KD terms use the windows that have one.
@@ -865,17 +971,29 @@ impl EpochRun<'_> {
         }
         let all_paired = paired.len() == ws.len();
         let rows = Tensor::<1, Int>::from_data(TensorData::new(paired.clone(), [paired.len()]), ad);
-        let frames = b.frames.clone().expect("frames");
-        let (frames, sub, targets) = if all_paired {
-            (frames, None, b.labels.clone())
+        let (sub, targets) = if all_paired {
+            (None, b.labels.clone())
         } else {
             (
-                frames.select(0, rows.clone()),
                 Some(select_rows(&out_s, rows.clone())),
-                b.labels.clone().select(0, rows),
+                b.labels.clone().select(0, rows.clone()),
             )
         };
-        let t_out = t.model.forward(frames, None)?;
+        let t_out = match self.teacher_cache {
+            Some(cache) => {
+                let partnered: Vec<&Window> = paired.iter().map(|&i| ws[i as usize]).collect();
+                cache.rows(&partnered, ad)?
+            }
+            None => {
+                let frames = b.frames.clone().expect("frames");
+                let frames = if all_paired {
+                    frames
+                } else {
+                    frames.select(0, rows)
+                };
+                t.model.forward(frames, None)?
+            }
+        };
         let mut p = kd.forward(
             KdInputs {
                 student: sub.as_ref().unwrap_or(&out_s),

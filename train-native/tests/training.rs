@@ -1,5 +1,6 @@
 //! The training loop on a tiny generated dataset: loss goes down, checkpoints round-trip, resume
-//! continues where it stopped, KD runs with every loss, broken configs are rejected, export loads.
+//! continues where it stopped, KD runs with every loss, the KD teacher's cached outputs equal
+//! running it, broken configs are rejected, export loads.
 
 mod common;
 
@@ -15,7 +16,7 @@ use fallkd_core::model_file::from_bytes;
 use fallkd_train::checkpoint::{load_module, save_module};
 use fallkd_train::config::RunConfig;
 use fallkd_train::dataset::prepare;
-use fallkd_train::trainer::{Role, TrainState, train};
+use fallkd_train::trainer::{Batcher, Role, TeacherCache, TrainState, load_kd_teacher, train};
 
 #[test]
 fn teacher_loss_goes_down_and_checkpoints_round_trip() {
@@ -500,4 +501,70 @@ fn recovery_publishes_a_committed_stage_once_and_tolerates_a_half_removed_one() 
         "epoch 2 optim.bpk"
     );
     assert!(!dir.join("ckpt").exists());
+}
+
+#[test]
+fn the_cached_kd_teacher_outputs_are_the_teachers_own() {
+    let dir = scratch("teacher-cache");
+    let cfg = tiny(&dir, &["train.epochs=1"]);
+    let data = prepare(&cfg, cfg.data.root.as_ref().unwrap()).unwrap();
+    let out = dir.join("teacher");
+    let device = Device::flex().autodiff();
+    train(&cfg, Role::Teacher, &data, &Device::flex(), &opts(&out)).unwrap();
+    let teacher = load_kd_teacher(&out, &device).unwrap();
+    let batcher = Batcher {
+        data: &data,
+        stats: data.stats.clone(),
+        teacher_stats: Some(teacher.stats.clone()),
+        role: Role::Student,
+        grid_len: cfg.student.model.num_tokens,
+        frames: cfg.data.skeleton_frames,
+    };
+    let windows: Vec<_> = data.train.iter().collect();
+    let cache = TeacherCache::build(&teacher, &batcher, &windows, 7, 8, &device)
+        .unwrap()
+        .expect("a few partners fit");
+    // A batch in another order and size than the cache was built in, against the teacher run on
+    // the batch's own frames (what a step did before the cache).
+    let some: Vec<_> = windows
+        .iter()
+        .rev()
+        .step_by(3)
+        .take(9)
+        .copied()
+        .filter(|w| w.skeleton_frames.is_some())
+        .collect();
+    assert!(some.len() > 3);
+    let got = cache.rows(&some, &device).unwrap();
+    let frames = batcher.batch(&some, true, &device).frames.unwrap();
+    let want = teacher.model.forward(frames, None).unwrap();
+    let close = |a: Vec<f32>, b: Vec<f32>| {
+        assert_eq!(a.len(), b.len());
+        let worst = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max);
+        assert!(worst < 1e-4, "cached and direct outputs differ by {worst}");
+    };
+    let v = |t: fallkd_core::burn::tensor::TensorData| {
+        t.convert::<f32>().try_into_vec::<f32>().unwrap()
+    };
+    close(v(got.logits.into_data()), v(want.logits.into_data()));
+    close(v(got.features.into_data()), v(want.features.into_data()));
+    close(
+        v(got.pooled_tokens.into_data()),
+        v(want.pooled_tokens.into_data()),
+    );
+    close(
+        v(got.attention_scores.into_data()),
+        v(want.attention_scores.into_data()),
+    );
+    // A window the cache never saw is an error, not a wrong row.
+    let mut stranger = some[0].clone();
+    stranger.skeleton_frames = Some((0, 1));
+    assert!(cache.rows(&[&stranger], &device).is_err());
+    // Too large to keep: no cache (the teacher then runs at every step).
+    let big = TeacherCache::build(&teacher, &batcher, &windows, 7, 1 << 26, &device).unwrap();
+    assert!(big.is_none());
 }
