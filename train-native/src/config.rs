@@ -84,6 +84,11 @@ pub struct OldAdultsSection {
     pub test: Vec<u16>,
     /// Train on every other older adult's windows as extra negatives.
     pub train: bool,
+    /// Older adults held out of training and predicted as validation (`old-val`): the
+    /// false-alarm side of the operating threshold (`fallkd loso --old-alarm-budget`). Never one
+    /// of `test`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub val: Vec<u16>,
 }
 
 impl Default for DataSection {
@@ -402,6 +407,17 @@ impl RunConfig {
             bail!(
                 "data.skeleton_frames must be in [2, teacher.max_len], got {}",
                 self.data.skeleton_frames
+            );
+        }
+        if let Some(s) = self
+            .data
+            .old_adults
+            .val
+            .iter()
+            .find(|s| self.data.old_adults.test.contains(s))
+        {
+            bail!(
+                "data.old_adults.val and data.old_adults.test both hold older adult S{s:02}: a validation older adult cannot also be a test one"
             );
         }
         if self.data.split.kind == SplitKind::Loso && self.data.split.fold.is_none() {

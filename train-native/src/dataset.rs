@@ -266,6 +266,9 @@ pub struct Prepared {
     pub report: LoadReport,
     /// Evaluation windows of the older adults scored by this run (`data.old_adults.test`).
     pub old_test: Vec<Window>,
+    /// Evaluation windows of the validation older adults (`data.old_adults.val`): predicted for
+    /// the operating threshold, never trained on.
+    pub old_val: Vec<Window>,
 }
 
 /// Older adults' subject numbers are stored as this offset plus their own (old S01 is subject
@@ -306,11 +309,11 @@ pub fn load_old_adults(root: &Path, dedup: bool) -> Result<(Vec<Trial>, LoadRepo
 }
 
 /// Adds the older adults a run asks for: `data.old_adults.test` subjects as `old_test`
-/// evaluation windows, and with `data.old_adults.train` every other older adult's windows to
+/// evaluation windows, `data.old_adults.val` subjects as `old_val` ones, and with `data.old_adults.train` every other older adult's windows to
 /// the training windows (daily living only: extra negatives).
 fn add_old_adults(p: &mut Prepared, cfg: &RunConfig, root: &Path) -> Result<()> {
     let o = &cfg.data.old_adults;
-    if o.test.is_empty() && !o.train {
+    if o.test.is_empty() && o.val.is_empty() && !o.train {
         return Ok(());
     }
     let (old, report) = load_old_adults(root, cfg.data.dedup)?;
@@ -322,9 +325,12 @@ fn add_old_adults(p: &mut Prepared, cfg: &RunConfig, root: &Path) -> Result<()> 
             report.summary()
         );
     }
-    for s in &o.test {
-        if !old.iter().any(|t| t.key.subject == s + OLD_SUBJECT_OFFSET) {
-            bail!("data.old_adults.test: older adult S{s:02} has no usable recording");
+    for (what, list) in [("test", &o.test), ("val", &o.val)] {
+        if let Some(s) = list
+            .iter()
+            .find(|&&s| !old.iter().any(|t| t.key.subject == s + OLD_SUBJECT_OFFSET))
+        {
+            bail!("data.old_adults.{what}: older adult S{s:02} has no usable recording");
         }
     }
     let base = p.trials.len();
@@ -332,6 +338,9 @@ fn add_old_adults(p: &mut Prepared, cfg: &RunConfig, root: &Path) -> Result<()> 
         let own = t.key.subject - OLD_SUBJECT_OFFSET;
         if o.test.contains(&own) {
             p.old_test
+                .extend(window_trial(base + i, t, &cfg.window, Purpose::Eval));
+        } else if o.val.contains(&own) {
+            p.old_val
                 .extend(window_trial(base + i, t, &cfg.window, Purpose::Eval));
         } else if o.train {
             p.train
@@ -447,6 +456,7 @@ pub fn prepare_split(
         stats,
         report,
         old_test: vec![],
+        old_val: vec![],
     }
 }
 

@@ -137,6 +137,8 @@ pub struct RunScores {
     pub threshold: f64,
     /// How it was chosen (`val-f1` or `fixed`).
     pub choice: ThresholdChoice,
+    /// Whether the older-adult alarm budget raised it.
+    pub raised: bool,
     /// Scored test windows at 0.5.
     pub window_05: BinaryMetrics,
     /// Scored test windows at the operating threshold.
@@ -186,6 +188,20 @@ pub struct Protocol {
     pub choice: ThresholdChoice,
     /// Where a validation-F1 threshold sits among the validation probabilities.
     pub rule: ThresholdRule,
+    /// Raise the threshold, where needed, until at most this share of the validation older
+    /// adults' recordings alarm (runs made with `--old-adult-val`).
+    pub old_alarm_budget: Option<f64>,
+}
+
+/// A run's operating threshold and how it came about.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OperatingPoint {
+    /// The threshold.
+    pub threshold: f64,
+    /// The choice that gave it before any raise (`val-f1` or `fixed`; `nested` resolves to one).
+    pub choice: ThresholdChoice,
+    /// Whether the older-adult alarm budget raised it.
+    pub raised: bool,
 }
 
 /// One validation window of the pool: the fold whose model predicted it, and the prediction.
@@ -236,9 +252,99 @@ fn pool_recording_counts(pool: &[Pooled], cfg: &AlarmConfig) -> RecordingCounts 
     c
 }
 
-/// The operating threshold of `run` under `protocol`, and the choice that gave it (`val-f1` or
-/// `fixed`; `nested` resolves to one of them).
+/// The lowest threshold at which at most `budget` of the validation older adults' recordings
+/// alarm: those of every run of `run`'s row and seed (each (fold, recording) once), `run`'s own
+/// test older adults left out. `None` without any such recording.
+fn old_alarm_threshold(
+    all: &[RunResult],
+    run: &RunResult,
+    alarm: &AlarmConfig,
+    budget: f64,
+) -> Option<f64> {
+    let own: BTreeSet<u16> = run
+        .preds
+        .iter()
+        .filter(|p| p.set == Set::Old)
+        .map(|p| p.key.subject)
+        .collect();
+    let mut recs: BTreeMap<(u16, TrialKey), Vec<Window>> = BTreeMap::new();
+    for r in all
+        .iter()
+        .filter(|r| r.row == run.row && r.seed == run.seed)
+    {
+        for p in r
+            .preds
+            .iter()
+            .filter(|p| p.set == Set::OldVal && !own.contains(&p.key.subject))
+        {
+            recs.entry((r.fold, p.key))
+                .or_default()
+                .push((p.start_s, p.end_s, p.prob, p.scored));
+        }
+    }
+    if recs.is_empty() {
+        return None;
+    }
+    // Each recording's alarm level: the highest threshold at which it still alarms (alarming
+    // only gets rarer as the threshold rises), -inf when it never does.
+    let mut levels: Vec<f64> = recs
+        .into_values()
+        .map(|mut ws| {
+            ws.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut probs: Vec<f64> = ws.iter().map(|w| w.2).collect();
+            probs.sort_by(|a, b| b.total_cmp(a));
+            probs.dedup();
+            probs
+                .into_iter()
+                .find(|&t| {
+                    judge(
+                        &ws,
+                        false,
+                        &AlarmConfig {
+                            threshold: t,
+                            ..*alarm
+                        },
+                    )
+                })
+                .unwrap_or(f64::NEG_INFINITY)
+        })
+        .collect();
+    levels.sort_by(|a, b| b.total_cmp(a));
+    let allowed = (budget * levels.len() as f64 + 1e-9).floor() as usize;
+    Some(match levels.get(allowed) {
+        // Just above the level of the first recording beyond the budget.
+        Some(&l) if l.is_finite() => l.next_up(),
+        _ => f64::NEG_INFINITY,
+    })
+}
+
+/// The operating point of `run` under `protocol`.
 pub fn operating_threshold(
+    all: &[RunResult],
+    run: &RunResult,
+    protocol: &Protocol,
+) -> OperatingPoint {
+    let (threshold, choice) = chosen_threshold(all, run, protocol);
+    let floor = protocol
+        .old_alarm_budget
+        .and_then(|b| old_alarm_threshold(all, run, &protocol.alarm, b));
+    match floor {
+        Some(f) if f > threshold => OperatingPoint {
+            threshold: f,
+            choice,
+            raised: true,
+        },
+        _ => OperatingPoint {
+            threshold,
+            choice,
+            raised: false,
+        },
+    }
+}
+
+/// The threshold `protocol.choice` gives `run`, and the choice that gave it (`val-f1` or
+/// `fixed`; `nested` resolves to one of them).
+fn chosen_threshold(
     all: &[RunResult],
     run: &RunResult,
     protocol: &Protocol,
@@ -313,7 +419,11 @@ fn by_recording(preds: &[Prediction], set: Set) -> BTreeMap<TrialKey, Vec<Window
 
 /// Scores one run at its operating point under `protocol`.
 pub fn score_run(all: &[RunResult], run: &RunResult, protocol: &Protocol) -> RunScores {
-    let (threshold, choice) = operating_threshold(all, run, protocol);
+    let OperatingPoint {
+        threshold,
+        choice,
+        raised,
+    } = operating_threshold(all, run, protocol);
     let cfg = AlarmConfig {
         threshold,
         ..protocol.alarm
@@ -365,6 +475,7 @@ pub fn score_run(all: &[RunResult], run: &RunResult, protocol: &Protocol) -> Run
         fold: run.fold,
         threshold,
         choice,
+        raised,
         window_05: binary_metrics(&probs, &labels, 0.5),
         window: binary_metrics(&probs, &labels, threshold),
         recordings: rc,
@@ -441,6 +552,13 @@ pub fn report(
             "per run, whichever of {{{val_f1}}} and 0.5 scores the better recording F1 when each validation subject of that pool is scored at the threshold found on the other validation subjects (nested; a tie keeps 0.5)"
         ),
     };
+    let threshold = match protocol.old_alarm_budget {
+        Some(b) => format!(
+            "{threshold}; then raised, where needed, until at most {:.1} % of the validation older adults' recordings alarm (each fold's validation older adults, pooled over the row's folds of the seed, the run's own test older adults left out)",
+            b * 100.0
+        ),
+        None => threshold,
+    };
     let alarm = &protocol.alarm;
     let _ = writeln!(
         md,
@@ -511,6 +629,23 @@ pub fn report(
             md,
             "\nThe nested choice took the validation-F1 threshold (else 0.5) in: {}.",
             picks.join("; ")
+        );
+    }
+    if protocol.old_alarm_budget.is_some() {
+        let raised: Vec<String> = scored
+            .iter()
+            .map(|(row, s)| {
+                format!(
+                    "{row} {} of {}",
+                    s.iter().filter(|x| x.raised).count(),
+                    s.len()
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            md,
+            "\nThe older-adult alarm budget raised the threshold in: {}.",
+            raised.join("; ")
         );
     }
     md.push_str("\n### Recordings (a fall recording is caught when the alarm vote is met on a window holding the fall; an ADL recording with any alarm is a false alarm). Pooled over all folds of a seed, mean +- std over seeds; \"per fold\": F1 of each fold's recordings, mean +- std over folds x seeds\n\n");
@@ -718,8 +853,8 @@ mod tests {
             alarm,
             ..Default::default()
         };
-        assert_eq!(operating_threshold(&all, &a, &protocol).0, 0.9);
-        assert_eq!(operating_threshold(&all, &b, &protocol).0, 0.4);
+        assert_eq!(operating_threshold(&all, &a, &protocol).threshold, 0.9);
+        assert_eq!(operating_threshold(&all, &b, &protocol).threshold, 0.4);
         let s = score_run(&all, &a, &protocol);
         // Only the unscored walking window crosses 0.9: the fall is not caught there.
         assert_eq!(
@@ -785,7 +920,7 @@ mod tests {
         let b = val(32, &[("S33A10T01", true, 0.6), ("S33A01T01", false, 0.3)]);
         let all = vec![a.clone(), b, c.clone()];
         assert_eq!(
-            operating_threshold(&all, &a, &protocol(ThresholdChoice::Nested)),
+            chosen_threshold(&all, &a, &protocol(ThresholdChoice::Nested)),
             (0.5, ThresholdChoice::Fixed)
         );
         // Both subjects need 0.9 (their ADLs score 0.7 and 0.75): the validation threshold
@@ -794,21 +929,99 @@ mod tests {
         let b = val(32, &[("S33A10T01", true, 0.9), ("S33A01T01", false, 0.75)]);
         let all = vec![a.clone(), b, c];
         assert_eq!(
-            operating_threshold(&all, &a, &protocol(ThresholdChoice::Nested)),
+            chosen_threshold(&all, &a, &protocol(ThresholdChoice::Nested)),
             (0.9, ThresholdChoice::ValF1)
         );
         assert_eq!(
-            operating_threshold(&all, &a, &protocol(ThresholdChoice::Fixed)),
+            chosen_threshold(&all, &a, &protocol(ThresholdChoice::Fixed)),
             (0.5, ThresholdChoice::Fixed)
         );
         // One validation subject: nothing to nest over.
         assert_eq!(
-            operating_threshold(&all[..1], &a, &protocol(ThresholdChoice::Nested)),
+            chosen_threshold(&all[..1], &a, &protocol(ThresholdChoice::Nested)),
             (0.5, ThresholdChoice::Fixed)
         );
         let md = report(&all, &["m".into()], &protocol(ThresholdChoice::Nested), &[]);
         assert!(
             md.contains("validation-F1 threshold (else 0.5) in: m 1 of 3"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn the_older_adult_budget_raises_the_threshold_over_validation_older_adults_only() {
+        // Fold 31 tests older adult S101 and validates on S102; fold 32 tests S102 and
+        // validates on S103. Validation F1 puts both thresholds at 0.5.
+        let mut a = run(
+            31,
+            vec![
+                pred(Set::Val, "S32A10T01", 0.0, true, true, 0.9),
+                pred(Set::Val, "S32A01T01", 0.0, false, true, 0.1),
+                pred(Set::Old, "S101A01T01", 0.0, false, true, 0.99),
+                // S102: one recording peaks at 0.7, one at 0.6, two never pass 0.2.
+                pred(Set::OldVal, "S102A01T01", 0.0, false, true, 0.7),
+                pred(Set::OldVal, "S102A01T01", 2.0, false, true, 0.1),
+                pred(Set::OldVal, "S102A02T01", 0.0, false, true, 0.6),
+                pred(Set::OldVal, "S102A03T01", 0.0, false, true, 0.2),
+                pred(Set::OldVal, "S102A04T01", 0.0, false, true, 0.1),
+            ],
+            vec![rec(Set::Old, "S101A01T01", 1.0)],
+        );
+        let mut b = run(
+            32,
+            vec![
+                pred(Set::Val, "S31A10T01", 0.0, true, true, 0.8),
+                pred(Set::Val, "S31A01T01", 0.0, false, true, 0.2),
+                pred(Set::Old, "S102A01T01", 0.0, false, true, 0.3),
+                pred(Set::OldVal, "S103A01T01", 0.0, false, true, 0.95),
+            ],
+            vec![],
+        );
+        for r in [&mut a, &mut b] {
+            r.recs.retain(|r| r.set == Set::Old);
+        }
+        let all = vec![a.clone(), b.clone()];
+        let protocol = |budget| Protocol {
+            alarm: AlarmConfig {
+                refractory_s: 0.0,
+                ..Default::default()
+            },
+            old_alarm_budget: budget,
+            ..Default::default()
+        };
+        assert!(!operating_threshold(&all, &a, &protocol(None)).raised);
+        // Fold 31's pool: S102's four recordings and S103's one (S101, its own test older
+        // adult, is nobody's validation one here). A budget of 20 % allows one of the five:
+        // the threshold goes just above the second highest level, 0.7.
+        let p = operating_threshold(&all, &a, &protocol(Some(0.2)));
+        assert!(
+            p.raised && p.threshold > 0.7 && p.threshold < 0.7 + 1e-12,
+            "{p:?}"
+        );
+        // Fold 32 tests S102: its pool is S103's recording alone, and S102's recordings (fold
+        // 31's validation older adult) are left out. 0 % puts it above 0.95.
+        let p = operating_threshold(&all, &b, &protocol(Some(0.0)));
+        assert!(
+            p.raised && p.threshold > 0.95 && p.threshold < 0.95 + 1e-12,
+            "{p:?}"
+        );
+        // A budget every recording fits under leaves the threshold where the choice put it.
+        let p = operating_threshold(&all, &a, &protocol(Some(1.0)));
+        assert_eq!((p.threshold, p.raised), (0.5, false));
+        // Without validation older adults (runs made without --old-adult-val): unchanged.
+        let bare: Vec<RunResult> = all
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                r.preds.retain(|p| p.set != Set::OldVal);
+                r
+            })
+            .collect();
+        assert!(!operating_threshold(&bare, &bare[0], &protocol(Some(0.0))).raised);
+        let md = report(&all, &["m".into()], &protocol(Some(0.2)), &[]);
+        assert!(
+            md.contains("until at most 20.0 % of the validation older adults' recordings alarm")
+                && md.contains("budget raised the threshold in: m 2 of 2"),
             "{md}"
         );
     }

@@ -290,6 +290,16 @@ enum Cmd {
         /// Do not score the older adults (old/ under the data root) for false alarms.
         #[arg(long)]
         no_old_adults: bool,
+        /// Hold each fold's next fold's older adults out of training as validation older adults
+        /// (`data.old_adults.val`), the false-alarm side of --old-alarm-budget (changes what the
+        /// rows that train on older adults train on).
+        #[arg(long)]
+        old_adult_val: bool,
+        /// Raise each run's operating threshold, where needed, until at most this share of the
+        /// validation older adults' recordings (pooled over the row's folds of the seed, the run's
+        /// own test older adults left out) alarm; needs runs made with --old-adult-val.
+        #[arg(long)]
+        old_alarm_budget: Option<f64>,
         /// Alarm logic of the per-recording scores.
         #[command(flatten)]
         alarm: AlarmArgs,
@@ -643,6 +653,8 @@ fn run() -> Result<()> {
             num_gpus,
             seeds,
             no_old_adults,
+            old_adult_val,
+            old_alarm_budget,
             alarm,
             compare,
             report_only,
@@ -651,6 +663,13 @@ fn run() -> Result<()> {
             threshold_choice,
         } => {
             let alarm = alarm.config()?;
+            if let Some(b) = old_alarm_budget
+                && !(0.0..=1.0).contains(&b)
+            {
+                anyhow::bail!(
+                    "--old-alarm-budget must lie in [0, 1] (a share of recordings), got {b}"
+                );
+            }
             let compare = compare
                 .iter()
                 .map(|c| {
@@ -674,8 +693,10 @@ fn run() -> Result<()> {
                         alarm,
                         choice: threshold_choice,
                         rule: threshold_rule,
+                        old_alarm_budget,
                     },
                     old_adults: !no_old_adults,
+                    old_adult_val,
                     compare,
                     report_only,
                     ensembles: ensembles

@@ -31,6 +31,8 @@ pub enum Set {
     Val,
     /// Older adults scored for false alarms.
     Old,
+    /// Validation older adults (the false-alarm side of the operating threshold).
+    OldVal,
 }
 
 impl Set {
@@ -39,6 +41,7 @@ impl Set {
             Set::Test => "test",
             Set::Val => "val",
             Set::Old => "old",
+            Set::OldVal => "old-val",
         }
     }
 
@@ -47,6 +50,7 @@ impl Set {
             "test" => Some(Set::Test),
             "val" => Some(Set::Val),
             "old" => Some(Set::Old),
+            "old-val" => Some(Set::OldVal),
             _ => None,
         }
     }
@@ -114,7 +118,8 @@ fn peak_g(t: &Trial) -> f64 {
 
 /// The windows a run predicts, with their set and `scored` flag, and the recordings: every
 /// evaluation window of each test recording (all of a fall recording, `scored` marking the
-/// windows the window scores use), the validation windows, and the older adults' windows.
+/// windows the window scores use), the validation windows, and the older adults' windows (test
+/// and validation ones).
 /// `keep` filters windows a model cannot score (the teacher needs skeleton frames).
 pub fn windows_to_predict(
     data: &Prepared,
@@ -151,10 +156,14 @@ pub fn windows_to_predict(
             out.push((Set::Test, scored, w));
         }
     }
-    for (set, windows) in [(Set::Val, &data.val), (Set::Old, &data.old_test)] {
+    for (set, windows) in [
+        (Set::Val, &data.val),
+        (Set::Old, &data.old_test),
+        (Set::OldVal, &data.old_val),
+    ] {
         let mut seen = std::collections::BTreeSet::new();
         for w in windows.iter().filter(|w| keep(w)) {
-            if set == Set::Old && seen.insert(w.trial) {
+            if set != Set::Val && seen.insert(w.trial) {
                 let t = &data.trials[w.trial];
                 recs.push(Recording {
                     set,

@@ -226,6 +226,88 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
 }
 
 #[test]
+fn loso_holds_validation_older_adults_out_and_budgets_their_alarms() {
+    let dir = scratch("loso-old-val");
+    let data = dir.join("data");
+    let st = fallkd()
+        .args([
+            "generate",
+            "--subjects",
+            "4",
+            "--trials",
+            "1",
+            "--seed",
+            "3",
+            "--out",
+        ])
+        .arg(&data)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // Three "older adults": generated subjects' ADL accelerometer recordings filed under old/.
+    let young = data.join("young/accelerometer/watch");
+    let old = data.join("old/accelerometer/watch");
+    std::fs::create_dir_all(&old).unwrap();
+    for (k, young_subject) in [(1, "S01"), (2, "S02"), (3, "S04")] {
+        for a in 1..=4 {
+            let from = young.join(format!("{young_subject}A{a:02}T01.csv"));
+            std::fs::copy(&from, old.join(format!("S{k:02}A{a:02}T01.csv")))
+                .unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+        }
+    }
+    let out = dir.join("loso");
+    let run = |extra: &[&str]| {
+        let mut c = fallkd();
+        c.arg("loso")
+            .arg("--data-root")
+            .arg(&data)
+            .arg("--out")
+            .arg(&out)
+            .args(["--folds", "1,3", "--seeds", "7", "--rows"])
+            .arg("features-gbm-wearer,peak-rule")
+            .args(extra);
+        for s in TINY {
+            c.arg("--set").arg(s);
+        }
+        c.output().unwrap()
+    };
+    let o = run(&["--old-adult-val"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Fold S01 (first) tests older adults 1 and 3, validates on 2; fold S03 the other way.
+    let cfg =
+        std::fs::read_to_string(out.join("seed7/S01/features-gbm-wearer/config.yaml")).unwrap();
+    assert!(
+        cfg.contains("test:\n    - 1\n    - 3") && cfg.contains("val:\n    - 2"),
+        "{cfg}"
+    );
+    let preds =
+        std::fs::read_to_string(out.join("seed7/S01/features-gbm-wearer/predictions.csv")).unwrap();
+    assert!(
+        preds.lines().any(|l| l.starts_with("old-val,102,")),
+        "no validation older adult predictions"
+    );
+    assert!(
+        !preds
+            .lines()
+            .any(|l| l.starts_with("old-val,101,") || l.starts_with("old,102,"))
+    );
+    // The budget: 0 % raises every run whose pool holds an alarming validation recording; the
+    // report says so. Out of range: refused.
+    let o = run(&["--report-only", "--old-alarm-budget", "0"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(out.join("loso.md")).unwrap();
+    assert!(
+        md.contains("until at most 0.0 % of the validation older adults' recordings alarm")
+            && md.contains("The older-adult alarm budget raised the threshold in: "),
+        "{md}"
+    );
+    let o = run(&["--report-only", "--old-alarm-budget", "1.5"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--old-alarm-budget must lie in [0, 1]"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn predict_scores_a_folder_and_counts_read_repaired_refused() {
     let dir = scratch("predict-dir");
     let (acc, gyro) = (dir.join("accelerometer/watch"), dir.join("gyroscope/watch"));

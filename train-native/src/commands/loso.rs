@@ -230,6 +230,9 @@ pub struct LosoOptions {
     pub seeds: Vec<u64>,
     /// Score the older adults (each by one fold's models) when the data root has them.
     pub old_adults: bool,
+    /// Also hold the next fold's test older adults out of training as validation older adults
+    /// (`data.old_adults.val`), for `--old-alarm-budget`.
+    pub old_adult_val: bool,
     /// Paired tests "A beats B" (row names).
     pub compare: Vec<(String, String)>,
     /// Write the report from the runs that finished, without training anything.
@@ -355,6 +358,11 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
             .map(|(_, &s)| s)
             .collect()
     };
+    if opts.old_adult_val && (old_subjects.is_empty() || folds.len() < 2) {
+        bail!(
+            "--old-adult-val needs older adults under the data root (old/) and two folds or more: each fold validates on the next fold's older adults"
+        );
+    }
     if !old_subjects.is_empty() {
         eprintln!(
             "[loso] older adults {} scored for false alarms, one fold's models each",
@@ -394,13 +402,18 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
                     format!("seed={seed}"),
                 ]);
                 let old = old_of(fi);
+                let list = |v: &[u16]| v.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
                 if !r.teacher && !old.is_empty() {
                     args.extend([
                         "--set".to_string(),
-                        format!(
-                            "data.old_adults.test=[{}]",
-                            old.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
-                        ),
+                        format!("data.old_adults.test=[{}]", list(&old)),
+                    ]);
+                }
+                let old_val = old_of((fi + 1) % folds.len());
+                if opts.old_adult_val && !r.teacher && !old_val.is_empty() {
+                    args.extend([
+                        "--set".to_string(),
+                        format!("data.old_adults.val=[{}]", list(&old_val)),
                     ]);
                 }
                 if r.kd {
