@@ -57,6 +57,23 @@ for CH in fixed nested; do
   mkdir -p "results/wearer11-3seeds-$CH" && cp runs/wearer11/loso.md runs/wearer11/loso.csv "results/wearer11-3seeds-$CH/"
 done
 
+# W1e. Validation older adults and the older-alarm budget (RESULTS.md section 1c), feature rows,
+#      three seeds (3 min): each fold holds the next fold's older adult out of training.
+OV=(--data-root data --out runs/oldval11 --seeds 42,43,44 "${COMMON[@]}" --old-adult-val
+  --rows features-gbm,features-gbm-wearer,peak-rule,always-fall)
+$B loso "${OV[@]}" --parallel 1
+for V in val-f1: val-f1:0.02 fixed: fixed:0.02 nested:0.02; do
+  CH=${V%%:*}; BUDGET=${V##*:}
+  $B loso "${OV[@]}" --report-only --compare features-gbm-wearer:features-gbm \
+    --threshold-choice "$CH" ${BUDGET:+--old-alarm-budget $BUDGET}
+  mkdir -p results/old-alarm-budget
+  cp runs/oldval11/loso.md "results/old-alarm-budget/$CH${BUDGET:+-$BUDGET}.md"
+done
+# W4 (next round, not run yet): the shipped student's pair and its teachers with validation older
+#      adults, three seeds (about 5 h), then scored with the budget.
+#   $B loso --data-root data --out runs/oldval11 --seeds 42,43,44 "${COMMON[@]}" --old-adult-val \
+#     --rows teacher,student-nokd-wearer-wf,student-kd-wearer-wf --parallel 2
+
 # W1b. Augmentation and response KD (RESULTS.md section 3, "what was tried"), seed 42, each read
 #      against its row without it by the paired tests.
 $B loso --data-root data --out runs/wearer11 --parallel 2 --seeds 42 "${COMMON[@]}" \
@@ -95,7 +112,8 @@ SHIP=(--data-root data "${COMMON[@]}" --set 'data.split.val=[38]' --set 'data.sp
     --set train.gyro_dropout=0.5 --set data.old_adults.train=true --set student.window_features=true \
     --out runs/ship2/student-kd-wearer-wf
 # The alarm threshold: best F1 on the pooled validation windows of W1's student-kd-wearer-wf runs
-# (no test window looks at it).
+# (no test window looks at it). The shipped 0.581 came from W1's seed-42 runs on the code before
+# the dropout change (commit 3b0b7fb); with W1c's three seeds on disk this glob pools all three.
 THR=$(python3 - <<'PY'
 import csv, glob
 p, y = [], []
