@@ -35,44 +35,51 @@ $B loso --data-root data --out runs/wearer11 --parallel 2 --seeds 42,43,44 "${CO
 $B loso --data-root data --out runs/wearer11 --parallel 2 --seeds "$SEEDS" "${COMMON[@]}" "${ROWS[@]}" "${CMP[@]}"
 mkdir -p results/wearer11 && cp runs/wearer11/loso.md runs/wearer11/loso.csv results/wearer11/
 
-# W1c. Three seeds of the shipped student's pair and the reference rows, on the code with the
-#      counter-based dropout masks (RESULTS.md section 1, next round; about 5 h on 2 cores), with the
-#      student + feature-model ensemble as a row (no training).
-$B loso --data-root data --out runs/wearer11 --parallel 2 --seeds 43,44,42 "${COMMON[@]}" \
-  --rows teacher,student-nokd-wearer-wf,student-kd-wearer-wf,features-gbm,features-gbm-wearer,peak-rule,always-fall \
-  --ensemble 'ensemble-kd-wf+gbm-wearer=student-kd-wearer-wf+features-gbm-wearer' \
-  --compare student-kd-wearer-wf:student-nokd-wearer-wf --compare student-kd-wearer-wf:features-gbm-wearer \
-  --compare student-kd-wearer-wf:features-gbm --compare ensemble-kd-wf+gbm-wearer:features-gbm-wearer \
-  --compare ensemble-kd-wf+gbm-wearer:student-kd-wearer-wf
-mkdir -p results/wearer11-3seeds && cp runs/wearer11/loso.md runs/wearer11/loso.csv results/wearer11-3seeds/
-# W1d. The same runs scored with the operating threshold chosen otherwise (RESULTS.md, "The
-#      operating threshold"): 0.5 (fixed), and per run whichever of the validation-F1 threshold and
-#      0.5 wins on held-out validation subjects (nested). Nothing trains.
-for CH in fixed nested; do
-  $B loso --data-root data --out runs/wearer11 --seeds 43,44,42 "${COMMON[@]}" --report-only \
-    --threshold-choice "$CH" \
-    --rows teacher,student-nokd-wearer-wf,student-kd-wearer-wf,features-gbm,features-gbm-wearer,peak-rule,always-fall \
-    --compare student-kd-wearer-wf:student-nokd-wearer-wf --compare student-kd-wearer-wf:features-gbm-wearer \
-    --compare student-kd-wearer-wf:features-gbm
-  mkdir -p "results/wearer11-3seeds-$CH" && cp runs/wearer11/loso.md runs/wearer11/loso.csv "results/wearer11-3seeds-$CH/"
+# W1c. Seed 43 of the shipped student's pair, its teachers and the reference rows on the code with
+#      the counter-based dropout masks (RESULTS.md section 1b; about 100 min on 2 cores). Planned as
+#      a three-seed round; stopped after seed 43 when validation older adults (W4) made a richer
+#      round possible. W1d scores it three ways (nothing trains).
+W1C=(--data-root data --out runs/wearer11 --seeds 43 "${COMMON[@]}"
+  --rows teacher,student-nokd-wearer-wf,student-kd-wearer-wf,features-gbm,features-gbm-wearer,peak-rule,always-fall
+  --compare student-kd-wearer-wf:student-nokd-wearer-wf --compare student-kd-wearer-wf:features-gbm-wearer
+  --compare student-kd-wearer-wf:features-gbm)
+$B loso "${W1C[@]}" --parallel 2
+for CH in val-f1 fixed nested; do
+  $B loso "${W1C[@]}" --report-only --threshold-choice "$CH"
+  mkdir -p results/threshold-choice-seed43 && cp runs/wearer11/loso.md "results/threshold-choice-seed43/$CH.md"
 done
 
 # W1e. Validation older adults and the older-alarm budget (RESULTS.md section 1c), feature rows,
 #      three seeds (3 min): each fold holds the next fold's older adult out of training.
-OV=(--data-root data --out runs/oldval11 --seeds 42,43,44 "${COMMON[@]}" --old-adult-val
-  --rows features-gbm,features-gbm-wearer,peak-rule,always-fall)
-$B loso "${OV[@]}" --parallel 1
+OV=(--data-root data --out runs/oldval11 "${COMMON[@]}" --old-adult-val)
+FEAT=(--seeds 42,43,44 --rows features-gbm,features-gbm-wearer,peak-rule,always-fall)
+$B loso "${OV[@]}" "${FEAT[@]}" --parallel 1
 for V in val-f1: val-f1:0.02 fixed: fixed:0.02 nested:0.02; do
   CH=${V%%:*}; BUDGET=${V##*:}
-  $B loso "${OV[@]}" --report-only --compare features-gbm-wearer:features-gbm \
+  $B loso "${OV[@]}" "${FEAT[@]}" --report-only --compare features-gbm-wearer:features-gbm \
     --threshold-choice "$CH" ${BUDGET:+--old-alarm-budget $BUDGET}
   mkdir -p results/old-alarm-budget
   cp runs/oldval11/loso.md "results/old-alarm-budget/$CH${BUDGET:+-$BUDGET}.md"
 done
-# W4 (next round, not run yet): the shipped student's pair and its teachers with validation older
-#      adults, three seeds (about 5 h), then scored with the budget.
-#   $B loso --data-root data --out runs/oldval11 --seeds 42,43,44 "${COMMON[@]}" --old-adult-val \
-#     --rows teacher,student-nokd-wearer-wf,student-kd-wearer-wf --parallel 2
+
+# W4. The three-seed round with validation older adults: the shipped student's pair, its teachers
+#     and the reference rows (about 4 h on 2 cores). Teachers never see older adults, so W1c's
+#     finished teachers are the same runs and are linked in, not retrained.
+for d in runs/wearer11/seed*/S*/teacher; do
+  t=runs/oldval11/${d#runs/wearer11/}
+  [ -f "$d/metrics.json" ] && [ ! -e "$t" ] && mkdir -p "$(dirname "$t")" && cp -al "$d" "$t"
+done
+W4=(--seeds 43,44,42
+  --rows teacher,student-nokd-wearer-wf,student-kd-wearer-wf,features-gbm,features-gbm-wearer,peak-rule,always-fall
+  --compare student-kd-wearer-wf:student-nokd-wearer-wf --compare student-kd-wearer-wf:features-gbm-wearer
+  --compare student-kd-wearer-wf:features-gbm)
+$B loso "${OV[@]}" "${W4[@]}" --parallel 2
+for V in val-f1: fixed: nested: val-f1:0.02 fixed:0.02; do
+  CH=${V%%:*}; BUDGET=${V##*:}
+  $B loso "${OV[@]}" "${W4[@]}" --report-only --threshold-choice "$CH" ${BUDGET:+--old-alarm-budget $BUDGET}
+  mkdir -p results/oldval11-3seeds
+  cp runs/oldval11/loso.md "results/oldval11-3seeds/$CH${BUDGET:+-$BUDGET}.md"
+done
 
 # W1b. Augmentation and response KD (RESULTS.md section 3, "what was tried"), seed 42, each read
 #      against its row without it by the paired tests.
