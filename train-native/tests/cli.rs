@@ -25,24 +25,53 @@ const TINY: &[&str] = &[
     "window.max_events=96",
 ];
 
-fn loso(data: &Path, out: &Path) -> std::process::Output {
+/// `fallkd loso` over folds S01 and S03, seed 7, the tiny models, with `rows` and `extra` flags.
+fn loso_rows(data: &Path, out: &Path, rows: &str, extra: &[&str]) -> std::process::Output {
     let mut c = fallkd();
     c.arg("loso")
         .arg("--data-root")
         .arg(data)
         .arg("--out")
         .arg(out)
-        .args(["--folds", "1,3", "--seeds", "7", "--rows"])
-        .arg("teacher,student-nokd,student-kd,baseline-fixed-rate,features-gbm,peak-rule")
-        .args([
-            "--kd-row",
-            "student-kd-l8=student.num_tokens=8;kd.weights.gram=0",
-        ])
-        .args(["--parallel", "2"]);
+        .args(["--folds", "1,3", "--seeds", "7", "--rows", rows])
+        .args(extra);
     for s in TINY {
         c.arg("--set").arg(s);
     }
     c.output().unwrap()
+}
+
+fn loso(data: &Path, out: &Path) -> std::process::Output {
+    loso_rows(
+        data,
+        out,
+        "teacher,student-nokd,student-kd,baseline-fixed-rate,features-gbm,peak-rule",
+        &[
+            "--kd-row",
+            "student-kd-l8=student.num_tokens=8;kd.weights.gram=0",
+            "--parallel",
+            "2",
+        ],
+    )
+}
+
+/// Four generated subjects, one trial per activity, under `data`.
+fn generate(data: &Path) {
+    let st = fallkd()
+        .args([
+            "generate",
+            "--subjects",
+            "4",
+            "--trials",
+            "1",
+            "--seed",
+            "3",
+            "--out",
+        ])
+        .arg(data)
+        .status()
+        .unwrap();
+    assert!(st.success());
 }
 
 fn kd_enabled(run: &Path) -> bool {
@@ -59,21 +88,7 @@ fn kd_enabled(run: &Path) -> bool {
 fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
     let dir = scratch("loso");
     let data = dir.join("data");
-    let st = fallkd()
-        .args([
-            "generate",
-            "--subjects",
-            "4",
-            "--trials",
-            "1",
-            "--seed",
-            "3",
-            "--out",
-        ])
-        .arg(&data)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    generate(&data);
     let out = dir.join("loso");
     let o = loso(&data, &out);
     let err = String::from_utf8_lossy(&o.stderr);
@@ -164,20 +179,20 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
 
     // An ensemble row from finished runs (nothing trains), and one naming a row the study lacks.
     let report = |ensemble: &str, choice: &str| {
-        let mut c = fallkd();
-        c.arg("loso")
-            .arg("--data-root")
-            .arg(&data)
-            .arg("--out")
-            .arg(&out)
-            .args(["--folds", "1,3", "--seeds", "7", "--report-only", "--rows"])
-            .arg("teacher,student-kd,features-gbm")
-            .args(["--ensemble", ensemble, "--threshold-rule", "margin"])
-            .args(["--threshold-choice", choice]);
-        for s in TINY {
-            c.arg("--set").arg(s);
-        }
-        c.output().unwrap()
+        loso_rows(
+            &data,
+            &out,
+            "teacher,student-kd,features-gbm",
+            &[
+                "--report-only",
+                "--ensemble",
+                ensemble,
+                "--threshold-rule",
+                "margin",
+                "--threshold-choice",
+                choice,
+            ],
+        )
     };
     let o = report("mix=student-kd+features-gbm", "val-f1");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -229,21 +244,7 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
 fn loso_holds_validation_older_adults_out_and_budgets_their_alarms() {
     let dir = scratch("loso-old-val");
     let data = dir.join("data");
-    let st = fallkd()
-        .args([
-            "generate",
-            "--subjects",
-            "4",
-            "--trials",
-            "1",
-            "--seed",
-            "3",
-            "--out",
-        ])
-        .arg(&data)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    generate(&data);
     // Three "older adults": generated subjects' ADL accelerometer recordings filed under old/.
     let young = data.join("young/accelerometer/watch");
     let old = data.join("old/accelerometer/watch");
@@ -256,21 +257,7 @@ fn loso_holds_validation_older_adults_out_and_budgets_their_alarms() {
         }
     }
     let out = dir.join("loso");
-    let run = |extra: &[&str]| {
-        let mut c = fallkd();
-        c.arg("loso")
-            .arg("--data-root")
-            .arg(&data)
-            .arg("--out")
-            .arg(&out)
-            .args(["--folds", "1,3", "--seeds", "7", "--rows"])
-            .arg("features-gbm-wearer,peak-rule")
-            .args(extra);
-        for s in TINY {
-            c.arg("--set").arg(s);
-        }
-        c.output().unwrap()
-    };
+    let run = |extra: &[&str]| loso_rows(&data, &out, "features-gbm-wearer,peak-rule", extra);
     let o = run(&["--old-adult-val"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // Fold S01 (first) tests older adults 1 and 3, validates on 2; fold S03 the other way.
