@@ -139,6 +139,8 @@ pub struct RunScores {
     pub choice: ThresholdChoice,
     /// Whether the older-adult alarm budget raised it.
     pub raised: bool,
+    /// A budget was asked for but could not be applied (no validation older adult in the pool).
+    pub unbudgeted: bool,
     /// Scored test windows at 0.5.
     pub window_05: BinaryMetrics,
     /// Scored test windows at the operating threshold.
@@ -164,7 +166,10 @@ pub enum ThresholdChoice {
     /// Whichever of `val-f1` and `fixed` gives the better recording F1 when each validation
     /// subject of the pool is scored at the threshold the rule finds on the *other* validation
     /// subjects (leave one validation subject out; a tie keeps `fixed`, which chooses less).
-    /// With fewer than two validation subjects: `fixed`.
+    /// With fewer than two validation subjects: `fixed`. Validation recordings are judged on the
+    /// windows the run validated on (with `window.fall_windows: impact`, a fall recording's
+    /// impact windows only), test recordings on all their windows: the same verdicts with one-
+    /// window alarms, stricter on validation falls with k-of-n votes.
     Nested,
 }
 
@@ -202,6 +207,9 @@ pub struct OperatingPoint {
     pub choice: ThresholdChoice,
     /// Whether the older-adult alarm budget raised it.
     pub raised: bool,
+    /// A budget was asked for but the pool held no validation older adult's recording (runs made
+    /// without `--old-adult-val`, or folds without one): the budget could not be applied.
+    pub unbudgeted: bool,
 }
 
 /// One validation window of the pool: the fold whose model predicted it, and the prediction.
@@ -327,18 +335,13 @@ pub fn operating_threshold(
     let (threshold, choice) = chosen_threshold(all, run, protocol);
     let floor = protocol
         .old_alarm_budget
-        .and_then(|b| old_alarm_threshold(all, run, &protocol.alarm, b));
-    match floor {
-        Some(f) if f > threshold => OperatingPoint {
-            threshold: f,
-            choice,
-            raised: true,
-        },
-        _ => OperatingPoint {
-            threshold,
-            choice,
-            raised: false,
-        },
+        .map(|b| old_alarm_threshold(all, run, &protocol.alarm, b));
+    let raise = floor.flatten().filter(|&f| f > threshold);
+    OperatingPoint {
+        threshold: raise.unwrap_or(threshold),
+        choice,
+        raised: raise.is_some(),
+        unbudgeted: floor.is_some_and(|f| f.is_none()),
     }
 }
 
@@ -423,6 +426,7 @@ pub fn score_run(all: &[RunResult], run: &RunResult, protocol: &Protocol) -> Run
         threshold,
         choice,
         raised,
+        unbudgeted,
     } = operating_threshold(all, run, protocol);
     let cfg = AlarmConfig {
         threshold,
@@ -476,6 +480,7 @@ pub fn score_run(all: &[RunResult], run: &RunResult, protocol: &Protocol) -> Run
         threshold,
         choice,
         raised,
+        unbudgeted,
         window_05: binary_metrics(&probs, &labels, 0.5),
         window: binary_metrics(&probs, &labels, threshold),
         recordings: rc,
@@ -635,10 +640,16 @@ pub fn report(
         let raised: Vec<String> = scored
             .iter()
             .map(|(row, s)| {
+                let none = s.iter().filter(|x| x.unbudgeted).count();
                 format!(
-                    "{row} {} of {}",
+                    "{row} {} of {}{}",
                     s.iter().filter(|x| x.raised).count(),
-                    s.len()
+                    s.len(),
+                    if none > 0 {
+                        format!(" ({none} with no validation older adult to apply it to)")
+                    } else {
+                        String::new()
+                    }
                 )
             })
             .collect();
@@ -964,6 +975,7 @@ mod tests {
                 pred(Set::OldVal, "S102A02T01", 0.0, false, true, 0.6),
                 pred(Set::OldVal, "S102A03T01", 0.0, false, true, 0.2),
                 pred(Set::OldVal, "S102A04T01", 0.0, false, true, 0.1),
+                pred(Set::OldVal, "S102A05T01", 0.0, false, true, 0.99),
             ],
             vec![rec(Set::Old, "S101A01T01", 1.0)],
         );
@@ -990,16 +1002,16 @@ mod tests {
             ..Default::default()
         };
         assert!(!operating_threshold(&all, &a, &protocol(None)).raised);
-        // Fold 31's pool: S102's four recordings and S103's one (S101, its own test older
-        // adult, is nobody's validation one here). A budget of 20 % allows one of the five:
-        // the threshold goes just above the second highest level, 0.7.
-        let p = operating_threshold(&all, &a, &protocol(Some(0.2)));
+        // Fold 31's pool: S102's five recordings and S103's one (S101, its own test older
+        // adult, is nobody's validation one here). A budget of 34 % allows two of the six
+        // (levels 0.99, 0.95): the threshold goes just above the third highest level, 0.7.
+        let p = operating_threshold(&all, &a, &protocol(Some(0.34)));
         assert!(
             p.raised && p.threshold > 0.7 && p.threshold < 0.7 + 1e-12,
             "{p:?}"
         );
-        // Fold 32 tests S102: its pool is S103's recording alone, and S102's recordings (fold
-        // 31's validation older adult) are left out. 0 % puts it above 0.95.
+        // Fold 32 tests S102: its pool is S103's recording alone; S102's recordings (fold 31's
+        // validation older adult, one at 0.99) are left out. 0 % puts it just above 0.95.
         let p = operating_threshold(&all, &b, &protocol(Some(0.0)));
         assert!(
             p.raised && p.threshold > 0.95 && p.threshold < 0.95 + 1e-12,
@@ -1017,12 +1029,38 @@ mod tests {
                 r
             })
             .collect();
-        assert!(!operating_threshold(&bare, &bare[0], &protocol(Some(0.0))).raised);
-        let md = report(&all, &["m".into()], &protocol(Some(0.2)), &[]);
+        let p = operating_threshold(&bare, &bare[0], &protocol(Some(0.0)));
+        assert!(!p.raised && p.unbudgeted, "{p:?}");
+        let md = report(&all, &["m".into()], &protocol(Some(0.34)), &[]);
         assert!(
-            md.contains("until at most 20.0 % of the validation older adults' recordings alarm")
-                && md.contains("budget raised the threshold in: m 2 of 2"),
+            md.contains("until at most 34.0 % of the validation older adults' recordings alarm")
+                && md.contains("budget raised the threshold in: m 2 of 2."),
             "{md}"
         );
+        let md = report(&bare, &["m".into()], &protocol(Some(0.34)), &[]);
+        assert!(
+            md.contains("m 0 of 2 (2 with no validation older adult to apply it to)"),
+            "{md}"
+        );
+        // With 2-of-2 votes a recording alarms only where two neighbouring windows pass: its
+        // level is 0.7 (the pair 0.8, 0.7), not its highest window, 0.9.
+        let votes = run(
+            33,
+            vec![
+                pred(Set::OldVal, "S104A01T01", 0.0, false, true, 0.9),
+                pred(Set::OldVal, "S104A01T01", 2.0, false, true, 0.1),
+                pred(Set::OldVal, "S104A01T01", 4.0, false, true, 0.8),
+                pred(Set::OldVal, "S104A01T01", 6.0, false, true, 0.7),
+            ],
+            vec![],
+        );
+        let two_of_two = AlarmConfig {
+            k: 2,
+            n: 2,
+            refractory_s: 0.0,
+            ..Default::default()
+        };
+        let f = old_alarm_threshold(std::slice::from_ref(&votes), &votes, &two_of_two, 0.0);
+        assert_eq!(f, Some(0.7f64.next_up()));
     }
 }

@@ -234,6 +234,8 @@ pub struct KdTeacher {
     pub stats: NormStats,
     /// Feature width.
     pub dim: usize,
+    /// Tokens its Gram output is pooled to.
+    pub gram_tokens: usize,
 }
 
 /// Loads a teacher run (`config.yaml`, `model.bpk`, `norm.json`) for distillation.
@@ -250,6 +252,7 @@ pub fn load_kd_teacher(dir: &Path, device: &Device) -> Result<KdTeacher> {
         model,
         stats: run.norm()?,
         dim: cfg.teacher.embed_dim,
+        gram_tokens: cfg.teacher.gram_tokens,
     })
 }
 
@@ -270,13 +273,14 @@ impl TeacherCache {
     pub const MAX_VALUES: usize = 1 << 26;
 
     /// The outputs of `teacher` on the distinct partners of `windows`, `batch` partners at a
-    /// time; `None` when they would hold more than [`Self::MAX_VALUES`] values.
+    /// time; `None` when they would hold more than `max_values` f32 values (the trainer passes
+    /// [`Self::MAX_VALUES`]).
     pub fn build(
         teacher: &KdTeacher,
         batcher: &Batcher,
         windows: &[&Window],
         batch: usize,
-        gram_tokens: usize,
+        max_values: usize,
         device: &Device,
     ) -> Result<Option<TeacherCache>> {
         let mut index = std::collections::HashMap::new();
@@ -292,8 +296,8 @@ impl TeacherCache {
         // Per partner: logit, features, attention weights and scores (frames each), tokens
         // (frames x dim) and Gram tokens.
         let (t, d) = (batcher.frames, teacher.dim);
-        let per = 1 + d + 2 * t + t * d + gram_tokens * d;
-        if partners.is_empty() || partners.len().saturating_mul(per) > Self::MAX_VALUES {
+        let per = 1 + d + 2 * t + t * d + teacher.gram_tokens * d;
+        if partners.is_empty() || partners.len().saturating_mul(per) > max_values {
             return Ok(None);
         }
         let mut parts = Vec::new();
@@ -664,7 +668,7 @@ pub fn train(
             &batcher,
             &train_windows,
             cfg.train.batch_size,
-            cfg.teacher.gram_tokens,
+            TeacherCache::MAX_VALUES,
             &ad,
         )?,
         None => None,

@@ -521,9 +521,16 @@ fn the_cached_kd_teacher_outputs_are_the_teachers_own() {
         frames: cfg.data.skeleton_frames,
     };
     let windows: Vec<_> = data.train.iter().collect();
-    let cache = TeacherCache::build(&teacher, &batcher, &windows, 7, 8, &device)
-        .unwrap()
-        .expect("a few partners fit");
+    let cache = TeacherCache::build(
+        &teacher,
+        &batcher,
+        &windows,
+        7,
+        TeacherCache::MAX_VALUES,
+        &device,
+    )
+    .unwrap()
+    .expect("a few partners fit");
     // A batch in another order and size than the cache was built in, against the teacher run on
     // the batch's own frames (what a step did before the cache).
     let some: Vec<_> = windows
@@ -565,6 +572,6 @@ fn the_cached_kd_teacher_outputs_are_the_teachers_own() {
     stranger.skeleton_frames = Some((0, 1));
     assert!(cache.rows(&[&stranger], &device).is_err());
     // Too large to keep: no cache (the teacher then runs at every step).
-    let big = TeacherCache::build(&teacher, &batcher, &windows, 7, 1 << 26, &device).unwrap();
+    let big = TeacherCache::build(&teacher, &batcher, &windows, 7, 1000, &device).unwrap();
     assert!(big.is_none());
 }
