@@ -74,7 +74,7 @@ W4=(--seeds 43,44,42
   --compare student-kd-wearer-wf:student-nokd-wearer-wf --compare student-kd-wearer-wf:features-gbm-wearer
   --compare student-kd-wearer-wf:features-gbm)
 $B loso "${OV[@]}" "${W4[@]}" --parallel 2
-for V in val-f1: fixed: nested: val-f1:0.02 fixed:0.02; do
+for V in val-f1: fixed: nested: val-f1:0.02 fixed:0.02 nested:0.02; do
   CH=${V%%:*}; BUDGET=${V##*:}
   $B loso "${OV[@]}" "${W4[@]}" --report-only --threshold-choice "$CH" ${BUDGET:+--old-alarm-budget $BUDGET}
   mkdir -p results/oldval11-3seeds
