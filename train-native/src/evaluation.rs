@@ -244,15 +244,9 @@ fn val_f1_threshold(pool: &[Pooled], rule: ThresholdRule) -> f64 {
 /// Recording counts of the pooled validation windows at `cfg`: each (fold, recording) is one
 /// recording, judged as a test recording is (fall recordings only appear here with a window).
 fn pool_recording_counts(pool: &[Pooled], cfg: &AlarmConfig) -> RecordingCounts {
-    let mut recs: BTreeMap<(u16, TrialKey), Vec<Window>> = BTreeMap::new();
-    for (fold, p) in pool {
-        recs.entry((*fold, p.key))
-            .or_default()
-            .push((p.start_s, p.end_s, p.prob, p.scored));
-    }
+    let recs = group_windows(pool.iter().map(|&(fold, p)| ((fold, p.key), p)));
     let mut c = RecordingCounts::default();
-    for ((_, key), mut ws) in recs {
-        ws.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for ((_, key), ws) in recs {
         match (key.is_fall(), judge(&ws, key.is_fall(), cfg)) {
             (true, true) => c.tp += 1,
             (true, false) => c.fn_ += 1,
@@ -278,21 +272,16 @@ fn old_alarm_threshold(
         .filter(|p| p.set == Set::Old)
         .map(|p| p.key.subject)
         .collect();
-    let mut recs: BTreeMap<(u16, TrialKey), Vec<Window>> = BTreeMap::new();
-    for r in all
-        .iter()
-        .filter(|r| r.row == run.row && r.seed == run.seed)
-    {
-        for p in r
-            .preds
-            .iter()
-            .filter(|p| p.set == Set::OldVal && !own.contains(&p.key.subject))
-        {
-            recs.entry((r.fold, p.key))
-                .or_default()
-                .push((p.start_s, p.end_s, p.prob, p.scored));
-        }
-    }
+    let recs = group_windows(
+        all.iter()
+            .filter(|r| r.row == run.row && r.seed == run.seed)
+            .flat_map(|r| {
+                r.preds
+                    .iter()
+                    .filter(|p| p.set == Set::OldVal && !own.contains(&p.key.subject))
+                    .map(move |p| ((r.fold, p.key), p))
+            }),
+    );
     if recs.is_empty() {
         return None;
     }
@@ -300,8 +289,7 @@ fn old_alarm_threshold(
     // only gets rarer as the threshold rises), -inf when it never does.
     let mut levels: Vec<f64> = recs
         .into_values()
-        .map(|mut ws| {
-            ws.sort_by(|a, b| a.0.total_cmp(&b.0));
+        .map(|ws| {
             let mut probs: Vec<f64> = ws.iter().map(|w| w.2).collect();
             probs.sort_by(|a, b| b.total_cmp(a));
             probs.dedup();
@@ -411,9 +399,17 @@ fn judge(ws: &[Window], fall: bool, cfg: &AlarmConfig) -> bool {
 
 /// Windows of each recording of `set`, in time order, as `(start, end, prob, scored)`.
 fn by_recording(preds: &[Prediction], set: Set) -> BTreeMap<TrialKey, Vec<Window>> {
-    let mut m: BTreeMap<_, Vec<Window>> = BTreeMap::new();
-    for p in preds.iter().filter(|p| p.set == set) {
-        m.entry(p.key)
+    group_windows(preds.iter().filter(|p| p.set == set).map(|p| (p.key, p)))
+}
+
+/// Predictions grouped by recording key `K`, each recording's windows in time order as
+/// `(start, end, prob, scored)`.
+fn group_windows<'a, K: Ord>(
+    preds: impl IntoIterator<Item = (K, &'a Prediction)>,
+) -> BTreeMap<K, Vec<Window>> {
+    let mut m: BTreeMap<K, Vec<Window>> = BTreeMap::new();
+    for (key, p) in preds {
+        m.entry(key)
             .or_default()
             .push((p.start_s, p.end_s, p.prob, p.scored));
     }
