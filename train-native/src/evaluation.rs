@@ -218,14 +218,49 @@ pub struct OperatingPoint {
 /// One validation window of the pool: the fold whose model predicted it, and the prediction.
 type Pooled<'a> = (u16, &'a Prediction);
 
-/// The validation windows of every run of `run`'s row and seed, `run`'s test subject's left out.
-fn validation_pool<'a>(all: &'a [RunResult], run: &RunResult) -> Vec<Pooled<'a>> {
+/// Whose threshold is being chosen: a row and seed's runs pool their validation predictions,
+/// and what the model will be tested on is left out of the pool.
+#[derive(Debug, Clone, PartialEq)]
+struct Scope<'a> {
+    row: &'a str,
+    seed: u64,
+    /// The test subject (left out of the validation pool); `None` for a model trained on every
+    /// subject, which has none.
+    test_subject: Option<u16>,
+    /// The test older adults (left out of the validation older adults).
+    test_old: BTreeSet<u16>,
+}
+
+impl<'a> Scope<'a> {
+    /// A fold's run: its test subject and test older adults left out.
+    fn of(run: &'a RunResult) -> Self {
+        Self {
+            row: &run.row,
+            seed: run.seed,
+            test_subject: Some(run.fold),
+            test_old: run
+                .preds
+                .iter()
+                .filter(|p| p.set == Set::Old)
+                .map(|p| p.key.subject)
+                .collect(),
+        }
+    }
+
+    /// Whether `r` is one of the row and seed's runs.
+    fn pools(&self, r: &RunResult) -> bool {
+        r.row == self.row && r.seed == self.seed
+    }
+}
+
+/// The validation windows of every run of the scope's row and seed, its test subject's left out.
+fn validation_pool<'a>(all: &'a [RunResult], scope: &Scope) -> Vec<Pooled<'a>> {
     all.iter()
-        .filter(|r| r.row == run.row && r.seed == run.seed)
+        .filter(|r| scope.pools(r))
         .flat_map(|r| {
             r.preds
                 .iter()
-                .filter(|p| p.set == Set::Val && p.key.subject != run.fold)
+                .filter(|p| p.set == Set::Val && Some(p.key.subject) != scope.test_subject)
                 .map(move |p| (r.fold, p))
         })
         .collect()
@@ -258,30 +293,20 @@ fn pool_recording_counts(pool: &[Pooled], cfg: &AlarmConfig) -> RecordingCounts 
 }
 
 /// The lowest threshold at which at most `budget` of the validation older adults' recordings
-/// alarm: those of every run of `run`'s row and seed (each (fold, recording) once), `run`'s own
-/// test older adults left out. `None` without any such recording.
+/// alarm: those of every run of the scope's row and seed (each (fold, recording) once), its test
+/// older adults left out. `None` without any such recording.
 fn old_alarm_threshold(
     all: &[RunResult],
-    run: &RunResult,
+    scope: &Scope,
     alarm: &AlarmConfig,
     budget: f64,
 ) -> Option<f64> {
-    let own: BTreeSet<u16> = run
-        .preds
-        .iter()
-        .filter(|p| p.set == Set::Old)
-        .map(|p| p.key.subject)
-        .collect();
-    let recs = group_windows(
-        all.iter()
-            .filter(|r| r.row == run.row && r.seed == run.seed)
-            .flat_map(|r| {
-                r.preds
-                    .iter()
-                    .filter(|p| p.set == Set::OldVal && !own.contains(&p.key.subject))
-                    .map(move |p| ((r.fold, p.key), p))
-            }),
-    );
+    let recs = group_windows(all.iter().filter(|r| scope.pools(r)).flat_map(|r| {
+        r.preds
+            .iter()
+            .filter(|p| p.set == Set::OldVal && !scope.test_old.contains(&p.key.subject))
+            .map(move |p| ((r.fold, p.key), p))
+    }));
     if recs.is_empty() {
         return None;
     }
@@ -323,10 +348,32 @@ pub fn operating_threshold(
     run: &RunResult,
     protocol: &Protocol,
 ) -> OperatingPoint {
-    let (threshold, choice) = chosen_threshold(all, run, protocol);
+    operating_point(all, &Scope::of(run), protocol)
+}
+
+/// The operating point `protocol` gives a model of `row` trained with `seed` on every subject
+/// (the shipped model): the same choice as for a fold's run, from the validation predictions of
+/// every fold's run of that row and seed, none left out (such a model has no test subject).
+pub fn deployment_point(
+    all: &[RunResult],
+    row: &str,
+    seed: u64,
+    protocol: &Protocol,
+) -> OperatingPoint {
+    let scope = Scope {
+        row,
+        seed,
+        test_subject: None,
+        test_old: BTreeSet::new(),
+    };
+    operating_point(all, &scope, protocol)
+}
+
+fn operating_point(all: &[RunResult], scope: &Scope, protocol: &Protocol) -> OperatingPoint {
+    let (threshold, choice) = chosen_threshold(all, scope, protocol);
     let floor = protocol
         .old_alarm_budget
-        .map(|b| old_alarm_threshold(all, run, &protocol.alarm, b));
+        .map(|b| old_alarm_threshold(all, scope, &protocol.alarm, b));
     let raise = floor.flatten().filter(|&f| f > threshold);
     OperatingPoint {
         threshold: raise.unwrap_or(threshold),
@@ -340,10 +387,10 @@ pub fn operating_threshold(
 /// `fixed`; `nested` resolves to one of them).
 fn chosen_threshold(
     all: &[RunResult],
-    run: &RunResult,
+    scope: &Scope,
     protocol: &Protocol,
 ) -> (f64, ThresholdChoice) {
-    let pool = validation_pool(all, run);
+    let pool = validation_pool(all, scope);
     let pick = |c: ThresholdChoice, pool: &[Pooled]| match c {
         ThresholdChoice::ValF1 => val_f1_threshold(pool, protocol.rule),
         _ => 0.5,
@@ -769,7 +816,52 @@ pub fn report(
             }
         }
     }
+    let deployed = deployment_points(all, rows, protocol);
+    if !deployed.is_empty() {
+        md.push_str("\n### For a model trained on every subject (the shipped model): the operating threshold the same protocol gives from every fold's validation predictions of the row and seed, none left out (also in `operating-points.csv`)\n\n");
+        md.push_str("| row | seed | threshold | choice | raised by the older-adult budget |\n|---|---|---|---|---|\n");
+        for (row, seed, p) in deployed {
+            let _ = writeln!(
+                md,
+                "| {row} | {seed} | {:.4} | {} | {} |",
+                p.threshold,
+                p.choice.name(),
+                if p.unbudgeted {
+                    "no validation older adult"
+                } else if p.raised {
+                    "yes"
+                } else {
+                    "no"
+                }
+            );
+        }
+    }
     md
+}
+
+/// [`deployment_point`] of every row and seed of `all` that has validation predictions, as
+/// `(row, seed, point)` in `rows` then seed order.
+pub fn deployment_points(
+    all: &[RunResult],
+    rows: &[String],
+    protocol: &Protocol,
+) -> Vec<(String, u64, OperatingPoint)> {
+    let seeds: BTreeSet<u64> = all.iter().map(|r| r.seed).collect();
+    rows.iter()
+        .flat_map(|row| seeds.iter().map(move |&seed| (row, seed)))
+        .filter(|&(row, seed)| {
+            all.iter().any(|r| {
+                &r.row == row && r.seed == seed && r.preds.iter().any(|p| p.set == Set::Val)
+            })
+        })
+        .map(|(row, seed)| {
+            (
+                row.clone(),
+                seed,
+                deployment_point(all, row, seed, protocol),
+            )
+        })
+        .collect()
 }
 
 /// Mean test/train window ratio of a row's runs (the corrected t-test's n_test / n_train).
@@ -876,6 +968,16 @@ mod tests {
         };
         assert_eq!(operating_threshold(&all, &a, &protocol).threshold, 0.9);
         assert_eq!(operating_threshold(&all, &b, &protocol).threshold, 0.4);
+        // A model trained on every subject pools both: 0.4 catches both falls with one false
+        // alarm (F1 0.8), 0.9 one fall (0.67). Another row or seed has no pool.
+        assert_eq!(deployment_point(&all, "m", 1, &protocol).threshold, 0.4);
+        assert_eq!(
+            deployment_points(&all, &["m".into(), "other".into()], &protocol)
+                .iter()
+                .map(|(r, s, p)| (r.as_str(), *s, p.threshold))
+                .collect::<Vec<_>>(),
+            vec![("m", 1, 0.4)]
+        );
         let s = score_run(&all, &a, &protocol);
         // Its own validation recordings at 0.9: the fall (0.9) caught, the ADL (0.7) quiet.
         let v = s.val_recordings;
@@ -944,7 +1046,7 @@ mod tests {
         let b = val(32, &[("S33A10T01", true, 0.6), ("S33A01T01", false, 0.3)]);
         let all = vec![a.clone(), b, c.clone()];
         assert_eq!(
-            chosen_threshold(&all, &a, &protocol(ThresholdChoice::Nested)),
+            chosen_threshold(&all, &Scope::of(&a), &protocol(ThresholdChoice::Nested)),
             (0.5, ThresholdChoice::Fixed)
         );
         // Both subjects need 0.9 (their ADLs score 0.7 and 0.75): the validation threshold
@@ -953,16 +1055,20 @@ mod tests {
         let b = val(32, &[("S33A10T01", true, 0.9), ("S33A01T01", false, 0.75)]);
         let all = vec![a.clone(), b, c];
         assert_eq!(
-            chosen_threshold(&all, &a, &protocol(ThresholdChoice::Nested)),
+            chosen_threshold(&all, &Scope::of(&a), &protocol(ThresholdChoice::Nested)),
             (0.9, ThresholdChoice::ValF1)
         );
         assert_eq!(
-            chosen_threshold(&all, &a, &protocol(ThresholdChoice::Fixed)),
+            chosen_threshold(&all, &Scope::of(&a), &protocol(ThresholdChoice::Fixed)),
             (0.5, ThresholdChoice::Fixed)
         );
         // One validation subject: nothing to nest over.
         assert_eq!(
-            chosen_threshold(&all[..1], &a, &protocol(ThresholdChoice::Nested)),
+            chosen_threshold(
+                &all[..1],
+                &Scope::of(&a),
+                &protocol(ThresholdChoice::Nested)
+            ),
             (0.5, ThresholdChoice::Fixed)
         );
         let md = report(&all, &["m".into()], &protocol(ThresholdChoice::Nested), &[]);
@@ -1030,6 +1136,13 @@ mod tests {
             p.raised && p.threshold > 0.95 && p.threshold < 0.95 + 1e-12,
             "{p:?}"
         );
+        // A model trained on every subject has no test older adult: its pool holds all six
+        // recordings, S102's 0.99 too, so 0 % puts it just above 0.99.
+        let p = deployment_point(&all, "m", 1, &protocol(Some(0.0)));
+        assert!(
+            p.raised && p.threshold > 0.99 && p.threshold < 0.99 + 1e-12,
+            "{p:?}"
+        );
         // A budget every recording fits under leaves the threshold where the choice put it.
         let p = operating_threshold(&all, &a, &protocol(Some(1.0)));
         assert_eq!((p.threshold, p.raised), (0.5, false));
@@ -1073,7 +1186,12 @@ mod tests {
             refractory_s: 0.0,
             ..Default::default()
         };
-        let f = old_alarm_threshold(std::slice::from_ref(&votes), &votes, &two_of_two, 0.0);
+        let f = old_alarm_threshold(
+            std::slice::from_ref(&votes),
+            &Scope::of(&votes),
+            &two_of_two,
+            0.0,
+        );
         assert_eq!(f, Some(0.7f64.next_up()));
     }
 }

@@ -538,6 +538,19 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
         );
     }
     write_atomic(&out.join("loso.csv"), csv.as_bytes())?;
+    let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+    let mut points = String::from("row,seed,threshold,choice,raised,unbudgeted\n");
+    for (row, seed, p) in crate::evaluation::deployment_points(&results, &names, &opts.protocol) {
+        let _ = writeln!(
+            points,
+            "{row},{seed},{},{},{},{}",
+            p.threshold,
+            p.choice.name(),
+            p.raised,
+            p.unbudgeted
+        );
+    }
+    write_atomic(&out.join("operating-points.csv"), points.as_bytes())?;
     println!("{md}");
     if !failures.is_empty() {
         bail!(
