@@ -84,12 +84,12 @@ impl Ensemble {
             let mut index = BTreeMap::new();
             for (i, p) in base.preds.iter().enumerate() {
                 if index
-                    .insert((p.set, p.key, p.start_s.to_bits()), i)
+                    .insert((p.set, p.key, p.start_s.to_bits(), p.end_s.to_bits()), i)
                     .is_some()
                 {
                     bail!(here(&format!(
-                        "{} has two predictions for the window of {:?} at {:.3} s",
-                        base.row, p.key, p.start_s
+                        "{} has two predictions for the window of {:?} at {:.3}-{:.3} s",
+                        base.row, p.key, p.start_s, p.end_s
                     )));
                 }
             }
@@ -108,7 +108,7 @@ impl Ensemble {
                 }
                 for p in &other.preds {
                     let q = index
-                        .get(&(p.set, p.key, p.start_s.to_bits()))
+                        .get(&(p.set, p.key, p.start_s.to_bits(), p.end_s.to_bits()))
                         .map(|&i| (i, &base.preds[i]));
                     match q {
                         Some((i, q))
@@ -257,5 +257,18 @@ mod tests {
         c.preds.clear();
         let err = e.combine(&[all[0].clone(), c]).unwrap_err().to_string();
         assert!(err.contains("no Val window predictions"), "{err}");
+        // Two windows of one recording that start alike and end apart (a recording's last
+        // regular window and its end-aligned one, after a gap): two windows, each averaged.
+        let (mut a, mut b) = (all[0].clone(), all[1].clone());
+        for r in [&mut a, &mut b] {
+            r.preds[3] = Prediction {
+                end_s: 4.5,
+                ..r.preds[2].clone()
+            };
+        }
+        b.preds[3].prob = 0.5;
+        let out = e.combine(&[a, b]).unwrap();
+        let p: Vec<f64> = out[0].preds.iter().map(|p| p.prob).collect();
+        assert_eq!(p, vec![0.75, 0.25, 0.7, 0.45]);
     }
 }
