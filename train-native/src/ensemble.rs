@@ -112,17 +112,14 @@ impl Ensemble {
                         .map(|&i| (i, &base.preds[i]));
                     match q {
                         Some((i, q))
-                            if !matched[i]
-                                && q.end_s == p.end_s
-                                && q.label == p.label
-                                && q.scored == p.scored =>
+                            if !matched[i] && q.label == p.label && q.scored == p.scored =>
                         {
                             matched[i] = true;
                             sums[i] += p.prob
                         }
                         _ => bail!(here(&format!(
-                            "{} has a window of {:?} at {:.3} s that {} does not have alike (start, end, label, scored), or has it twice: the rows must window the data alike",
-                            other.row, p.key, p.start_s, base.row
+                            "{} has a window of {:?} at {:.3}-{:.3} s that {} does not have alike (start, end, label, scored), or has it twice: the rows must window the data alike",
+                            other.row, p.key, p.start_s, p.end_s, base.row
                         ))),
                     }
                 }
