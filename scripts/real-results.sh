@@ -105,15 +105,15 @@ $B loso --data-root data --out runs/group11 --parallel 2 --seeds 42,43,44 "${GRO
 mkdir -p results/group11 && cp runs/group11/loso.md runs/group11/loso.csv results/group11/
 # W2b. The shipped student's pair and its teachers under the group's protocol (seed 42; epochs by
 #      validation loss as in section 1), read against the always-fall floor and the feature rows.
-$B loso --data-root data --out runs/group11 --parallel 2 --seeds 42 "${GROUP[@]}" --set train.select=val-loss \
-  --rows teacher,student-nokd-wearer-wf,student-kd-wearer-wf,features-gbm,peak-rule,always-fall \
-  --compare student-kd-wearer-wf:student-nokd-wearer-wf --compare student-kd-wearer-wf:features-gbm
-mkdir -p results/group11-neural && cp runs/group11/loso.md runs/group11/loso.csv runs/group11/operating-points.csv results/group11-neural/
+GROUPN=(--data-root data --out runs/group11 --parallel 2 "${GROUP[@]}" --set train.select=val-loss
+  --rows teacher,student-nokd-wearer-wf,student-kd-wearer-wf,features-gbm,peak-rule,always-fall
+  --compare student-kd-wearer-wf:student-nokd-wearer-wf --compare student-kd-wearer-wf:features-gbm)
+GOUT=(runs/group11/loso.md runs/group11/loso.csv runs/group11/operating-points.csv)
+$B loso "${GROUPN[@]}" --seeds 42
+mkdir -p results/group11-neural && cp "${GOUT[@]}" results/group11-neural/
 # W2c. The same with seeds 43 and 44 (three seeds per row, as section 1), about 45 min a seed.
-$B loso --data-root data --out runs/group11 --parallel 2 --seeds 42,43,44 "${GROUP[@]}" --set train.select=val-loss \
-  --rows teacher,student-nokd-wearer-wf,student-kd-wearer-wf,features-gbm,peak-rule,always-fall \
-  --compare student-kd-wearer-wf:student-nokd-wearer-wf --compare student-kd-wearer-wf:features-gbm
-mkdir -p results/group11-3seeds && cp runs/group11/loso.md runs/group11/loso.csv runs/group11/operating-points.csv results/group11-3seeds/
+$B loso "${GROUPN[@]}" --seeds 42,43,44
+mkdir -p results/group11-3seeds && cp "${GOUT[@]}" results/group11-3seeds/
 
 # W3. The shipped student (section 4): the student-kd-wearer-wf configuration (the student the
 #     validation F1 of W4 chose, RESULTS.md section 1) trained with seed 42 on every young subject

@@ -247,6 +247,16 @@ impl<'a> Scope<'a> {
         }
     }
 
+    /// A model of `row` and `seed` with no test subject (nothing left out).
+    fn deployed(row: &'a str, seed: u64) -> Self {
+        Self {
+            row,
+            seed,
+            test_subject: None,
+            test_old: BTreeSet::new(),
+        }
+    }
+
     /// Whether `r` is one of the row and seed's runs.
     fn pools(&self, r: &RunResult) -> bool {
         r.row == self.row && r.seed == self.seed
@@ -360,13 +370,7 @@ pub fn deployment_point(
     seed: u64,
     protocol: &Protocol,
 ) -> OperatingPoint {
-    let scope = Scope {
-        row,
-        seed,
-        test_subject: None,
-        test_old: BTreeSet::new(),
-    };
-    operating_point(all, &scope, protocol)
+    operating_point(all, &Scope::deployed(row, seed), protocol)
 }
 
 fn operating_point(all: &[RunResult], scope: &Scope, protocol: &Protocol) -> OperatingPoint {
@@ -816,43 +820,26 @@ pub fn report(
             }
         }
     }
-    let deployed = deployment_points(all, rows, protocol);
-    if !deployed.is_empty() {
-        md.push_str("\n### For a model with no test subject (as the shipped one, trained on the folds' subjects but a validation subject): the operating threshold the same protocol gives from every fold's validation predictions of the row and seed, none left out (also in `operating-points.csv`)\n\n");
-        md.push_str("| row | seed | threshold | choice | raised by the older-adult budget |\n|---|---|---|---|---|\n");
-        for (row, seed, p) in deployed {
-            let _ = writeln!(
-                md,
-                "| {row} | {seed} | {:.4} | {} | {} |",
-                p.threshold,
-                p.choice.name(),
-                if p.unbudgeted {
-                    "no validation older adult"
-                } else if p.raised {
-                    "yes"
-                } else {
-                    "no"
-                }
-            );
-        }
-    }
     md
 }
 
-/// [`deployment_point`] of every row and seed of `all` that has validation predictions, as
-/// `(row, seed, point)` in `rows` then seed order.
+/// One row and seed's [`deployment_point`].
+pub type DeploymentPoint = (String, u64, OperatingPoint);
+
+/// [`deployment_point`] of every row and seed of `all` that has validation predictions, in
+/// `rows` then seed order.
 pub fn deployment_points(
     all: &[RunResult],
     rows: &[String],
     protocol: &Protocol,
-) -> Vec<(String, u64, OperatingPoint)> {
+) -> Vec<DeploymentPoint> {
     let seeds: BTreeSet<u64> = all.iter().map(|r| r.seed).collect();
     rows.iter()
         .flat_map(|row| seeds.iter().map(move |&seed| (row, seed)))
         .filter(|&(row, seed)| {
-            all.iter().any(|r| {
-                &r.row == row && r.seed == seed && r.preds.iter().any(|p| p.set == Set::Val)
-            })
+            let scope = Scope::deployed(row, seed);
+            all.iter()
+                .any(|r| scope.pools(r) && r.preds.iter().any(|p| p.set == Set::Val))
         })
         .map(|(row, seed)| {
             (
@@ -862,6 +849,48 @@ pub fn deployment_points(
             )
         })
         .collect()
+}
+
+/// `points` as the report's markdown section (empty without any).
+pub fn deployment_markdown(points: &[DeploymentPoint]) -> String {
+    let mut md = String::new();
+    if points.is_empty() {
+        return md;
+    }
+    md.push_str("\n### For a model with no test subject (as the shipped one, trained on the folds' subjects but a validation subject): the operating threshold the same protocol gives from every fold's validation predictions of the row and seed, none left out (also in `operating-points.csv`)\n\n");
+    md.push_str("| row | seed | threshold | choice | raised by the older-adult budget |\n|---|---|---|---|---|\n");
+    for (row, seed, p) in points {
+        let _ = writeln!(
+            md,
+            "| {row} | {seed} | {:.4} | {} | {} |",
+            p.threshold,
+            p.choice.name(),
+            if p.unbudgeted {
+                "no validation older adult"
+            } else if p.raised {
+                "yes"
+            } else {
+                "no"
+            }
+        );
+    }
+    md
+}
+
+/// `points` as `operating-points.csv` (thresholds at full precision, to be used as they are).
+pub fn deployment_csv(points: &[DeploymentPoint]) -> String {
+    let mut csv = String::from("row,seed,threshold,choice,raised,unbudgeted\n");
+    for (row, seed, p) in points {
+        let _ = writeln!(
+            csv,
+            "{row},{seed},{},{},{},{}",
+            p.threshold,
+            p.choice.name(),
+            p.raised,
+            p.unbudgeted
+        );
+    }
+    csv
 }
 
 /// Mean test/train window ratio of a row's runs (the corrected t-test's n_test / n_train).
@@ -1152,8 +1181,9 @@ mod tests {
         };
         assert!(!operating_threshold(&all, &a, &protocol(None)).raised);
         // Fold 31's pool: S102's five recordings and S103's one (S101's, fold 32's validation
-        // older adult's, left out: S101 is fold 31's own test older adult). A budget of 34 % allows two of the six
-        // (levels 0.99, 0.95): the threshold goes just above the third highest level, 0.7.
+        // older adult's, left out: S101 is fold 31's own test older adult). A budget of 34 %
+        // allows two of the six (levels 0.99, 0.95): the threshold goes just above the third
+        // highest level, 0.7.
         let p = operating_threshold(&all, &a, &protocol(Some(0.34)));
         assert!(
             p.raised && p.threshold > 0.7 && p.threshold < 0.7 + 1e-12,

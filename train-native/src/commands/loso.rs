@@ -515,7 +515,9 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
     if opts.compare.is_empty() {
         opts.compare = default_comparisons(&rows);
     }
-    let md = report_markdown(&rows, &folds, &results, &opts, &report);
+    let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+    let points = crate::evaluation::deployment_points(&results, &names, &opts.protocol);
+    let md = report_markdown(&rows, &folds, &results, &opts, &report, &points);
     let path = out.join("loso.md");
     write_atomic(&path, md.as_bytes())?;
     let mut csv = format!(
@@ -538,19 +540,10 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
         );
     }
     write_atomic(&out.join("loso.csv"), csv.as_bytes())?;
-    let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
-    let mut points = String::from("row,seed,threshold,choice,raised,unbudgeted\n");
-    for (row, seed, p) in crate::evaluation::deployment_points(&results, &names, &opts.protocol) {
-        let _ = writeln!(
-            points,
-            "{row},{seed},{},{},{},{}",
-            p.threshold,
-            p.choice.name(),
-            p.raised,
-            p.unbudgeted
-        );
-    }
-    write_atomic(&out.join("operating-points.csv"), points.as_bytes())?;
+    write_atomic(
+        &out.join("operating-points.csv"),
+        crate::evaluation::deployment_csv(&points).as_bytes(),
+    )?;
     println!("{md}");
     if !failures.is_empty() {
         bail!(
@@ -604,6 +597,7 @@ pub fn report_markdown(
     results: &[RunResult],
     opts: &LosoOptions,
     load: &crate::dataset::LoadReport,
+    points: &[crate::evaluation::DeploymentPoint],
 ) -> String {
     let mut md = String::from("# Leave-one-subject-out\n\n");
     let _ = writeln!(
@@ -628,6 +622,7 @@ pub fn report_markdown(
         &opts.protocol,
         &opts.compare,
     ));
+    md.push_str(&crate::evaluation::deployment_markdown(points));
     md.push_str("\n## Window metrics at 0.5 (mean +- sample std over folds x seeds)\n\n");
     md.push_str("| run | runs | F1 | precision | recall | accuracy | AUC | F1 @ val thr | params |\n|---|---|---|---|---|---|---|---|---|\n");
     for r in rows {
