@@ -82,18 +82,32 @@ for V in val-f1: fixed: nested: val-f1:0.02 fixed:0.02 nested:0.02; do
   cp runs/oldval11/operating-points.csv "results/oldval11-3seeds/$CH${BUDGET:+-$BUDGET}.operating-points.csv"
 done
 
-# W1b. Augmentation and response KD (RESULTS.md section 3, "what was tried"), seed 42, each read
-#      against its row without it by the paired tests.
+# W5. Response KD as a row (RESULTS.md section 3, "what was tried"): W4's KD student plus the
+#     teacher's softened probability on the paired skeleton trial (weight 1, temperature 2, only
+#     where the teacher is right; declared before any run, not tuned), three seeds, read against
+#     the KD student without it and the no-KD student under W4's two protocols. Teachers reused.
+RESP='student-kd-wearer-wf-resp=student.time_mode=timestamps;train.gyro_dropout=0.5;data.old_adults.train=true;student.window_features=true;kd.weights.response=1.0'
+W5=(--seeds 43,44,42 --kd-row "$RESP"
+  --rows teacher,student-nokd-wearer-wf,student-kd-wearer-wf,features-gbm-wearer
+  --compare student-kd-wearer-wf-resp:student-kd-wearer-wf --compare student-kd-wearer-wf-resp:student-nokd-wearer-wf
+  --compare student-kd-wearer-wf-resp:features-gbm-wearer)
+$B loso "${OV[@]}" "${W5[@]}" --parallel 2
+for V in val-f1: nested:0.02; do
+  CH=${V%%:*}; BUDGET=${V##*:}
+  $B loso "${OV[@]}" "${W5[@]}" --report-only --threshold-choice "$CH" ${BUDGET:+--old-alarm-budget $BUDGET}
+  mkdir -p results/response-kd
+  cp runs/oldval11/loso.md "results/response-kd/$CH${BUDGET:+-$BUDGET}.md"
+done
+
+# W1b. Augmentation (RESULTS.md section 3, "what was tried"), seed 42, each read against its row
+#      without it by the paired tests.
 $B loso --data-root data --out runs/wearer11 --parallel 2 --seeds 42 "${COMMON[@]}" \
   --rows teacher,features-gbm-wearer-aug,student-kd-wearer-wf-aug,student-nokd-wearer-wf-aug
-RESP='student-kd-wearer-wf-resp=student.time_mode=timestamps;train.gyro_dropout=0.5;data.old_adults.train=true;student.window_features=true;kd.weights.response=1.0'
-$B loso --data-root data --out runs/wearer11 --parallel 2 --seeds 42 "${COMMON[@]}" --rows teacher --kd-row "$RESP"
-$B loso --data-root data --out runs/wearer11 --seeds 42 "${COMMON[@]}" --report-only --kd-row "$RESP" \
+$B loso --data-root data --out runs/wearer11 --seeds 42 "${COMMON[@]}" --report-only \
   --rows teacher,student-nokd-wearer-wf,student-kd-wearer-wf,student-nokd-wearer-wf-aug,student-kd-wearer-wf-aug,features-gbm-wearer,features-gbm-wearer-aug \
   --compare student-kd-wearer-wf-aug:student-kd-wearer-wf --compare student-nokd-wearer-wf-aug:student-nokd-wearer-wf \
   --compare student-kd-wearer-wf-aug:student-nokd-wearer-wf-aug --compare features-gbm-wearer-aug:features-gbm-wearer \
-  --compare student-kd-wearer-wf-aug:features-gbm-wearer-aug \
-  --compare student-kd-wearer-wf-resp:student-kd-wearer-wf --compare student-kd-wearer-wf-resp:student-nokd-wearer-wf
+  --compare student-kd-wearer-wf-aug:features-gbm-wearer-aug
 mkdir -p results/wearer11-aug && cp runs/wearer11/loso.md runs/wearer11/loso.csv results/wearer11-aug/
 
 # W2. The research group's protocol (section 2): cropped trials, 128-event windows, every window
