@@ -99,6 +99,22 @@ for V in val-f1: nested:0.02; do
   cp runs/oldval11/loso.md "results/response-kd/$CH${BUDGET:+-$BUDGET}.md"
 done
 
+# W6. Focal loss as a row (RESULTS.md section 3, "what was tried"): W4's KD student with the task
+#     loss focal (alpha 0.5: no class re-weighting, gamma 2: the focusing of the focal-loss paper;
+#     declared before any run, not tuned), three seeds, read as W5.
+FOCAL='student-kd-wearer-wf-focal=student.time_mode=timestamps;train.gyro_dropout=0.5;data.old_adults.train=true;student.window_features=true;train.loss={kind: focal, alpha: 0.5, gamma: 2}'
+W6=(--seeds 43,44,42 --kd-row "$FOCAL"
+  --rows teacher,student-nokd-wearer-wf,student-kd-wearer-wf,features-gbm-wearer
+  --compare student-kd-wearer-wf-focal:student-kd-wearer-wf --compare student-kd-wearer-wf-focal:student-nokd-wearer-wf
+  --compare student-kd-wearer-wf-focal:features-gbm-wearer)
+$B loso "${OV[@]}" "${W6[@]}" --parallel 2
+for V in val-f1: nested:0.02; do
+  CH=${V%%:*}; BUDGET=${V##*:}
+  $B loso "${OV[@]}" "${W6[@]}" --report-only --threshold-choice "$CH" ${BUDGET:+--old-alarm-budget $BUDGET}
+  mkdir -p results/focal-loss
+  cp runs/oldval11/loso.md "results/focal-loss/$CH${BUDGET:+-$BUDGET}.md"
+done
+
 # W1b. Augmentation (RESULTS.md section 3, "what was tried"), seed 42, each read against its row
 #      without it by the paired tests.
 $B loso --data-root data --out runs/wearer11 --parallel 2 --seeds 42 "${COMMON[@]}" \
