@@ -82,38 +82,32 @@ for V in val-f1: fixed: nested: val-f1:0.02 fixed:0.02 nested:0.02; do
   cp runs/oldval11/operating-points.csv "results/oldval11-3seeds/$CH${BUDGET:+-$BUDGET}.operating-points.csv"
 done
 
-# W5. Response KD as a row (RESULTS.md section 3, "what was tried"): W4's KD student plus the
-#     teacher's softened probability on the paired skeleton trial (weight 1, temperature 2, only
-#     where the teacher is right; declared before any run, not tuned), three seeds, read against
-#     the KD student without it and the no-KD student under W4's two protocols. Teachers reused.
-RESP='student-kd-wearer-wf-resp=student.time_mode=timestamps;train.gyro_dropout=0.5;data.old_adults.train=true;student.window_features=true;kd.weights.response=1.0'
-W5=(--seeds 43,44,42 --kd-row "$RESP"
-  --rows teacher,student-nokd-wearer-wf,student-kd-wearer-wf,features-gbm-wearer
-  --compare student-kd-wearer-wf-resp:student-kd-wearer-wf --compare student-kd-wearer-wf-resp:student-nokd-wearer-wf
-  --compare student-kd-wearer-wf-resp:features-gbm-wearer)
-$B loso "${OV[@]}" "${W5[@]}" --parallel 2
-for V in val-f1: nested:0.02; do
-  CH=${V%%:*}; BUDGET=${V##*:}
-  $B loso "${OV[@]}" "${W5[@]}" --report-only --threshold-choice "$CH" ${BUDGET:+--old-alarm-budget $BUDGET}
-  mkdir -p results/response-kd
-  cp runs/oldval11/loso.md "results/response-kd/$CH${BUDGET:+-$BUDGET}.md"
-done
-
-# W6. Focal loss as a row (RESULTS.md section 3, "what was tried"): W4's KD student with the task
-#     loss focal (alpha 0.5: no class re-weighting, gamma 2: the focusing of the focal-loss paper;
-#     declared before any run, not tuned), three seeds, read as W5.
-FOCAL='student-kd-wearer-wf-focal=student.time_mode=timestamps;train.gyro_dropout=0.5;data.old_adults.train=true;student.window_features=true;train.loss={kind: focal, alpha: 0.5, gamma: 2}'
-W6=(--seeds 43,44,42 --kd-row "$FOCAL"
-  --rows teacher,student-nokd-wearer-wf,student-kd-wearer-wf,features-gbm-wearer
-  --compare student-kd-wearer-wf-focal:student-kd-wearer-wf --compare student-kd-wearer-wf-focal:student-nokd-wearer-wf
-  --compare student-kd-wearer-wf-focal:features-gbm-wearer)
-$B loso "${OV[@]}" "${W6[@]}" --parallel 2
-for V in val-f1: nested:0.02; do
-  CH=${V%%:*}; BUDGET=${V##*:}
-  $B loso "${OV[@]}" "${W6[@]}" --report-only --threshold-choice "$CH" ${BUDGET:+--old-alarm-budget $BUDGET}
-  mkdir -p results/focal-loss
-  cp runs/oldval11/loso.md "results/focal-loss/$CH${BUDGET:+-$BUDGET}.md"
-done
+# W5 and W6: one more distilled-student row beside W4's KD student, three seeds, teachers reused,
+# read against the KD student without the change, the no-KD student and the feature model under
+# W4's two protocols (A: val-f1; B: nested + 2 % older-alarm budget).
+#   kd_row_study NAME SETTINGS OUTDIR
+kd_row_study() {
+  local name=$1 sets=$2 out=$3
+  local args=(--seeds 43,44,42 --kd-row "$name=$sets"
+    --rows teacher,student-nokd-wearer-wf,student-kd-wearer-wf,features-gbm-wearer
+    --compare "$name:student-kd-wearer-wf" --compare "$name:student-nokd-wearer-wf"
+    --compare "$name:features-gbm-wearer")
+  $B loso "${OV[@]}" "${args[@]}" --parallel 2
+  for V in val-f1: nested:0.02; do
+    CH=${V%%:*}; BUDGET=${V##*:}
+    $B loso "${OV[@]}" "${args[@]}" --report-only --threshold-choice "$CH" ${BUDGET:+--old-alarm-budget $BUDGET}
+    mkdir -p "$out"
+    cp runs/oldval11/loso.md "$out/$CH${BUDGET:+-$BUDGET}.md"
+  done
+}
+KD_WEARER_WF='student.time_mode=timestamps;train.gyro_dropout=0.5;data.old_adults.train=true;student.window_features=true'
+# W5. Response KD (RESULTS.md section 3, "what was tried"): the teacher's softened probability on
+#     the paired skeleton trial, weight 1, temperature 2, only where the teacher is right (declared
+#     before any run, not tuned).
+kd_row_study student-kd-wearer-wf-resp "$KD_WEARER_WF;kd.weights.response=1.0" results/response-kd
+# W6. Focal loss (same section): alpha 0.5 (no class re-weighting), gamma 2 (the focusing of the
+#     focal-loss paper; declared before any run, not tuned).
+kd_row_study student-kd-wearer-wf-focal "$KD_WEARER_WF;train.loss={kind: focal, alpha: 0.5, gamma: 2}" results/focal-loss
 
 # W1b. Augmentation (RESULTS.md section 3, "what was tried"), seed 42, each read against its row
 #      without it by the paired tests.
