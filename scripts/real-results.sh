@@ -87,7 +87,7 @@ done
 # W4's two protocols (A: val-f1; B: nested + 2 % older-alarm budget).
 #   kd_row_study NAME SETTINGS OUTDIR
 kd_row_study() {
-  local name=$1 sets=$2 out=$3
+  local name=$1 sets=$2 out=$3 V CH BUDGET
   local args=(--seeds 43,44,42 --kd-row "$name=$sets"
     --rows teacher,student-nokd-wearer-wf,student-kd-wearer-wf,features-gbm-wearer
     --compare "$name:student-kd-wearer-wf" --compare "$name:student-nokd-wearer-wf"
