@@ -115,6 +115,8 @@ fn upgrade_header(value: &mut serde_json::Value) {
         arch.entry("window_features")
             .or_insert(serde_json::Value::Bool(false));
         arch.entry("feature_hidden").or_insert(32.into());
+        arch.entry("magnitude_channels")
+            .or_insert(serde_json::Value::Bool(false));
     }
 }
 
@@ -133,6 +135,29 @@ fn check_header(header: &ModelHeader) -> Result<(), Error> {
         ));
     }
     if let StudentConfig::TimestampAware(c) = &header.arch {
+        // Batches take their magnitude channels from the statistics, the model its input
+        // width from the configuration: they must agree, both ways.
+        match (c.magnitude_channels, &header.stats.magnitude) {
+            (true, None) => {
+                return Err(Error::ModelFile(
+                    "bad header: the student reads magnitude channels but the statistics carry no magnitude scaling".into(),
+                ));
+            }
+            (false, Some(_)) => {
+                return Err(Error::ModelFile(
+                    "bad header: the statistics carry magnitude scaling but the student does not read magnitude channels".into(),
+                ));
+            }
+            (true, Some(m))
+                if !m.mean.iter().all(|v| v.is_finite())
+                    || !m.std.iter().all(|v| v.is_finite() && *v > 0.0) =>
+            {
+                return Err(Error::ModelFile(
+                    "bad header: the magnitude scaling holds non-finite means or deviations that are not positive".into(),
+                ));
+            }
+            _ => {}
+        }
         let scaled = header
             .stats
             .features
@@ -217,6 +242,7 @@ mod tests {
         let o = a.as_object_mut().unwrap();
         o.remove("window_features");
         o.remove("feature_hidden");
+        o.remove("magnitude_channels");
         o.insert("kind".into(), "timestamp-aware".into());
         for (k, v) in extra {
             o.insert(k.to_string(), v.clone());
@@ -234,6 +260,7 @@ mod tests {
         };
         assert!(!c.window_features);
         assert_eq!(c.feature_hidden, 32);
+        assert!(!c.magnitude_channels);
     }
 
     #[test]
@@ -262,5 +289,28 @@ mod tests {
         assert!(read_header(&bytes).is_ok());
         let e = from_bytes(&bytes, &Device::flex()).unwrap_err().to_string();
         assert!(e.contains("no feature scaling"), "{e}");
+    }
+
+    #[test]
+    fn magnitude_channels_and_their_scaling_come_together_or_not_at_all() {
+        let on = student(&[("magnitude_channels", true.into())]);
+        let e = from_bytes(&file(&header(on.clone())), &Device::flex())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no magnitude scaling"), "{e}");
+        let scaling = serde_json::json!({"mean": [0.1, 0.2], "std": [1.0, 2.0]});
+        let mut h = header(student(&[]));
+        h["stats"]["magnitude"] = scaling.clone();
+        let e = from_bytes(&file(&h), &Device::flex())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("does not read magnitude channels"), "{e}");
+        let mut h = header(on);
+        h["stats"]["magnitude"] = scaling;
+        h["stats"]["magnitude"]["std"][1] = 0.0.into();
+        let e = from_bytes(&file(&h), &Device::flex())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("magnitude scaling holds"), "{e}");
     }
 }

@@ -311,6 +311,10 @@ pub struct TrainSection {
     /// Augmentation of training windows (students): `{probability, rotation_deg, gain}`, a
     /// random rotation of the watch frame and a random sensor gain; off by default.
     pub augment: AugmentConfig,
+    /// Exponential moving average of the weights, the weight the average keeps per step (for
+    /// example 0.99); validation, the best checkpoint and the exported model use the average
+    /// ([`crate::weight_average`]). 0: off.
+    pub ema: f64,
 }
 
 impl Default for TrainSection {
@@ -328,6 +332,7 @@ impl Default for TrainSection {
             max_batches_per_epoch: 0,
             gyro_dropout: 0.0,
             augment: AugmentConfig::default(),
+            ema: 0.0,
         }
     }
 }
@@ -387,6 +392,10 @@ impl RunConfig {
         if self.student.model.window_features && self.student.arch != StudentArch::TimestampAware {
             bail!("student.window_features needs student.arch: timestamp-aware");
         }
+        if self.student.model.magnitude_channels && self.student.arch != StudentArch::TimestampAware
+        {
+            bail!("student.magnitude_channels needs student.arch: timestamp-aware");
+        }
         if self.train.batch_size == 0 {
             bail!("train.batch_size must be > 0");
         }
@@ -400,6 +409,9 @@ impl RunConfig {
             );
         }
         self.train.augment.validate()?;
+        if !(0.0..1.0).contains(&self.train.ema) {
+            bail!("train.ema must lie in [0, 1), got {}", self.train.ema);
+        }
         if self.train.weight_decay.is_nan() || self.train.weight_decay < 0.0 {
             bail!("train.weight_decay must be >= 0");
         }

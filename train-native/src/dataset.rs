@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use fallkd_core::data::batch::{EventWindow, window_feature_row};
 use fallkd_core::data::dedup::{Duplicate, content_hash, find_duplicates};
 use fallkd_core::data::imu_csv::{ImuRecording, parse_imu_csv};
-use fallkd_core::data::normalize::{FeatureStats, NormStats};
+use fallkd_core::data::normalize::{FeatureStats, MagnitudeStats, NormStats};
 use fallkd_core::data::skeleton_csv::parse_skeleton_csv;
 use fallkd_core::data::split::{Split, fixed_split, leave_one_subject_out};
 use fallkd_core::data::trial::{GyroPolicy, Trial, TrialKey, assemble_trial};
@@ -418,6 +418,12 @@ pub fn prepare(cfg: &RunConfig, root: &Path) -> Result<Prepared> {
             .map(|w| window_feature_row(&EventWindow::from(w)))
             .collect();
         p.stats.features = Some(FeatureStats::fit(rows.iter().map(|r| &r[..])));
+    }
+    if cfg.student.model.magnitude_channels {
+        // The magnitude channels' scaling, from the training windows' events likewise.
+        p.stats.magnitude = Some(MagnitudeStats::fit(
+            p.train.iter().flat_map(|w| w.events.iter()),
+        ));
     }
     Ok(p)
 }

@@ -14,3 +14,4 @@ pub mod predictions;
 pub mod run_dir;
 pub mod sweep;
 pub mod trainer;
+pub mod weight_average;

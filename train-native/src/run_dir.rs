@@ -31,6 +31,8 @@ impl RunDir {
     pub const LAST: &'static str = "last.bpk";
     /// The last epoch's optimiser state.
     pub const OPTIM: &'static str = "optim.bpk";
+    /// The last epoch's weight average (`train.ema` on; [`crate::weight_average`]).
+    pub const EMA: &'static str = "ema.bpk";
     /// Staged checkpoints of an epoch not yet published (`ckpt/EPOCH/`).
     pub const STAGING: &'static str = "ckpt";
     /// The one-line test result.

@@ -30,6 +30,7 @@ use crate::config::{RunConfig, Selection};
 use crate::dataset::Prepared;
 use crate::predictions::{Prediction, windows_to_predict};
 use crate::run_dir::RunDir;
+use crate::weight_average::WeightAverage;
 
 /// What a run trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -646,6 +647,7 @@ pub fn train(
         )
         .init();
     let (mut net, mut optim, mut state) = start_or_resume(cfg, data, opts, net, optim, &ad)?;
+    let mut ema = weight_average(cfg, out, opts.resume, &net, &ad)?;
     let mut comodo = if let Some(t) = kd_teacher.as_ref()
         && cfg.kd.weights.comodo > 0.0
     {
@@ -701,10 +703,12 @@ pub fn train(
         let epoch = state.epochs_done + 1;
         let t0 = Instant::now();
         let (trained, optimised, losses, steps) =
-            epoch_run.run(epoch, net, optim, &mut state, &mut comodo)?;
+            epoch_run.run(epoch, net, optim, &mut state, &mut comodo, &mut ema)?;
         (net, optim) = (trained, optimised);
         let secs = t0.elapsed().as_secs_f64();
-        let (val, val_best, val_loss) = validate(&net, &batcher, role, data, device);
+        // The model validation picks from: the weight average when there is one.
+        let picked = ema.as_ref().map_or(&net, |a| a.average());
+        let (val, val_best, val_loss) = validate(picked, &batcher, role, data, device);
         let rec = EpochRecord {
             epoch,
             loss: losses.total,
@@ -733,7 +737,7 @@ pub fn train(
                 rec.steps_per_s
             );
         }
-        commit_epoch(cfg, out, &rec, &net, &optim, &mut state)?;
+        commit_epoch(cfg, out, &rec, &net, ema.as_ref(), &optim, &mut state)?;
         ran_here += 1;
     }
     if !state.finished {
@@ -743,6 +747,34 @@ pub fn train(
         );
     }
     summarize(cfg, role, data, device, out, &state, &rates)
+}
+
+/// The weight average of a run with `train.ema` on: continued from the last committed epoch's
+/// `ema.bpk` when resuming, else started at the network's initial weights.
+fn weight_average(
+    cfg: &RunConfig,
+    out: &Path,
+    resume: bool,
+    net: &Net,
+    device: &Device,
+) -> Result<Option<WeightAverage<Net>>> {
+    if cfg.train.ema <= 0.0 {
+        return Ok(None);
+    }
+    let saved = out.join(RunDir::EMA);
+    let start = if resume {
+        // A resumed run has committed an epoch, and with it the average.
+        if !saved.is_file() {
+            bail!(
+                "{} missing: the run's weight average (train.ema) cannot be resumed",
+                saved.display()
+            );
+        }
+        load_module(net.valid(), &saved, device)?
+    } else {
+        net.valid()
+    };
+    Ok(Some(WeightAverage::new(&start, cfg.train.ema)))
 }
 
 /// A fresh run writes its configuration, statistics and metrics header (removing whatever an
@@ -758,7 +790,13 @@ fn start_or_resume(
     let out = &opts.out;
     if !opts.resume {
         // A fresh run in a used folder: nothing of an earlier run may be resumed into it.
-        for f in [RunDir::STATE, RunDir::SUMMARY, RunDir::LAST, RunDir::OPTIM] {
+        for f in [
+            RunDir::STATE,
+            RunDir::SUMMARY,
+            RunDir::LAST,
+            RunDir::OPTIM,
+            RunDir::EMA,
+        ] {
             let _ = std::fs::remove_file(out.join(f));
         }
         let _ = std::fs::remove_dir_all(out.join(RunDir::STAGING));
@@ -876,6 +914,7 @@ impl EpochRun<'_> {
         mut optim: ModuleOptimizer,
         state: &mut TrainState,
         comodo: &mut Option<Comodo>,
+        ema: &mut Option<WeightAverage<Net>>,
     ) -> Result<(Net, ModuleOptimizer, LossValues, usize)> {
         let cfg = self.cfg;
         // Each epoch's randomness (dropout masks) from the seed and the epoch alone, so that a
@@ -931,6 +970,9 @@ impl EpochRun<'_> {
             let grads = GradientsParams::from_grads(loss.backward(), &net);
             let lr = lr_at(cfg, state.steps, self.steps_per_epoch);
             net = optim.step(lr, net, grads);
+            if let Some(avg) = ema.as_mut() {
+                avg.update(&net, state.steps);
+            }
             state.steps += 1;
             sums.add(&values);
             n += 1;
@@ -1066,14 +1108,17 @@ fn validate(
     )
 }
 
-/// Records an epoch: its metrics row, the best checkpoint when the selection criterion improved,
-/// the last weights and optimiser, staged under `ckpt/EPOCH/`; `state.json` then commits the
-/// epoch and the staged files are published (see [`recover_checkpoint`]).
+/// Records an epoch: its metrics row, the best checkpoint when the selection criterion improved
+/// (from the weight average when there is one), the last weights, weight average and optimiser,
+/// staged under `ckpt/EPOCH/`; `state.json` then commits the epoch and the staged files are
+/// published (see [`recover_checkpoint`]).
+#[allow(clippy::too_many_arguments)] // one epoch's whole state
 fn commit_epoch(
     cfg: &RunConfig,
     out: &Path,
     rec: &EpochRecord,
     net: &Net,
+    ema: Option<&WeightAverage<Net>>,
     optim: &ModuleOptimizer,
     state: &mut TrainState,
 ) -> Result<()> {
@@ -1095,8 +1140,9 @@ fn commit_epoch(
         state.best_epoch = epoch;
         state.best_threshold = rec.val_best.threshold;
         state.since_best = 0;
-        save_module(net, &stage.join(RunDir::BEST))?;
-        net.model.save(&stage.join(RunDir::MODEL))?;
+        let picked = ema.map_or(net, |a| a.average());
+        save_module(picked, &stage.join(RunDir::BEST))?;
+        picked.model.save(&stage.join(RunDir::MODEL))?;
     } else {
         state.since_best += 1;
         if state.since_best >= cfg.train.patience.max(1) {
@@ -1107,6 +1153,9 @@ fn commit_epoch(
         state.finished = true;
     }
     save_module(net, &stage.join(RunDir::LAST))?;
+    if let Some(a) = ema {
+        save_module(a.average(), &stage.join(RunDir::EMA))?;
+    }
     let bytes = optim
         .into_bytes()
         .map_err(|e| anyhow::anyhow!("cannot encode optimiser state: {e}"))?;
@@ -1145,6 +1194,11 @@ pub fn recover_checkpoint(out: &Path, state: &TrainState) -> Result<()> {
     let ckpt = out.join(RunDir::STAGING);
     let stage = ckpt.join(state.epochs_done.to_string());
     let mut names = vec![RunDir::LAST, RunDir::OPTIM];
+    // Staged only with `train.ema` on; publishing copies, so a stage whose removal had begun
+    // after its copy holds at most files already published.
+    if stage.join(RunDir::EMA).is_file() {
+        names.push(RunDir::EMA);
+    }
     if state.best_epoch == state.epochs_done {
         names.extend([RunDir::BEST, RunDir::MODEL]);
     }

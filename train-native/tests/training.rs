@@ -9,7 +9,7 @@ use std::path::Path;
 use common::{losses, opts, scratch, tiny};
 
 use fallkd_core::burn::module::Module;
-use fallkd_core::burn::tensor::{Device, activation::sigmoid};
+use fallkd_core::burn::tensor::{Device, Tensor, activation::sigmoid};
 use fallkd_core::data::batch::{EventWindow, student_batch};
 use fallkd_core::model::Student;
 use fallkd_core::model_file::from_bytes;
@@ -105,6 +105,61 @@ fn resume_continues_where_it_stopped() {
             .to_string()
             .contains("nothing to resume")
     );
+}
+
+/// The validation log loss of each epoch in a run's metrics.csv.
+fn val_losses(run: &Path) -> Vec<f64> {
+    let text = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let mut lines = text.lines();
+    let col = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|c| c == "val_loss")
+        .unwrap();
+    lines
+        .map(|l| l.split(',').nth(col).unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn weight_average_validates_checkpoints_and_resumes_exactly() {
+    let dir = scratch("ema");
+    let cfg = tiny(&dir, &["train.epochs=3", "train.ema=0.9"]);
+    let data = prepare(&cfg, cfg.data.root.as_ref().unwrap()).unwrap();
+    let whole = dir.join("whole");
+    train(&cfg, Role::Student, &data, &Device::flex(), &opts(&whole)).unwrap();
+    assert!(whole.join("ema.bpk").is_file());
+    // Interrupted after one epoch and resumed: the same epochs as the run never interrupted.
+    let parts = dir.join("parts");
+    let mut o = opts(&parts);
+    o.stop_after = Some(1);
+    assert!(train(&cfg, Role::Student, &data, &Device::flex(), &o).is_err());
+    o.stop_after = None;
+    o.resume = true;
+    train(&cfg, Role::Student, &data, &Device::flex(), &o).unwrap();
+    let (a, b) = (val_losses(&whole), val_losses(&parts));
+    assert_eq!(a.len(), b.len());
+    assert!(
+        a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-5),
+        "{a:?} {b:?}"
+    );
+    // Validation scored the average, not the raw weights: a run without it scores otherwise.
+    let raw = dir.join("raw");
+    let plain = tiny(&dir, &["train.epochs=3"]);
+    train(&plain, Role::Student, &data, &Device::flex(), &opts(&raw)).unwrap();
+    assert!(!raw.join("ema.bpk").exists());
+    let c = val_losses(&raw);
+    assert!(
+        a.iter().zip(&c).any(|(x, y)| (x - y).abs() > 1e-4),
+        "{a:?} {c:?}"
+    );
+    // A run with the average cannot resume without its file.
+    std::fs::remove_file(parts.join("ema.bpk")).unwrap();
+    let e = train(&cfg, Role::Student, &data, &Device::flex(), &o).unwrap_err();
+    assert!(format!("{e:#}").contains("ema.bpk"), "{e:#}");
+    let e = RunConfig::load(&[], &["train.ema=1".into()]).unwrap_err();
+    assert!(format!("{e:#}").contains("train.ema"), "{e:#}");
 }
 
 #[test]
@@ -324,6 +379,66 @@ fn window_feature_student_trains_exports_and_scores_the_same() {
     .unwrap_err();
     assert!(
         format!("{e:#}").contains("student.window_features"),
+        "{e:#}"
+    );
+}
+
+#[test]
+fn magnitude_channel_student_trains_exports_and_scores_the_same() {
+    let dir = scratch("mag");
+    let cfg = tiny(
+        &dir,
+        &[
+            "train.epochs=1",
+            "student.magnitude_channels=true",
+            "train.gyro_dropout=0.5",
+        ],
+    );
+    let data = prepare(&cfg, cfg.data.root.as_ref().unwrap()).unwrap();
+    assert!(data.stats.magnitude.is_some(), "magnitude scaling fitted");
+    let out = dir.join("student-mag");
+    train(&cfg, Role::Student, &data, &Device::flex(), &opts(&out)).unwrap();
+    let file = dir.join("mag.fallkd");
+    fallkd_train::commands::export::run(&out, &file, None, None, None, &Device::flex()).unwrap();
+    let device = Device::flex();
+    let (header, model) = from_bytes(&std::fs::read(&file).unwrap(), &device).unwrap();
+    let Student::TimestampAware(student) = model else {
+        panic!("wrong kind")
+    };
+    assert_eq!(header.stats.magnitude, data.stats.magnitude);
+    let native = fallkd_train::trainer::load_trained(&cfg, Role::Student, &out, &device).unwrap();
+    let windows: Vec<EventWindow> = data.test.iter().take(4).map(EventWindow::from).collect();
+    let refs: Vec<&EventWindow> = windows.iter().collect();
+    let b = student_batch(&refs, &[true; 4][..refs.len()], &header.stats, 16, &device);
+    assert_eq!(b.events.dims()[2], 8);
+    let logits = |m: &fallkd_core::model::TimestampAwareStudent, events| {
+        m.forward(events, b.timestamps.clone(), b.mask.clone(), None)
+            .logits
+            .into_data()
+    };
+    assert_eq!(
+        logits(&student, b.events.clone()),
+        logits(native.timestamp_aware().unwrap(), b.events.clone())
+    );
+    // The magnitude channels are read: other magnitudes, other logits.
+    let [n_b, n, _] = b.events.dims();
+    let six = b.events.clone().slice([0..n_b, 0..n, 0..6]);
+    let other = Tensor::cat(vec![six.clone(), six.slice([0..n_b, 0..n, 0..2]) * 3.0], 2);
+    assert_ne!(logits(&student, b.events.clone()), logits(&student, other));
+    // Without it in the configuration, no scaling is fitted; a fixed-rate student refuses it.
+    let plain = tiny(&dir, &["train.epochs=1"]);
+    let p = prepare(&plain, plain.data.root.as_ref().unwrap()).unwrap();
+    assert!(p.stats.magnitude.is_none());
+    let e = RunConfig::load(
+        &[],
+        &[
+            "student.magnitude_channels=true".into(),
+            "student.arch=fixed-rate".into(),
+        ],
+    )
+    .unwrap_err();
+    assert!(
+        format!("{e:#}").contains("student.magnitude_channels"),
         "{e:#}"
     );
 }

@@ -4,14 +4,16 @@
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::events::{CHANNELS, Interpolator};
-use super::normalize::NormStats;
+use super::normalize::{MAGNITUDE_CHANNELS, NormStats};
 use super::skeleton_csv::{Frame, SKELETON_DIM};
 use super::window::Window;
 
 /// Student input for a batch of windows.
 #[derive(Debug, Clone)]
 pub struct StudentBatch {
-    /// `(B, N, 6)` normalised events, zero-padded to the longest window.
+    /// `(B, N, C)` normalised events, zero-padded to the longest window: C = 6, or 8 when the
+    /// statistics carry magnitude scaling (a student with `magnitude_channels`: the six
+    /// channels, then `ln(1 + |a|)` and `ln(1 + |g|)` scaled).
     pub events: Tensor<3>,
     /// `(B, N)` seconds since each window's first event.
     pub timestamps: Tensor<2>,
@@ -53,7 +55,14 @@ pub fn student_batch(
 ) -> StudentBatch {
     let b = windows.len();
     let n = windows.iter().map(|w| w.events.len()).max().unwrap_or(0);
-    let mut ev = vec![0f32; b * n * CHANNELS];
+    let magnitude = stats.magnitude.as_ref();
+    let c = CHANNELS
+        + if magnitude.is_some() {
+            MAGNITUDE_CHANNELS
+        } else {
+            0
+        };
+    let mut ev = vec![0f32; b * n * c];
     let mut ts = vec![0f32; b * n];
     let mut mask = vec![0f32; b * n];
     let mut grid = Vec::with_capacity(b * grid_len * CHANNELS);
@@ -61,7 +70,11 @@ pub fn student_batch(
         let t0 = w.timestamps.first().copied().unwrap_or(0.0);
         let normed: Vec<[f32; CHANNELS]> = w.events.iter().map(|e| stats.imu(e)).collect();
         for (k, e) in normed.iter().enumerate() {
-            ev[(i * n + k) * CHANNELS..(i * n + k + 1) * CHANNELS].copy_from_slice(e);
+            let row = &mut ev[(i * n + k) * c..(i * n + k + 1) * c];
+            row[..CHANNELS].copy_from_slice(e);
+            if let Some(m) = magnitude {
+                row[CHANNELS..].copy_from_slice(&m.apply(&w.events[k]));
+            }
             ts[i * n + k] = (w.timestamps[k] - t0) as f32;
             mask[i * n + k] = 1.0;
         }
@@ -78,7 +91,7 @@ pub fn student_batch(
     });
     StudentBatch {
         features,
-        events: Tensor::from_data(TensorData::new(ev, [b, n, CHANNELS]), device),
+        events: Tensor::from_data(TensorData::new(ev, [b, n, c]), device),
         timestamps: Tensor::from_data(TensorData::new(ts, [b, n]), device),
         mask: Tensor::from_data(TensorData::new(mask, [b, n]), device),
         grid: Tensor::from_data(TensorData::new(grid, [b, grid_len, CHANNELS]), device),
@@ -202,5 +215,37 @@ mod tests {
             .unwrap();
         let want = stats.features.as_ref().unwrap().apply(&rows[1]);
         assert_eq!(&v[crate::features::NUM_FEATURES..], &want[..]);
+    }
+
+    #[test]
+    fn batches_carry_magnitude_channels_exactly_when_the_statistics_scale_them() {
+        let d = Device::flex();
+        let (a, b) = (window(0.0), window(0.5));
+        let mut stats = NormStats::default();
+        let plain = student_batch(&[&a, &b], &[true, false], &stats, 8, &d);
+        assert_eq!(plain.events.dims()[2], CHANNELS);
+        let m = crate::data::normalize::MagnitudeStats::fit(a.events.iter().chain(&b.events));
+        stats.magnitude = Some(m.clone());
+        let with = student_batch(&[&a, &b], &[true, false], &stats, 8, &d);
+        let [_, n, c] = with.events.dims();
+        assert_eq!(c, CHANNELS + MAGNITUDE_CHANNELS);
+        let v: Vec<f32> = with
+            .events
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap();
+        let p: Vec<f32> = plain
+            .events
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap();
+        // Window b, event 1: the six normalised channels as before, then the magnitudes.
+        let (k, pk) = ((n + 1) * c, (n + 1) * CHANNELS);
+        assert_eq!(&v[k..k + CHANNELS], &p[pk..pk + CHANNELS]);
+        assert_eq!(&v[k + CHANNELS..k + c], &m.apply(&b.events[1])[..]);
+        // The grid of the fixed-rate baseline keeps six channels.
+        assert_eq!(with.grid.dims()[2], CHANNELS);
     }
 }

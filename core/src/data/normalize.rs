@@ -18,6 +18,71 @@ pub struct NormStats {
     /// path (`None` for every other model; older model files have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub features: Option<FeatureStats>,
+    /// Statistics of the two magnitude channels, for a student with `magnitude_channels` on
+    /// (`None` for every other model; older model files have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub magnitude: Option<MagnitudeStats>,
+}
+
+/// Number of magnitude channels a student with `magnitude_channels` reads after the six IMU
+/// channels: `ln(1 + |a|)` and `ln(1 + |g|)`.
+pub const MAGNITUDE_CHANNELS: usize = 2;
+
+/// Scaling of the two magnitude channels `ln(1 + |a|)` and `ln(1 + |g|)`, z-scored with the
+/// mean and standard deviation of the training events.
+///
+/// Why compressed: the event embedding is `LayerNorm(Linear(...))`, which forgets an input's
+/// overall scale. With the six raw channels alone, a 3 g and a 10 g impact in the same direction
+/// embed alike; a logarithmic channel grows slower than the raw ones, so the direction of the
+/// event vector, which the layer norm keeps, changes with the impact's size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MagnitudeStats {
+    /// Mean of `ln(1 + |a|)` and `ln(1 + |g|)`.
+    pub mean: [f32; MAGNITUDE_CHANNELS],
+    /// Their standard deviations (at least 1e-3).
+    pub std: [f32; MAGNITUDE_CHANNELS],
+}
+
+/// `ln(1 + |a|)` and `ln(1 + |g|)` of one raw event.
+fn log_magnitudes(e: &Event) -> [f32; MAGNITUDE_CHANNELS] {
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    [norm(&e[..3]).ln_1p(), norm(&e[3..]).ln_1p()]
+}
+
+impl MagnitudeStats {
+    /// Statistics of the given raw training events (non-finite magnitudes skipped).
+    pub fn fit<'a>(events: impl Iterator<Item = &'a Event>) -> MagnitudeStats {
+        let mut n = [0f64; MAGNITUDE_CHANNELS];
+        let mut s = [0f64; MAGNITUDE_CHANNELS];
+        let mut s2 = [0f64; MAGNITUDE_CHANNELS];
+        for e in events {
+            for (c, v) in log_magnitudes(e).into_iter().enumerate() {
+                if v.is_finite() {
+                    n[c] += 1.0;
+                    s[c] += v as f64;
+                    s2[c] += (v as f64).powi(2);
+                }
+            }
+        }
+        let mut out = MagnitudeStats {
+            mean: [0.0; MAGNITUDE_CHANNELS],
+            std: [1.0; MAGNITUDE_CHANNELS],
+        };
+        for c in 0..MAGNITUDE_CHANNELS {
+            if n[c] > 0.0 {
+                let m = s[c] / n[c];
+                out.mean[c] = m as f32;
+                out.std[c] = ((s2[c] / n[c] - m * m).max(0.0).sqrt() as f32).max(1e-3);
+            }
+        }
+        out
+    }
+
+    /// The two scaled magnitude channels of one raw event.
+    pub fn apply(&self, e: &Event) -> [f32; MAGNITUDE_CHANNELS] {
+        let v = log_magnitudes(e);
+        std::array::from_fn(|c| (v[c] - self.mean[c]) / self.std[c])
+    }
 }
 
 /// Scaling of the hand-made window features ([`crate::features`]) for a neural input: each
@@ -85,6 +150,7 @@ impl Default for NormStats {
             imu_std: [1.0; CHANNELS],
             skeleton_std: [1.0; 3],
             features: None,
+            magnitude: None,
         }
     }
 }
@@ -187,5 +253,35 @@ mod tests {
         assert!(!json.contains("features"), "{json}");
         let back: NormStats = serde_json::from_str(&json).unwrap();
         assert_eq!(back, s);
+    }
+
+    #[test]
+    fn magnitude_channels_are_log_compressed_then_standardised() {
+        // |a| = 5 and 0 (ln 6 and ln 1 = 0), |g| = 1 and 3 (ln 2 and ln 4).
+        let events = [
+            [3.0, 4.0, 0.0, 1.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0, 0.0, -3.0],
+        ];
+        let m = MagnitudeStats::fit(events.iter());
+        let close = |a: f32, b: f32| (a - b).abs() < 1e-5;
+        assert!(close(m.mean[0], 6f32.ln() / 2.0), "{m:?}");
+        assert!(close(m.std[0], 6f32.ln() / 2.0), "{m:?}");
+        assert!(close(m.mean[1], (2f32.ln() + 4f32.ln()) / 2.0), "{m:?}");
+        assert!(close(m.apply(&events[0])[0], 1.0) && close(m.apply(&events[1])[0], -1.0));
+        assert!(close(m.apply(&events[0])[1], -1.0) && close(m.apply(&events[1])[1], 1.0));
+        // A bigger impact along the same direction moves the log channel by less than the raw
+        // ones: the direction of the whole event vector changes with the size.
+        let small = m.apply(&[30.0, 40.0, 0.0, 0.0, 0.0, 0.0])[0];
+        let big = m.apply(&[90.0, 120.0, 0.0, 0.0, 0.0, 0.0])[0];
+        assert!(big > small && big < 3.0 * small, "{small} {big}");
+        // Statistics with the channels survive a round trip; those without do not name them.
+        let s = NormStats {
+            magnitude: Some(m),
+            ..NormStats::default()
+        };
+        let back: NormStats = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
+        let plain = serde_json::to_string(&NormStats::default()).unwrap();
+        assert!(!plain.contains("magnitude"), "{plain}");
     }
 }

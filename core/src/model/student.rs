@@ -55,6 +55,11 @@ pub struct TimestampAwareStudentConfig {
     /// Hidden width of the window-feature MLP.
     #[config(default = 32)]
     pub feature_hidden: usize,
+    /// Read two more channels per event after the `input_channels`: the scaled `ln(1 + |a|)` and
+    /// `ln(1 + |g|)` ([`crate::data::normalize::MagnitudeStats`]), so that an impact's size
+    /// survives the event embedding's layer norm.
+    #[config(default = false)]
+    pub magnitude_channels: bool,
 }
 
 /// The window-feature path: `Linear(F, H) -> GELU -> dropout -> Linear(H, 1)`.
@@ -87,9 +92,20 @@ pub struct TimestampAwareStudent {
 }
 
 impl TimestampAwareStudentConfig {
+    /// Channels of each event the student reads: `input_channels`, plus the two magnitude
+    /// channels when they are on.
+    pub fn event_channels(&self) -> usize {
+        self.input_channels
+            + if self.magnitude_channels {
+                crate::data::normalize::MAGNITUDE_CHANNELS
+            } else {
+                0
+            }
+    }
+
     fn resampler(&self) -> EventTokenResamplerConfig {
         EventTokenResamplerConfig::new()
-            .with_input_channels(self.input_channels)
+            .with_input_channels(self.event_channels())
             .with_embed_dim(self.embed_dim)
             .with_num_tokens(self.num_tokens)
             .with_num_heads(self.num_heads)
@@ -138,7 +154,8 @@ impl TimestampAwareStudent {
     /// Fall logits and trunk outputs of a batch of windows.
     ///
     /// # Shapes
-    /// - events: `(B, N, C)` normalised events
+    /// - events: `(B, N, C)` normalised events, C the configuration's
+    ///   [`TimestampAwareStudentConfig::event_channels`]
     /// - timestamps: `(B, N)` seconds
     /// - mask: `(B, N)` 1 valid, 0 padded
     /// - features: `(B, F)` scaled window features; read only by a student with the
