@@ -148,8 +148,8 @@ pub enum StudentArch {
     /// Event-token resampler student.
     #[default]
     TimestampAware,
-    /// Fixed-rate interpolation baseline (the same trunk settings; `time_mode`, `locality_bias`
-    /// and `window_features` do not apply).
+    /// Fixed-rate interpolation baseline (the same trunk settings; `time_mode`, `locality_bias`,
+    /// `window_features` and `magnitude_channels` do not apply).
     FixedRate,
 }
 

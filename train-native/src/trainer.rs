@@ -707,7 +707,7 @@ pub fn train(
         (net, optim) = (trained, optimised);
         let secs = t0.elapsed().as_secs_f64();
         // The model validation picks from: the weight average when there is one.
-        let picked = ema.as_ref().map_or(&net, |a| a.average());
+        let picked = ema.as_ref().and_then(|a| a.average()).unwrap_or(&net);
         let (val, val_best, val_loss) = validate(picked, &batcher, role, data, device);
         let rec = EpochRecord {
             epoch,
@@ -750,7 +750,8 @@ pub fn train(
 }
 
 /// The weight average of a run with `train.ema` on: continued from the last committed epoch's
-/// `ema.bpk` when resuming, else started at the network's initial weights.
+/// `ema.bpk` when resuming, else empty until the first optimiser step (see
+/// [`crate::weight_average`]: it must not draw the network's lazy initial weights).
 fn weight_average(
     cfg: &RunConfig,
     out: &Path,
@@ -761,20 +762,19 @@ fn weight_average(
     if cfg.train.ema <= 0.0 {
         return Ok(None);
     }
+    if !resume {
+        return Ok(Some(WeightAverage::new(cfg.train.ema)));
+    }
+    // A resumed run has committed an epoch, and with it the average.
     let saved = out.join(RunDir::EMA);
-    let start = if resume {
-        // A resumed run has committed an epoch, and with it the average.
-        if !saved.is_file() {
-            bail!(
-                "{} missing: the run's weight average (train.ema) cannot be resumed",
-                saved.display()
-            );
-        }
-        load_module(net.valid(), &saved, device)?
-    } else {
-        net.valid()
-    };
-    Ok(Some(WeightAverage::new(&start, cfg.train.ema)))
+    if !saved.is_file() {
+        bail!(
+            "{} missing: the run's weight average (train.ema) cannot be resumed",
+            saved.display()
+        );
+    }
+    let avg = load_module(net.valid(), &saved, device)?;
+    Ok(Some(WeightAverage::resume(&avg, cfg.train.ema)))
 }
 
 /// A fresh run writes its configuration, statistics and metrics header (removing whatever an
@@ -1140,7 +1140,7 @@ fn commit_epoch(
         state.best_epoch = epoch;
         state.best_threshold = rec.val_best.threshold;
         state.since_best = 0;
-        let picked = ema.map_or(net, |a| a.average());
+        let picked = ema.and_then(|a| a.average()).unwrap_or(net);
         save_module(picked, &stage.join(RunDir::BEST))?;
         picked.model.save(&stage.join(RunDir::MODEL))?;
     } else {
@@ -1153,8 +1153,8 @@ fn commit_epoch(
         state.finished = true;
     }
     save_module(net, &stage.join(RunDir::LAST))?;
-    if let Some(a) = ema {
-        save_module(a.average(), &stage.join(RunDir::EMA))?;
+    if let Some(avg) = ema.and_then(|a| a.average()) {
+        save_module(avg, &stage.join(RunDir::EMA))?;
     }
     let bytes = optim
         .into_bytes()
@@ -1186,8 +1186,8 @@ fn metrics_through(path: &Path, done: usize, rec: &EpochRecord) -> String {
 
 /// Brings a run directory in line with its committed `state.json`. An epoch's checkpoint files
 /// are written to `ckpt/EPOCH/` before `state.json` commits the epoch; this publishes the
-/// committed epoch's files under their usual names (`last.bpk`, `optim.bpk`, and `best.bpk` and
-/// `model.bpk` when it was the best) and removes every staged epoch, so that a process killed at
+/// committed epoch's files under their usual names (`last.bpk`, `optim.bpk`, `ema.bpk` with
+/// `train.ema` on, and `best.bpk` and `model.bpk` when it was the best) and removes every staged epoch, so that a process killed at
 /// any moment leaves either the previous epoch or this one, never a mix. Idempotent; run after
 /// each commit and before a resume.
 pub fn recover_checkpoint(out: &Path, state: &TrainState) -> Result<()> {

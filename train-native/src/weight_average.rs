@@ -5,6 +5,11 @@
 //! After optimiser step `t` (counted from 0) the average becomes
 //! `d_t avg + (1 - d_t) w` with `d_t = min(decay, (1 + t) / (10 + t))`: the short warm-up keeps
 //! the freshly initialised weights from dominating the first epoch's average.
+//!
+//! An average that starts fresh takes its first value from the first update, not from the
+//! untrained module: reading a burn module's parameters draws its lazily initialised weights, and
+//! drawing them before training would take other random numbers than a run without the average
+//! (another initialisation, so a comparison of the two would not isolate the average).
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::Tensor;
@@ -12,15 +17,20 @@ use burn::tensor::Tensor;
 /// The running average of a module's float parameters (held without autodiff).
 #[derive(Debug, Clone)]
 pub struct WeightAverage<M: Module> {
-    avg: M,
+    avg: Option<M>,
     decay: f64,
 }
 
 impl<M: Module> WeightAverage<M> {
-    /// Starts the average at `module`'s weights (or continues from an average loaded from disk).
-    pub fn new(module: &M, decay: f64) -> Self {
+    /// An average without a value yet: the first [`Self::update`] gives it one.
+    pub fn new(decay: f64) -> Self {
+        WeightAverage { avg: None, decay }
+    }
+
+    /// Continues from an average saved earlier (loaded from disk).
+    pub fn resume(avg: &M, decay: f64) -> Self {
         WeightAverage {
-            avg: module.valid(),
+            avg: Some(avg.valid()),
             decay,
         }
     }
@@ -30,24 +40,29 @@ impl<M: Module> WeightAverage<M> {
         self.decay.min((1.0 + step as f64) / (10.0 + step as f64))
     }
 
-    /// Folds `module`'s weights, as they are after optimiser step `step`, into the average.
+    /// Folds `module`'s weights, as they are after optimiser step `step`, into the average (the
+    /// first update takes them as they are).
     pub fn update(&mut self, module: &M, step: usize) {
+        let Some(avg) = self.avg.take() else {
+            self.avg = Some(module.valid());
+            return;
+        };
         let mut take = Take(Vec::new());
         module.visit(&mut take);
         let mut blend = Blend {
             weights: take.0.into_iter(),
             decay: self.decay_at(step),
         };
-        self.avg = self.avg.clone().map(&mut blend);
+        self.avg = Some(avg.map(&mut blend));
         assert!(
             blend.weights.next().is_none(),
             "the averaged module has the trained module's parameters"
         );
     }
 
-    /// The averaged module (validation mode).
-    pub fn average(&self) -> &M {
-        &self.avg
+    /// The averaged module (validation mode); `None` before the first update.
+    pub fn average(&self) -> Option<&M> {
+        self.avg.as_ref()
     }
 }
 
@@ -117,25 +132,33 @@ mod tests {
         let device = Device::flex().autodiff();
         let m = LinearConfig::new(3, 2).init(&device);
         let zero = filled(&m, 0.0);
-        let mut avg = WeightAverage::new(&zero, 0.9);
+        let mut avg = WeightAverage::new(0.9);
+        assert!(avg.average().is_none());
         assert_eq!(avg.decay_at(0), 0.1);
         assert_eq!(avg.decay_at(1000), 0.9);
-        // Step 0: 0.1 * 0 + 0.9 * 1; step 1000: 0.9 * 0.9 + 0.1 * 3.
-        avg.update(&filled(&m, 1.0), 0);
-        assert!(
-            weights(avg.average())
-                .iter()
-                .all(|&v| (v - 0.9).abs() < 1e-6)
-        );
+        // The first update takes the weights; then step 1: d = 2 / 11, 0 * d + 1 * (1 - d) = 9 / 11;
+        // step 1000: 0.9 * 9 / 11 + 0.1 * 3.
+        avg.update(&zero, 0);
+        avg.update(&filled(&m, 1.0), 1);
+        let got = |a: &WeightAverage<Linear>| weights(a.average().unwrap());
+        assert!(got(&avg).iter().all(|&v| (v - 9.0 / 11.0).abs() < 1e-6));
         avg.update(&filled(&m, 3.0), 1000);
         assert!(
-            weights(avg.average())
+            got(&avg)
                 .iter()
-                .all(|&v| (v - 1.11).abs() < 1e-6)
+                .all(|&v| (v - (0.9 * 9.0 / 11.0 + 0.3)).abs() < 1e-6)
         );
         // The average is a plain (inference) module and the trained one is left as it was.
-        assert!(!avg.average().weight.val().is_autodiff());
+        assert!(!avg.average().unwrap().weight.val().is_autodiff());
         assert!(weights(&zero).iter().all(|&v| v == 0.0));
+        // Resumed from a saved average, it continues from it.
+        let mut back = WeightAverage::resume(avg.average().unwrap(), 0.9);
+        back.update(&filled(&m, 3.0), 1000);
+        assert!(
+            got(&back)
+                .iter()
+                .all(|&v| (v - (0.81 * 9.0 / 11.0 + 0.57)).abs() < 1e-5)
+        );
     }
 
     #[test]
@@ -150,8 +173,12 @@ mod tests {
                 &device,
             ))),
         };
-        let mut avg = WeightAverage::new(&filled(&m, 0.0), 0.5);
+        let mut avg = WeightAverage::new(0.5);
+        avg.update(&filled(&m, 0.0), 0);
         avg.update(&target, 1000);
-        assert_eq!(weights(avg.average()), vec![0.5, 1.0, 1.5, 2.0, 5.0, 10.0]);
+        assert_eq!(
+            weights(avg.average().unwrap()),
+            vec![0.5, 1.0, 1.5, 2.0, 5.0, 10.0]
+        );
     }
 }

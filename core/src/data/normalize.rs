@@ -31,10 +31,11 @@ pub const MAGNITUDE_CHANNELS: usize = 2;
 /// Scaling of the two magnitude channels `ln(1 + |a|)` and `ln(1 + |g|)`, z-scored with the
 /// mean and standard deviation of the training events.
 ///
-/// Why compressed: the event embedding is `LayerNorm(Linear(...))`, which forgets an input's
-/// overall scale. With the six raw channels alone, a 3 g and a 10 g impact in the same direction
-/// embed alike; a logarithmic channel grows slower than the raw ones, so the direction of the
-/// event vector, which the layer norm keeps, changes with the impact's size.
+/// Why compressed: the event embedding is `SiLU(LayerNorm(Linear(...)))`, and a layer norm
+/// keeps little of its input's overall scale: once an impact's channels dwarf the bias and the
+/// time features, a 3 g and a 10 g impact in the same direction embed nearly alike. A
+/// logarithmic channel grows slower than the raw ones, so the direction of the event vector,
+/// which the layer norm keeps, changes with the impact's size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MagnitudeStats {
     /// Mean of `ln(1 + |a|)` and `ln(1 + |g|)`.

@@ -78,8 +78,9 @@ impl Student {
     /// Fall logits and trunk outputs of a batch of windows.
     ///
     /// # Shapes
-    /// - batch: `events (B, N, 6)`, `timestamps (B, N)`, `mask (B, N)` for the timestamp-aware
-    ///   student (and `features (B, F)` with its window-feature path); `grid (B, L, 6)` for the
+    /// - batch: `events (B, N, 6)` (`(B, N, 8)` with magnitude channels), `timestamps (B, N)`,
+    ///   `mask (B, N)` for the timestamp-aware student (and `features (B, F)` with its
+    ///   window-feature path); `grid (B, L, 6)` for the
     ///   fixed-rate baseline
     /// - output: `logits (B)`, `features (B, D)`, `tokens (B, L, D)`, `pooled_tokens (B, G, D)`,
     ///   `attention (B, L)` (see [`ModelOutput`])
