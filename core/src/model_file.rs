@@ -134,6 +134,18 @@ fn check_header(header: &ModelHeader) -> Result<(), Error> {
             "bad header: the normalisation statistics hold non-finite means or deviations that are not positive".into(),
         ));
     }
+    // Batches hold the watch's six channels (plus any magnitude channels): a model that reads
+    // another number would fail on its first window.
+    let channels = match &header.arch {
+        StudentConfig::TimestampAware(c) => c.input_channels,
+        StudentConfig::FixedRate(c) => c.input_channels,
+    };
+    if channels != crate::data::events::CHANNELS {
+        return Err(Error::ModelFile(format!(
+            "bad header: the student reads {channels} input channels; the watch gives {} (accelerometer and gyroscope x, y, z)",
+            crate::data::events::CHANNELS
+        )));
+    }
     if let StudentConfig::TimestampAware(c) = &header.arch {
         // Batches take their magnitude channels from the statistics, the model its input
         // width from the configuration: they must agree, both ways.
@@ -312,5 +324,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("magnitude scaling holds"), "{e}");
+    }
+
+    #[test]
+    fn a_student_reading_other_than_six_channels_is_refused() {
+        let h = header(student(&[("input_channels", 7.into())]));
+        let e = from_bytes(&file(&h), &Device::flex())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("reads 7 input channels"), "{e}");
     }
 }
