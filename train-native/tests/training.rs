@@ -578,14 +578,31 @@ fn stress_test_writes_curves() {
     let b = dir.join("baseline");
     let base = tiny(&dir, &["train.epochs=1", "student.arch=fixed-rate"]);
     train(&base, Role::Student, &data, &Device::flex(), &opts(&b)).unwrap();
-    let points =
-        fallkd_train::commands::stress::run(&[a, b], &dir.join("stress"), &Device::flex(), false)
-            .unwrap();
+    let points = fallkd_train::commands::stress::run(
+        &[a.clone(), b],
+        &dir.join("stress"),
+        &Device::flex(),
+        false,
+    )
+    .unwrap();
     assert_eq!(points.len(), 2 * 2 * 2);
     assert!(
         dir.join("stress/stress.csv").is_file() && dir.join("stress/stress-jitter.svg").is_file()
     );
     assert!(points.iter().all(|p| (0.0..=1.0).contains(&p.f1)));
+    // The windows are scaled with the run's own statistics (norm.json), not refitted ones.
+    let norm = a.join("norm.json");
+    let mut stats: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&norm).unwrap()).unwrap();
+    stats["imu_mean"][2] = (stats["imu_mean"][2].as_f64().unwrap() + 50.0).into();
+    std::fs::write(&norm, serde_json::to_vec(&stats).unwrap()).unwrap();
+    let moved =
+        fallkd_train::commands::stress::run(&[a], &dir.join("stress2"), &Device::flex(), false)
+            .unwrap();
+    assert!(
+        moved.iter().zip(&points).any(|(m, p)| m.auc != p.auc),
+        "{moved:?}"
+    );
 }
 
 #[test]

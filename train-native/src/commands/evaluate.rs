@@ -23,7 +23,9 @@ pub fn run(run: &Path, data_root_override: Option<&Path>, device: &Device) -> Re
     let net = load_trained(&cfg, role, run, device)?;
     let batcher = Batcher {
         data: &data,
-        stats: data.stats.clone(),
+        // The run's own statistics: refitted on another data root they would scale the windows
+        // otherwise than the model was trained with.
+        stats: dir.norm()?,
         teacher_stats: None,
         role,
         grid_len: cfg.student.model.num_tokens,

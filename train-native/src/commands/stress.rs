@@ -55,7 +55,7 @@ pub fn run(
         let state = dir.state()?;
         let batcher = Batcher {
             data: &data,
-            stats: data.stats.clone(),
+            stats: dir.norm()?,
             teacher_stats: None,
             role: Role::Student,
             grid_len: cfg.student.model.num_tokens,
