@@ -82,9 +82,9 @@ for V in val-f1: fixed: nested: val-f1:0.02 fixed:0.02 nested:0.02; do
   cp runs/oldval11/operating-points.csv "results/oldval11-3seeds/$CH${BUDGET:+-$BUDGET}.operating-points.csv"
 done
 
-# W5 to W8: one more distilled-student row beside W4's KD student, teachers reused, read against
+# W5 to W9: one more distilled-student row beside W4's KD student, teachers reused, read against
 # the KD student without the change, the no-KD student and the feature model under W4's two
-# protocols (A: val-f1; B: nested + 2 % older-alarm budget). W5 runs three seeds; W6 to W8 are
+# protocols (A: val-f1; B: nested + 2 % older-alarm budget). W5 runs three seeds; W6 to W9 are
 # screened on seed 42 first (11 folds, paired with the same folds of W4's seed 42), and a row
 # whose recording F1 per fold under protocol B comes out above the KD student's gets seeds 43
 # and 44 before RESULTS.md says anything of it beyond the screen (rule fixed before their runs).
@@ -117,6 +117,11 @@ kd_row_study student-kd-wearer-wf-mag "$KD_WEARER_WF;student.magnitude_channels=
 # W8. A weight average (the issue's "EMA or weight averaging"): decay 0.99 per step (about 1.4
 #     epochs of the ~73 steps an epoch here), validation and checkpoints on the average. Seed 42.
 kd_row_study student-kd-wearer-wf-ema "$KD_WEARER_WF;train.ema=0.99" results/weight-average 42
+# W9. Timestamp perturbations at training time (the issue's "the four timestamp perturbations at
+#     training time"): half the training windows get one of jitter, dropout, burst and warp at a
+#     severity up to 0.5 (jitter sigma 50 ms, 45 % of events lost, 40 % in one burst, rate swing
+#     0.45). Seed 42.
+kd_row_study student-kd-wearer-wf-perturb "$KD_WEARER_WF;train.perturb={probability: 0.5, max_severity: 0.5}" results/timestamp-perturbations 42
 
 # W1b. Augmentation (RESULTS.md section 3, "what was tried"), seed 42, each read against its row
 #      without it by the paired tests.

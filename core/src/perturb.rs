@@ -135,3 +135,99 @@ impl Perturbation {
         (ev, ts)
     }
 }
+
+/// Timestamp perturbations at training time (`train.perturb`): with `probability`, a training
+/// window gets one of the four kinds, drawn uniformly, at a severity drawn uniformly from
+/// `[0, max_severity]`, so that a student meets the watch's bursts, lost events, jitter and
+/// rate drift while it learns. The default (all zero) leaves windows untouched.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PerturbConfig {
+    /// Probability that a training window is perturbed (0: off).
+    pub probability: f64,
+    /// Largest severity, in [0, 1] (the scale of [`Perturbation::at_severity`]).
+    pub max_severity: f64,
+}
+
+impl PerturbConfig {
+    /// Whether any window can change.
+    pub fn is_active(&self) -> bool {
+        self.probability > 0.0 && self.max_severity > 0.0
+    }
+
+    /// Checks the ranges, naming the offending key.
+    pub fn validate(&self) -> Result<(), Error> {
+        for (key, v) in [
+            ("train.perturb.probability", self.probability),
+            ("train.perturb.max_severity", self.max_severity),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(Error::config(key, format!("must be in [0, 1], got {v}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Perturbs one window's events and timestamps in place (or leaves them, with probability
+    /// `1 - probability`). Draws the same number of random numbers from `rng` either way.
+    pub fn apply<const C: usize>(
+        &self,
+        events: &mut Vec<[f32; C]>,
+        timestamps: &mut Vec<f64>,
+        rng: &mut Rng,
+    ) {
+        let (hit, pick, severity, seed) = (
+            rng.uniform(),
+            rng.below(Perturbation::KINDS.len()),
+            rng.uniform() * self.max_severity,
+            rng.next_u64(),
+        );
+        if !self.is_active() || hit >= self.probability {
+            return;
+        }
+        let p = Perturbation::at_severity(Perturbation::KINDS[pick], severity)
+            .expect("one of the known kinds");
+        (*events, *timestamps) = p.apply(events, timestamps, seed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window() -> (Vec<[f32; 2]>, Vec<f64>) {
+        let ts: Vec<f64> = (0..128).map(|i| i as f64 / 32.0).collect();
+        (ts.iter().map(|&t| [t as f32, 1.0]).collect(), ts)
+    }
+
+    #[test]
+    fn training_perturbations_hit_their_share_of_windows_and_keep_them_sorted() {
+        let mut rng = Rng::new(7);
+        let off = PerturbConfig::default();
+        let (mut e, mut t) = window();
+        off.apply(&mut e, &mut t, &mut rng);
+        assert_eq!((e, t), window());
+        let cfg = PerturbConfig {
+            probability: 0.3,
+            max_severity: 1.0,
+        };
+        let mut changed = 0;
+        for _ in 0..1000 {
+            let (mut e, mut t) = window();
+            cfg.apply(&mut e, &mut t, &mut rng);
+            assert!(t.windows(2).all(|w| w[0] <= w[1]));
+            assert_eq!(e.len(), t.len());
+            assert!(e.len() >= 4 && e.len() <= 128);
+            changed += usize::from((e.clone(), t.clone()) != window());
+        }
+        // About 30 % of windows (a drawn severity near 0 can leave one as it was).
+        assert!((230..=330).contains(&changed), "{changed}");
+        assert!(cfg.validate().is_ok());
+        let bad = PerturbConfig {
+            probability: 1.5,
+            ..cfg
+        };
+        let e = bad.validate().unwrap_err().to_string();
+        assert!(e.contains("train.perturb.probability"), "{e}");
+    }
+}

@@ -11,6 +11,7 @@ use fallkd_core::losses::{
     AttentionKdConfig, ComodoConfig, EmbeddingKdConfig, KdWeights, ResponseKdConfig, TaskLossKind,
 };
 use fallkd_core::model::{SkeletonTransformerConfig, StudentConfig, TimestampAwareStudentConfig};
+use fallkd_core::perturb::PerturbConfig;
 use serde::{Deserialize, Serialize};
 
 /// Everything a run needs.
@@ -315,6 +316,9 @@ pub struct TrainSection {
     /// example 0.99); validation, the best checkpoint and the exported model use the average
     /// ([`crate::weight_average`]). 0: off.
     pub ema: f64,
+    /// Timestamp perturbations of training windows (students): `{probability, max_severity}`,
+    /// one of jitter, dropout, burst and warp per perturbed window; off by default.
+    pub perturb: PerturbConfig,
 }
 
 impl Default for TrainSection {
@@ -333,6 +337,7 @@ impl Default for TrainSection {
             gyro_dropout: 0.0,
             augment: AugmentConfig::default(),
             ema: 0.0,
+            perturb: PerturbConfig::default(),
         }
     }
 }
@@ -409,6 +414,7 @@ impl RunConfig {
             );
         }
         self.train.augment.validate()?;
+        self.train.perturb.validate()?;
         if !(0.0..1.0).contains(&self.train.ema) {
             bail!("train.ema must lie in [0, 1), got {}", self.train.ema);
         }

@@ -21,6 +21,7 @@ use fallkd_core::metrics::{BinaryMetrics, best_threshold, binary_metrics};
 use fallkd_core::model::{
     ModelOutput, SkeletonTransformer, Student, TimestampAwareStudent, seed_training,
 };
+use fallkd_core::perturb::PerturbConfig;
 use fallkd_core::rng::Rng;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -930,10 +931,13 @@ impl EpochRun<'_> {
         // Its own stream, so that turning augmentation on leaves the dropout draws as they were.
         let mut augment_rng =
             Rng::new(cfg.seed ^ 0xa0_6a06 ^ (epoch as u64).wrapping_mul(0x2545_F491));
-        let augment = match self.role {
-            Role::Student => cfg.train.augment,
-            Role::Teacher => AugmentConfig::default(),
+        let (augment, perturb) = match self.role {
+            Role::Student => (cfg.train.augment, cfg.train.perturb),
+            Role::Teacher => (AugmentConfig::default(), PerturbConfig::default()),
         };
+        // Its own stream too, for the same reason.
+        let mut perturb_rng =
+            Rng::new(cfg.seed ^ 0x7e57_a11 ^ (epoch as u64).wrapping_mul(0x2545_F491));
         let mut sums = LossValues::default();
         let mut n = 0usize;
         for chunk in order
@@ -941,15 +945,18 @@ impl EpochRun<'_> {
             .take(self.steps_per_epoch)
         {
             let mut ws: Vec<&Window> = chunk.iter().map(|&i| self.train_windows[i]).collect();
-            // Augmentation (a turned watch frame, another gain), then gyroscope dropout: the
-            // window as a watch without a gyroscope would give it.
+            // Augmentation (a turned watch frame, another gain), timestamp perturbations, then
+            // gyroscope dropout: the window as a watch without a gyroscope would give it.
             let changed: Vec<Window>;
-            if cfg.train.gyro_dropout > 0.0 || augment.is_active() {
+            if cfg.train.gyro_dropout > 0.0 || augment.is_active() || perturb.is_active() {
                 changed = ws
                     .iter()
                     .map(|w| {
                         let mut w = (*w).clone();
                         augment.apply(&mut w.events, &mut augment_rng);
+                        if perturb.is_active() {
+                            perturb.apply(&mut w.events, &mut w.timestamps, &mut perturb_rng);
+                        }
                         if cfg.train.gyro_dropout > 0.0
                             && aug_rng.uniform() < cfg.train.gyro_dropout
                         {

@@ -38,6 +38,20 @@ fn augmentation_changes_what_a_student_trains_on_and_its_settings_are_checked() 
         &["train.augment={probability: 0, rotation_deg: 90, gain: 0.3}"],
     );
     assert_eq!(plain, zero, "probability 0 must leave training as it was");
+    // Timestamp perturbations likewise: on, other windows; at probability 0, the plain run.
+    let perturbed = first_loss(
+        "perturbed",
+        &["train.perturb={probability: 1, max_severity: 1}"],
+    );
+    assert_ne!(plain, perturbed);
+    let unperturbed = first_loss(
+        "unperturbed",
+        &["train.perturb={probability: 0, max_severity: 1}"],
+    );
+    assert_eq!(
+        plain, unperturbed,
+        "probability 0 must leave training as it was"
+    );
     for (set, key) in [
         ("train.augment.probability=1.5", "train.augment.probability"),
         (
@@ -46,6 +60,7 @@ fn augmentation_changes_what_a_student_trains_on_and_its_settings_are_checked() 
         ),
         ("train.augment.gain=1", "train.augment.gain"),
         ("train.augment.angle=5", "angle"),
+        ("train.perturb.max_severity=2", "train.perturb.max_severity"),
     ] {
         let err = RunConfig::load(&[], &[set.to_string()]).unwrap_err();
         assert!(format!("{err:#}").contains(key), "{set}: {err:#}");
