@@ -312,38 +312,57 @@ fn validation_loss_picks_the_epoch_with_the_lowest_loss() {
     assert!(fallkd_train::trainer::log_loss(&[0.0], &[true]).is_finite());
 }
 
-#[test]
-fn window_feature_student_trains_exports_and_scores_the_same() {
-    let dir = scratch("wf");
-    let cfg = tiny(
-        &dir,
-        &[
-            "train.epochs=1",
-            "student.window_features=true",
-            "train.gyro_dropout=0.5",
-        ],
-    );
+/// A one-epoch student with `option` on (and gyroscope dropout), trained, exported and read back:
+/// the prepared data, the exported header and student, the trained run's own student, and a
+/// batch of four test windows built from the exported statistics.
+fn exported_student(
+    name: &str,
+    option: &str,
+) -> (
+    fallkd_train::dataset::Prepared,
+    fallkd_core::model_file::ModelHeader,
+    fallkd_core::model::TimestampAwareStudent,
+    fallkd_train::trainer::Net,
+    fallkd_core::data::batch::StudentBatch,
+) {
+    let dir = scratch(name);
+    let cfg = tiny(&dir, &["train.epochs=1", option, "train.gyro_dropout=0.5"]);
     let data = prepare(&cfg, cfg.data.root.as_ref().unwrap()).unwrap();
-    let fs = data
-        .stats
-        .features
-        .as_ref()
-        .expect("feature scaling fitted");
-    assert_eq!(fs.mean.len(), fallkd_core::features::NUM_FEATURES);
-    let out = dir.join("student-wf");
+    let out = dir.join("student");
     train(&cfg, Role::Student, &data, &Device::flex(), &opts(&out)).unwrap();
-    let file = dir.join("wf.fallkd");
+    let file = dir.join("student.fallkd");
     fallkd_train::commands::export::run(&out, &file, None, None, None, &Device::flex()).unwrap();
     let device = Device::flex();
     let (header, model) = from_bytes(&std::fs::read(&file).unwrap(), &device).unwrap();
     let Student::TimestampAware(student) = model else {
         panic!("wrong kind")
     };
-    assert!(student.uses_window_features());
     let native = fallkd_train::trainer::load_trained(&cfg, Role::Student, &out, &device).unwrap();
     let windows: Vec<EventWindow> = data.test.iter().take(4).map(EventWindow::from).collect();
     let refs: Vec<&EventWindow> = windows.iter().collect();
     let b = student_batch(&refs, &[true; 4][..refs.len()], &header.stats, 16, &device);
+    // Without the option, no statistics of its own are fitted.
+    let plain = tiny(&dir, &["train.epochs=1"]);
+    let p = prepare(&plain, plain.data.root.as_ref().unwrap()).unwrap();
+    assert!(p.stats.features.is_none() && p.stats.magnitude.is_none());
+    // The fixed-rate student refuses the option, naming it.
+    let key = option.split('=').next().unwrap();
+    let e = RunConfig::load(&[], &[option.into(), "student.arch=fixed-rate".into()]).unwrap_err();
+    assert!(format!("{e:#}").contains(key), "{e:#}");
+    (data, header, student, native, b)
+}
+
+#[test]
+fn window_feature_student_trains_exports_and_scores_the_same() {
+    let (data, _header, student, native, b) =
+        exported_student("wf", "student.window_features=true");
+    let fs = data
+        .stats
+        .features
+        .as_ref()
+        .expect("feature scaling fitted");
+    assert_eq!(fs.mean.len(), fallkd_core::features::NUM_FEATURES);
+    assert!(student.uses_window_features());
     let f = b
         .features
         .clone()
@@ -367,51 +386,14 @@ fn window_feature_student_trains_exports_and_scores_the_same() {
         logits(&student, f.clone()),
         logits(&student, f.zeros_like())
     );
-    // Without it in the configuration, no scaling is fitted and batches carry no features.
-    let plain = tiny(&dir, &["train.epochs=1"]);
-    let p = prepare(&plain, plain.data.root.as_ref().unwrap()).unwrap();
-    assert!(p.stats.features.is_none());
-    let e = RunConfig::load(
-        &[],
-        &[
-            "student.window_features=true".into(),
-            "student.arch=fixed-rate".into(),
-        ],
-    )
-    .unwrap_err();
-    assert!(
-        format!("{e:#}").contains("student.window_features"),
-        "{e:#}"
-    );
 }
 
 #[test]
 fn magnitude_channel_student_trains_exports_and_scores_the_same() {
-    let dir = scratch("mag");
-    let cfg = tiny(
-        &dir,
-        &[
-            "train.epochs=1",
-            "student.magnitude_channels=true",
-            "train.gyro_dropout=0.5",
-        ],
-    );
-    let data = prepare(&cfg, cfg.data.root.as_ref().unwrap()).unwrap();
+    let (data, header, student, native, b) =
+        exported_student("mag", "student.magnitude_channels=true");
     assert!(data.stats.magnitude.is_some(), "magnitude scaling fitted");
-    let out = dir.join("student-mag");
-    train(&cfg, Role::Student, &data, &Device::flex(), &opts(&out)).unwrap();
-    let file = dir.join("mag.fallkd");
-    fallkd_train::commands::export::run(&out, &file, None, None, None, &Device::flex()).unwrap();
-    let device = Device::flex();
-    let (header, model) = from_bytes(&std::fs::read(&file).unwrap(), &device).unwrap();
-    let Student::TimestampAware(student) = model else {
-        panic!("wrong kind")
-    };
     assert_eq!(header.stats.magnitude, data.stats.magnitude);
-    let native = fallkd_train::trainer::load_trained(&cfg, Role::Student, &out, &device).unwrap();
-    let windows: Vec<EventWindow> = data.test.iter().take(4).map(EventWindow::from).collect();
-    let refs: Vec<&EventWindow> = windows.iter().collect();
-    let b = student_batch(&refs, &[true; 4][..refs.len()], &header.stats, 16, &device);
     assert_eq!(b.events.dims()[2], 8);
     let logits = |m: &fallkd_core::model::TimestampAwareStudent, events| {
         m.forward(events, b.timestamps.clone(), b.mask.clone(), None)
@@ -427,22 +409,6 @@ fn magnitude_channel_student_trains_exports_and_scores_the_same() {
     let six = b.events.clone().slice([0..n_b, 0..n, 0..6]);
     let other = Tensor::cat(vec![six.clone(), six.slice([0..n_b, 0..n, 0..2]) * 3.0], 2);
     assert_ne!(logits(&student, b.events.clone()), logits(&student, other));
-    // Without it in the configuration, no scaling is fitted; a fixed-rate student refuses it.
-    let plain = tiny(&dir, &["train.epochs=1"]);
-    let p = prepare(&plain, plain.data.root.as_ref().unwrap()).unwrap();
-    assert!(p.stats.magnitude.is_none());
-    let e = RunConfig::load(
-        &[],
-        &[
-            "student.magnitude_channels=true".into(),
-            "student.arch=fixed-rate".into(),
-        ],
-    )
-    .unwrap_err();
-    assert!(
-        format!("{e:#}").contains("student.magnitude_channels"),
-        "{e:#}"
-    );
 }
 
 #[test]
