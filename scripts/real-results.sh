@@ -120,7 +120,8 @@ kd_row_study student-kd-wearer-wf-ema "$KD_WEARER_WF;train.ema=0.99" results/wei
 # W9. Timestamp perturbations at training time (the issue's "the four timestamp perturbations at
 #     training time"): half the training windows get one of jitter, dropout, burst and warp at a
 #     severity up to 0.5 (jitter sigma 50 ms, 45 % of events lost, 40 % in one burst, rate swing
-#     0.45). Seed 42.
+#     0.45), never below window.min_events events and always keeping the window's largest
+#     accelerometer sample (a fall window keeps its impact). Seed 42.
 kd_row_study student-kd-wearer-wf-perturb "$KD_WEARER_WF;train.perturb={probability: 0.5, max_severity: 0.5}" results/timestamp-perturbations 42
 
 # W1b. Augmentation (RESULTS.md section 3, "what was tried"), seed 42, each read against its row

@@ -169,11 +169,16 @@ impl PerturbConfig {
     }
 
     /// Perturbs one window's events and timestamps in place (or leaves them, with probability
-    /// `1 - probability`). Draws the same number of random numbers from `rng` either way.
+    /// `1 - probability`). Draws the same number of random numbers from `rng` either way. Two
+    /// things stay as the window was cut: at least `min_keep` events (or all, if it had fewer;
+    /// the windowing's `min_events`), and the event with the largest accelerometer magnitude
+    /// (the first three channels), so that a fall window keeps its impact, as the windowing's
+    /// thinning keeps it.
     pub fn apply<const C: usize>(
         &self,
         events: &mut Vec<[f32; C]>,
         timestamps: &mut Vec<f64>,
+        min_keep: usize,
         rng: &mut Rng,
     ) {
         let (hit, pick, severity, seed) = (
@@ -182,12 +187,26 @@ impl PerturbConfig {
             rng.uniform() * self.max_severity,
             rng.next_u64(),
         );
-        if !self.is_active() || hit >= self.probability {
+        if !self.is_active() || hit >= self.probability || events.is_empty() {
             return;
         }
-        let p = Perturbation::at_severity(Perturbation::KINDS[pick], severity)
+        let mut p = Perturbation::at_severity(Perturbation::KINDS[pick], severity)
             .expect("one of the known kinds");
-        (*events, *timestamps) = p.apply(events, timestamps, seed);
+        if let Perturbation::Dropout { min_keep: k, .. } = &mut p {
+            *k = (*k).max(min_keep);
+        }
+        let size = |e: &[f32; C]| e.iter().take(3).map(|v| v * v).sum::<f32>();
+        let peak = (0..events.len())
+            .max_by(|&a, &b| size(&events[a]).total_cmp(&size(&events[b])))
+            .expect("not empty");
+        let (peak_event, peak_time) = (events[peak], timestamps[peak]);
+        let (mut ev, mut ts) = p.apply(events, timestamps, seed);
+        if !ev.contains(&peak_event) {
+            let at = ts.partition_point(|&t| t <= peak_time);
+            ev.insert(at, peak_event);
+            ts.insert(at, peak_time);
+        }
+        (*events, *timestamps) = (ev, ts);
     }
 }
 
@@ -205,7 +224,7 @@ mod tests {
         let mut rng = Rng::new(7);
         let off = PerturbConfig::default();
         let (mut e, mut t) = window();
-        off.apply(&mut e, &mut t, &mut rng);
+        off.apply(&mut e, &mut t, 16, &mut rng);
         assert_eq!((e, t), window());
         let cfg = PerturbConfig {
             probability: 0.3,
@@ -214,10 +233,10 @@ mod tests {
         let mut changed = 0;
         for _ in 0..1000 {
             let (mut e, mut t) = window();
-            cfg.apply(&mut e, &mut t, &mut rng);
+            cfg.apply(&mut e, &mut t, 16, &mut rng);
             assert!(t.windows(2).all(|w| w[0] <= w[1]));
             assert_eq!(e.len(), t.len());
-            assert!(e.len() >= 4 && e.len() <= 128);
+            assert!(e.len() >= 16 && e.len() <= 128);
             changed += usize::from((e.clone(), t.clone()) != window());
         }
         // About 30 % of windows (a drawn severity near 0 can leave one as it was).
@@ -229,5 +248,30 @@ mod tests {
         };
         let e = bad.validate().unwrap_err().to_string();
         assert!(e.contains("train.perturb.probability"), "{e}");
+    }
+
+    #[test]
+    fn a_perturbed_short_window_keeps_its_floor_and_its_impact() {
+        // 20 events, the 11th the impact (the largest of the first three channels).
+        let ts: Vec<f64> = (0..20).map(|i| i as f64 / 32.0).collect();
+        let ev: Vec<[f32; 4]> = (0..20)
+            .map(|i| [1.0, 0.0, if i == 10 { 30.0 } else { 9.8 }, 100.0])
+            .collect();
+        let cfg = PerturbConfig {
+            probability: 1.0,
+            max_severity: 1.0,
+        };
+        let mut rng = Rng::new(3);
+        let mut shortest = usize::MAX;
+        for _ in 0..400 {
+            let (mut e, mut t) = (ev.clone(), ts.clone());
+            cfg.apply(&mut e, &mut t, 16, &mut rng);
+            assert!(e.len() >= 16, "{}", e.len());
+            assert!(e.contains(&ev[10]), "the impact was lost");
+            assert!(t.windows(2).all(|w| w[0] <= w[1]));
+            shortest = shortest.min(e.len());
+        }
+        // Dropout did thin some windows down to the floor (so the floor was what held them).
+        assert!(shortest <= 17, "{shortest}");
     }
 }

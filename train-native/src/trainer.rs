@@ -955,7 +955,12 @@ impl EpochRun<'_> {
                         let mut w = (*w).clone();
                         augment.apply(&mut w.events, &mut augment_rng);
                         if perturb.is_active() {
-                            perturb.apply(&mut w.events, &mut w.timestamps, &mut perturb_rng);
+                            perturb.apply(
+                                &mut w.events,
+                                &mut w.timestamps,
+                                cfg.window.min_events,
+                                &mut perturb_rng,
+                            );
                         }
                         if cfg.train.gyro_dropout > 0.0
                             && aug_rng.uniform() < cfg.train.gyro_dropout

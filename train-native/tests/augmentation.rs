@@ -52,6 +52,15 @@ fn augmentation_changes_what_a_student_trains_on_and_its_settings_are_checked() 
         plain, unperturbed,
         "probability 0 must leave training as it was"
     );
+    // Its random numbers are its own: on but (almost) never hitting, beside augmentation and
+    // gyroscope dropout, it leaves their draws, and so the training, as they were.
+    let others = [
+        "train.gyro_dropout=0.5",
+        "train.augment={probability: 0.5, rotation_deg: 30, gain: 0.1}",
+    ];
+    let mut idle = others.to_vec();
+    idle.push("train.perturb={probability: 1e-12, max_severity: 1}");
+    assert_eq!(first_loss("others", &others), first_loss("idle", &idle));
     for (set, key) in [
         ("train.augment.probability=1.5", "train.augment.probability"),
         (
