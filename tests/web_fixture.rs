@@ -46,22 +46,26 @@ fn bundled_student_matches_the_browser_fixture() {
         })
         .unwrap();
     let w = all[pick].clone();
+    assert!(det.host.is_some(), "on the CPU backend the host forward runs");
     let prob = pollster::block_on(det.run(std::slice::from_ref(&w))).unwrap()[0].0;
     assert!(prob.is_finite() && (0.0..=1.0).contains(&prob));
-    // A padded batch: the window and its first 40 events (masking must not change anything).
     let short = EventWindow {
         events: w.events[..40].to_vec(),
         timestamps: w.timestamps[..40].to_vec(),
     };
-    let batch: Vec<f64> = pollster::block_on(det.run(&[w.clone(), short.clone()]))
+    let alone = pollster::block_on(det.run(std::slice::from_ref(&short))).unwrap()[0].0;
+    // The tensor forward (what WebGPU runs) on a padded batch, the window and its first 40 events:
+    // the same probabilities as the host forward's, padding changing nothing.
+    let mut tensor = det.clone();
+    tensor.host = None;
+    let batch: Vec<f64> = pollster::block_on(tensor.run(&[w.clone(), short.clone()]))
         .unwrap()
         .iter()
         .map(|r| r.0)
         .collect();
-    let alone = pollster::block_on(det.run(&[short])).unwrap()[0].0;
     assert!(
         (batch[0] - prob).abs() < 1e-5 && (batch[1] - alone).abs() < 1e-5,
-        "padding changed the result: {batch:?} vs {prob}, {alone}"
+        "tensor forward (padded batch) {batch:?} against the host forward's {prob}, {alone}"
     );
     let path = root.join("web/tests/fixture.json");
     let fixture = serde_json::json!({

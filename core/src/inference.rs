@@ -11,12 +11,13 @@ use burn::tensor::{Device, Tensor, activation::sigmoid};
 use serde::{Deserialize, Serialize};
 
 use crate::alarm::alarms;
-use crate::data::batch::{EventWindow, student_batch};
+use crate::data::batch::{EventWindow, student_batch, window_feature_row};
+use crate::data::events::CHANNELS;
 use crate::data::imu_csv::{ImuParser, ImuRecording, parse_imu_csv};
 use crate::data::trial::{GyroPolicy, Skipped, TrialKey, assemble_trial};
 use crate::data::window::{Purpose, WindowConfig, WindowLength, WindowPlan};
 use crate::error::{DataError, Error};
-use crate::model::Student;
+use crate::model::{HostStudent, Student};
 use crate::model_file::{ModelHeader, from_bytes};
 use crate::perturb::Perturbation;
 
@@ -34,6 +35,11 @@ pub struct Detector {
     /// Awaited between batches. The browser sets it to a zero-delay timer so that a long
     /// recording on the CPU backend never blocks the page's event loop for more than one batch.
     pub pause: Option<Pause>,
+    /// The host forward of a timestamp-aware student loaded on the CPU backend
+    /// ([`HostStudent`]: the same arithmetic, one window at a time, without the tensor library's
+    /// per-operation cost); `None` runs the tensor forward (other devices, the fixed-rate
+    /// baseline, or a caller that clears it).
+    pub host: Option<HostStudent>,
 }
 
 /// A future-returning hook awaited between batches and chunks of parsed lines (see
@@ -129,12 +135,17 @@ impl Detector {
     /// Loads an exported student onto `device`.
     pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Detector, Error> {
         let (header, model) = from_bytes(bytes, device)?;
+        let host = match model.timestamp_aware() {
+            Some(m) if *device == Device::flex() => Some(HostStudent::new(m)?),
+            _ => None,
+        };
         Ok(Detector {
             model,
             header,
             device: device.clone(),
             batch_size: 32,
             pause: None,
+            host,
         })
     }
 
@@ -159,6 +170,9 @@ impl Detector {
 
     /// Fall probabilities and attention of one batch of host windows, in one forward pass.
     async fn run_batch(&self, chunk: &[EventWindow]) -> Result<Vec<(f64, Vec<f32>)>, Error> {
+        if let Some(host) = &self.host {
+            return chunk.iter().map(|w| self.run_host(host, w)).collect();
+        }
         let mut out = Vec::with_capacity(chunk.len());
         let refs: Vec<&EventWindow> = chunk.iter().collect();
         let labels = vec![false; chunk.len()];
@@ -183,6 +197,30 @@ impl Detector {
             out.push((*p as f64, att[i * l..(i + 1) * l].to_vec()));
         }
         Ok(out)
+    }
+}
+
+impl Detector {
+    /// One window through the host forward, prepared as [`student_batch`] prepares it
+    /// (normalised events, seconds from the window's first event, scaled window features).
+    fn run_host(&self, host: &HostStudent, w: &EventWindow) -> Result<(f64, Vec<f32>), Error> {
+        let stats = &self.header.stats;
+        let t0 = w.timestamps.first().copied().unwrap_or(0.0);
+        let events: Vec<[f32; CHANNELS]> = w.events.iter().map(|e| stats.imu(e)).collect();
+        let ts: Vec<f32> = w.timestamps.iter().map(|t| (t - t0) as f32).collect();
+        let features = stats
+            .features
+            .as_ref()
+            .map(|fs| fs.apply(&window_feature_row(w)));
+        let (logit, attention) = host.forward(&events, &ts, features.as_deref())?;
+        let p = 1.0 / (1.0 + (-logit).exp());
+        if !p.is_finite() {
+            return Err(Error::Inference(
+                "the model gave a non-finite fall probability: its weights are corrupt (export it again)"
+                    .into(),
+            ));
+        }
+        Ok((p as f64, attention))
     }
 }
 

@@ -17,8 +17,8 @@ pub struct TemporalAttentionPoolingConfig {
 /// `score_t = w2 . tanh(W1 x_t)`, `a = softmax(score)`, `pooled = sum_t a_t x_t`.
 #[derive(Module, Debug)]
 pub struct TemporalAttentionPooling {
-    hidden: Linear,
-    score: Linear,
+    pub(crate) hidden: Linear,
+    pub(crate) score: Linear,
 }
 
 /// Pooled features with the attention that produced them.

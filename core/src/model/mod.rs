@@ -5,6 +5,7 @@ pub mod attention_pooling;
 pub mod dropout;
 pub mod encoder;
 pub mod fixed_rate;
+pub mod host_forward;
 pub mod joint_embedding;
 pub mod masking;
 pub mod output;
@@ -20,6 +21,7 @@ pub use attention_pooling::{TemporalAttentionPooling, TemporalAttentionPoolingCo
 pub use dropout::{dropout, seed_dropout, seed_training};
 pub use encoder::encoder_forward;
 pub use fixed_rate::{FixedRateStudent, FixedRateStudentConfig};
+pub use host_forward::HostStudent;
 pub use joint_embedding::{JointEmbedding, JointEmbeddingConfig};
 pub use output::ModelOutput;
 pub use positional::{LearnedPositionalEncoding, LearnedPositionalEncodingConfig};

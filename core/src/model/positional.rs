@@ -17,7 +17,7 @@ pub struct LearnedPositionalEncodingConfig {
 /// A `(max_len, D)` table added to the first `T` steps of the input.
 #[derive(Module, Debug)]
 pub struct LearnedPositionalEncoding {
-    table: Param<Tensor<2>>,
+    pub(crate) table: Param<Tensor<2>>,
 }
 
 impl LearnedPositionalEncodingConfig {

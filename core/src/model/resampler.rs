@@ -78,21 +78,21 @@ pub struct EventTokenResamplerConfig {
 /// See the module documentation.
 #[derive(Module, Debug)]
 pub struct EventTokenResampler {
-    event_proj: Linear,
-    event_norm: LayerNorm,
-    query_mlp_in: Linear,
-    query_mlp_out: Linear,
-    query_bias: Param<Tensor<2>>,
-    query_anchor: Tensor<2>,
-    wq: Linear,
-    wk: Linear,
-    wv: Linear,
-    wo: Linear,
-    out_norm: LayerNorm,
-    log_locality: Option<Param<Tensor<1>>>,
-    num_heads: usize,
+    pub(crate) event_proj: Linear,
+    pub(crate) event_norm: LayerNorm,
+    pub(crate) query_mlp_in: Linear,
+    pub(crate) query_mlp_out: Linear,
+    pub(crate) query_bias: Param<Tensor<2>>,
+    pub(crate) query_anchor: Tensor<2>,
+    pub(crate) wq: Linear,
+    pub(crate) wk: Linear,
+    pub(crate) wv: Linear,
+    pub(crate) wo: Linear,
+    pub(crate) out_norm: LayerNorm,
+    pub(crate) log_locality: Option<Param<Tensor<1>>>,
+    pub(crate) num_heads: usize,
     #[module(skip)]
-    time_mode: TimeMode,
+    pub(crate) time_mode: TimeMode,
 }
 
 /// Tokens and the cross-attention that built them.

@@ -23,8 +23,8 @@ pub struct SqueezeExcitationConfig {
 /// `x * sigmoid(W2 relu(W1 mean_t(x)))`, channel-wise.
 #[derive(Module, Debug)]
 pub struct SqueezeExcitation {
-    squeeze: Linear,
-    excite: Linear,
+    pub(crate) squeeze: Linear,
+    pub(crate) excite: Linear,
 }
 
 impl SqueezeExcitationConfig {

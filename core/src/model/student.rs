@@ -65,9 +65,9 @@ pub struct TimestampAwareStudentConfig {
 /// The window-feature path: `Linear(F, H) -> GELU -> dropout -> Linear(H, 1)`.
 #[derive(Module, Debug)]
 pub struct FeatureHead {
-    hidden: Linear,
-    dropout: Dropout,
-    out: Linear,
+    pub(crate) hidden: Linear,
+    pub(crate) dropout: Dropout,
+    pub(crate) out: Linear,
 }
 
 impl FeatureHead {
@@ -86,9 +86,9 @@ impl FeatureHead {
 /// See the module documentation.
 #[derive(Module, Debug)]
 pub struct TimestampAwareStudent {
-    resampler: EventTokenResampler,
-    trunk: Trunk,
-    feature_head: Option<FeatureHead>,
+    pub(crate) resampler: EventTokenResampler,
+    pub(crate) trunk: Trunk,
+    pub(crate) feature_head: Option<FeatureHead>,
 }
 
 impl TimestampAwareStudentConfig {

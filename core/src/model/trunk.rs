@@ -51,14 +51,14 @@ pub struct TrunkConfig {
 /// Encoder, SE, pooling and classifier over embedded steps.
 #[derive(Module, Debug)]
 pub struct Trunk {
-    pos_enc: Option<LearnedPositionalEncoding>,
-    encoder: TransformerEncoder,
-    final_norm: LayerNorm,
-    se: SqueezeExcitation,
-    pooling: TemporalAttentionPooling,
-    dropout: Dropout,
-    classifier: Linear,
-    gram_tokens: usize,
+    pub(crate) pos_enc: Option<LearnedPositionalEncoding>,
+    pub(crate) encoder: TransformerEncoder,
+    pub(crate) final_norm: LayerNorm,
+    pub(crate) se: SqueezeExcitation,
+    pub(crate) pooling: TemporalAttentionPooling,
+    pub(crate) dropout: Dropout,
+    pub(crate) classifier: Linear,
+    pub(crate) gram_tokens: usize,
 }
 
 impl TrunkConfig {

@@ -10,7 +10,7 @@ use burn::module::Module;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::{Device, Distribution, Tensor};
 use fallkd_core::losses::TaskLoss;
-use fallkd_core::model::{SkeletonTransformerConfig, TimestampAwareStudentConfig};
+use fallkd_core::model::{HostStudent, SkeletonTransformerConfig, TimestampAwareStudentConfig};
 
 fn student_inputs(b: usize, d: &Device) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
     let ev = Tensor::random([b, 160, 6], Distribution::Normal(0.0, 1.0), d);
@@ -48,13 +48,17 @@ fn latency_ms(mut f: impl FnMut() -> Result<()>) -> Result<f64> {
     Ok(t0.elapsed().as_secs_f64() * 1000.0 / 50.0)
 }
 
-/// Times `steps` training steps at `batch` and 50 batch-1 forwards.
+/// Times `steps` training steps at `batch` and 50 batch-1 forwards. `infer_ms_b1` is what
+/// fallkd's inference runs on the device: for the student on the CPU backend the host forward
+/// ([`HostStudent`]), with the tensor forward's latency beside it (`infer_ms_b1_tensor`).
 pub fn run(model: Role, batch: usize, steps: usize, device: &Device) -> Result<serde_json::Value> {
     let ad = device.clone().autodiff();
     fallkd_core::model::seed_training(&ad, 0);
     let task = TaskLoss::default();
     let y = Tensor::<1>::random([batch], Distribution::Bernoulli(0.4), &ad);
     let mut optim = AdamWConfig::new().with_weight_decay(0.01).init();
+    // The student's tensor-forward latency, where `infer_ms_b1` is the host forward's.
+    let mut tensor_ms = None;
     let (params, train_sps, ms) = match model {
         Role::Teacher => {
             let x = Tensor::random([batch, 120, 96], Distribution::Normal(0.0, 1.0), &ad);
@@ -101,12 +105,30 @@ pub fn run(model: Role, batch: usize, steps: usize, device: &Device) -> Result<s
                     .into_data();
                 Ok(())
             })?;
-            (v.num_params(), sps, ms)
+            // On the CPU backend `fallkd predict` and the page run the host forward.
+            let host_ms = if *device == Device::flex() {
+                let host = HostStudent::new(&v)?;
+                let events: Vec<f32> = e1.into_data().convert::<f32>().try_into_vec()?;
+                let events: Vec<[f32; 6]> = events
+                    .chunks_exact(6)
+                    .map(|c| c.try_into().expect("6 channels"))
+                    .collect();
+                let ts: Vec<f32> = t1.into_data().convert::<f32>().try_into_vec()?;
+                Some(latency_ms(|| {
+                    host.forward(&events, &ts, None)?;
+                    Ok(())
+                })?)
+            } else {
+                None
+            };
+            tensor_ms = Some(ms);
+            (v.num_params(), sps, host_ms.unwrap_or(ms))
         }
     };
     Ok(serde_json::json!({
         "impl": format!("fallkd {} ({device:?})", env!("CARGO_PKG_VERSION")),
         "model": model, "params": params, "batch": batch,
         "train_steps_per_s": train_sps, "infer_ms_b1": ms,
+        "infer_ms_b1_tensor": tensor_ms,
     }))
 }
