@@ -5,10 +5,10 @@
 //! logit), with no tensor library in between: a window of about a hundred events is a few million
 //! multiply-adds, where the tensor backend's per-operation cost (hundreds of small kernels, each
 //! allocating) outweighs the arithmetic. `fallkd predict` and the page's CPU backend run it; the
-//! WebGPU backend and training keep the tensor forward. The matrix products are row-by-weight-row
-//! multiply-adds that the compiler vectorises, compiled for the CPU's best instruction set through
-//! pulp's runtime dispatch (AVX2 and FMA where present, SSE2 otherwise; WebAssembly SIMD in the
-//! page).
+//! WebGPU backend and training keep the tensor forward. The matrix products are calls of the gemm
+//! crate (burn-flex's own), single-threaded; the element-wise rest is compiled for the CPU's best
+//! instruction set through pulp's runtime dispatch (AVX2 and FMA where present, SSE2 otherwise;
+//! WebAssembly SIMD in the page).
 
 use burn::module::Param;
 use burn::nn::{LayerNorm, Linear};
@@ -136,27 +136,67 @@ fn norm(n: &LayerNorm) -> Result<Norm, Error> {
 }
 
 impl Dense {
-    /// `rows` rows of `x` (each `input` wide) through the layer, four rows at a time: each weight
-    /// row is read once per four rows (from L1) rather than once per row.
+    /// `rows` rows of `x` (each `input` wide) through the layer: `x W + b`, one gemm call.
     #[inline(always)]
     fn apply(&self, x: &[f32], rows: usize) -> Vec<f32> {
-        const BLOCK: usize = 4;
         let (i, o) = (self.input, self.output);
+        assert!(x.len() >= rows * i, "dense input too short");
         let mut out = Vec::with_capacity(rows * o);
         for _ in 0..rows {
             out.extend_from_slice(&self.b);
         }
-        for r0 in (0..rows).step_by(BLOCK) {
-            let r1 = (r0 + BLOCK).min(rows);
-            let block = &mut out[r0 * o..r1 * o];
-            for k in 0..i {
-                let w = &self.w[k * o..(k + 1) * o];
-                for (r, y) in (r0..r1).zip(block.chunks_exact_mut(o)) {
-                    axpy(y, x[r * i + k], w);
-                }
+        if rows > 0 {
+            // Row-major throughout: out (rows, o) += x (rows, i) W (i, o).
+            unsafe {
+                matmul(
+                    (rows, o, i),
+                    (out.as_mut_ptr(), o as isize, true),
+                    (x.as_ptr(), i as isize, 1),
+                    (self.w.as_ptr(), o as isize, 1),
+                    1.0,
+                );
             }
         }
         out
+    }
+}
+
+/// `dst (m, n) = [dst +] scale * lhs (m, k) rhs (k, n)` with gemm, single-threaded; each matrix
+/// given by its pointer and (row stride, column stride) in elements, `dst` row-major with its row
+/// stride and whether to add to what it holds.
+///
+/// # Safety
+/// The pointers must address every element the strides and sizes reach.
+#[inline(always)]
+unsafe fn matmul(
+    (m, n, k): (usize, usize, usize),
+    (dst, dst_rs, add): (*mut f32, isize, bool),
+    (lhs, lhs_rs, lhs_cs): (*const f32, isize, isize),
+    (rhs, rhs_rs, rhs_cs): (*const f32, isize, isize),
+    scale: f32,
+) {
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            1,
+            dst_rs,
+            add,
+            lhs,
+            lhs_cs,
+            lhs_rs,
+            rhs,
+            rhs_cs,
+            rhs_rs,
+            if add { 1.0 } else { 0.0 },
+            scale,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
     }
 }
 
@@ -220,19 +260,41 @@ fn gelu(x: f32) -> f32 {
     0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 
-/// Softmax of a row in place.
+/// Softmax of a row in place (eight running lanes for the max and the sum, so that the
+/// reductions vectorise).
 #[inline(always)]
 fn softmax(row: &mut [f32]) {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for v in row.iter_mut() {
-        *v = exp(*v - max);
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    let mut chunks = row.chunks_exact(8);
+    for c in &mut chunks {
+        for (m, v) in lanes.iter_mut().zip(c) {
+            *m = m.max(*v);
+        }
     }
-    for v in row.iter() {
-        sum += *v;
-    }
+    let max = chunks
+        .remainder()
+        .iter()
+        .chain(&lanes)
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max);
+    // Weights below e^-60 of the largest are set to 0: they cannot move a sum of at least 1, and
+    // as subnormal floats (the resampler's locality term makes most of a row that small) they
+    // slowed every later multiplication by two orders of magnitude.
     for v in row.iter_mut() {
-        *v /= sum;
+        let z = *v - max;
+        *v = if z < -60.0 { 0.0 } else { exp(z) };
+    }
+    let mut sums = [0.0f32; 8];
+    let mut chunks = row.chunks_exact(8);
+    for c in &mut chunks {
+        for (s, v) in sums.iter_mut().zip(c) {
+            *s += v;
+        }
+    }
+    let sum: f32 = sums.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>();
+    let inv = 1.0 / sum;
+    for v in row.iter_mut() {
+        *v *= inv;
     }
 }
 
@@ -251,20 +313,9 @@ struct Locality<'a> {
     coef: &'a [f32],
 }
 
-/// `y += a x`, element-wise (vectorised).
-#[inline(always)]
-fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
-    for (yv, xv) in y.iter_mut().zip(x) {
-        *yv += a * xv;
-    }
-}
-
 /// Attention of `rows` queries over `n` keys for each head: `q (rows, D)`, `k`, `v` `(n, D)`,
-/// the optional locality term added to each score. Returns the context `(rows, D)`.
-///
-/// Worked with the queries along the fast axis: scores as `(n, rows)`, so that the dot products,
-/// the softmax over keys and the weighted sum of values are all element-wise over queries (what
-/// the compiler vectorises; a float reduction along a row is not).
+/// the optional locality term added to each score. Returns the context `(rows, D)`. Scores and
+/// the weighted sum of values are gemm calls per head; the softmax runs along each score row.
 #[inline(always)]
 fn attend(
     q: &[f32],
@@ -278,59 +329,37 @@ fn attend(
     let dk = dim / heads;
     let scale = 1.0 / (dk as f32).sqrt();
     let mut context = vec![0.0f32; rows * dim];
-    let mut qt = vec![0.0f32; dk * rows];
-    let mut p = vec![0.0f32; n * rows];
-    let mut ct = vec![0.0f32; dk * rows];
-    let mut max = vec![0.0f32; rows];
-    let mut sum = vec![0.0f32; rows];
+    let mut p = vec![0.0f32; rows * n];
+    assert!(q.len() >= rows * dim && k.len() >= n * dim && v.len() >= n * dim);
     for h in 0..heads {
-        for j in 0..rows {
-            for c in 0..dk {
-                qt[c * rows + j] = q[j * dim + h * dk + c];
-            }
+        // Scores (rows, n) = scale * q_h (rows, dk) k_h^T (dk, n).
+        unsafe {
+            matmul(
+                (rows, n, dk),
+                (p.as_mut_ptr(), n as isize, false),
+                (q.as_ptr().add(h * dk), dim as isize, 1),
+                (k.as_ptr().add(h * dk), 1, dim as isize),
+                scale,
+            );
         }
-        for i in 0..n {
-            let row = &mut p[i * rows..(i + 1) * rows];
-            row.fill(0.0);
-            for c in 0..dk {
-                axpy(row, k[i * dim + h * dk + c], &qt[c * rows..(c + 1) * rows]);
-            }
-            row.iter_mut().for_each(|s| *s *= scale);
+        for (j, row) in p.chunks_exact_mut(n).enumerate() {
             if let Some(loc) = locality {
-                let (t, c) = (loc.tau[i], loc.coef[h]);
-                for (s, a) in row.iter_mut().zip(loc.anchors) {
+                let (a, c) = (loc.anchors[j], loc.coef[h]);
+                for (s, t) in row.iter_mut().zip(loc.tau) {
                     *s -= (a - t) * (a - t) * c;
                 }
             }
+            softmax(row);
         }
-        // Softmax over the keys, for every query at once.
-        max.fill(f32::NEG_INFINITY);
-        for row in p.chunks_exact(rows) {
-            for (m, s) in max.iter_mut().zip(row) {
-                *m = m.max(*s);
-            }
-        }
-        sum.fill(0.0);
-        for row in p.chunks_exact_mut(rows) {
-            for ((s, m), t) in row.iter_mut().zip(&max).zip(sum.iter_mut()) {
-                *s = exp(*s - m);
-                *t += *s;
-            }
-        }
-        sum.iter_mut().for_each(|t| *t = 1.0 / *t);
-        ct.fill(0.0);
-        for (i, row) in p.chunks_exact_mut(rows).enumerate() {
-            for (s, t) in row.iter_mut().zip(&sum) {
-                *s *= t;
-            }
-            for c in 0..dk {
-                axpy(&mut ct[c * rows..(c + 1) * rows], v[i * dim + h * dk + c], row);
-            }
-        }
-        for j in 0..rows {
-            for c in 0..dk {
-                context[j * dim + h * dk + c] = ct[c * rows + j];
-            }
+        // Context_h (rows, dk) = P (rows, n) v_h (n, dk), into the head's columns.
+        unsafe {
+            matmul(
+                (rows, dk, n),
+                (context.as_mut_ptr().add(h * dk), dim as isize, false),
+                (p.as_ptr(), n as isize, 1),
+                (v.as_ptr().add(h * dk), dim as isize, 1),
+                1.0,
+            );
         }
     }
     context
@@ -774,3 +803,4 @@ mod tests {
         assert!(host.forward(&events, &ts, Some(&[0.0; 3])).is_err());
     }
 }
+
