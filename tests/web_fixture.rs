@@ -46,7 +46,10 @@ fn bundled_student_matches_the_browser_fixture() {
         })
         .unwrap();
     let w = all[pick].clone();
-    assert!(det.host.is_some(), "on the CPU backend the host forward runs");
+    assert!(
+        det.host.is_some(),
+        "on the CPU backend the host forward runs"
+    );
     let prob = pollster::block_on(det.run(std::slice::from_ref(&w))).unwrap()[0].0;
     assert!(prob.is_finite() && (0.0..=1.0).contains(&prob));
     let short = EventWindow {

@@ -11,8 +11,7 @@ use burn::tensor::{Device, Tensor, activation::sigmoid};
 use serde::{Deserialize, Serialize};
 
 use crate::alarm::alarms;
-use crate::data::batch::{EventWindow, student_batch, window_feature_row};
-use crate::data::events::CHANNELS;
+use crate::data::batch::{EventWindow, student_batch, student_events, window_feature_row};
 use crate::data::imu_csv::{ImuParser, ImuRecording, parse_imu_csv};
 use crate::data::trial::{GyroPolicy, Skipped, TrialKey, assemble_trial};
 use crate::data::window::{Purpose, WindowConfig, WindowLength, WindowPlan};
@@ -206,7 +205,7 @@ impl Detector {
     fn run_host(&self, host: &HostStudent, w: &EventWindow) -> Result<(f64, Vec<f32>), Error> {
         let stats = &self.header.stats;
         let t0 = w.timestamps.first().copied().unwrap_or(0.0);
-        let events: Vec<[f32; CHANNELS]> = w.events.iter().map(|e| stats.imu(e)).collect();
+        let events = student_events(w, stats);
         let ts: Vec<f32> = w.timestamps.iter().map(|t| (t - t0) as f32).collect();
         let features = stats
             .features

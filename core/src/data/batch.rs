@@ -36,6 +36,30 @@ pub fn window_feature_row(w: &EventWindow) -> [f32; crate::features::NUM_FEATURE
     crate::features::window_features(&w.events, &w.timestamps, gyro_missing)
 }
 
+/// Channels per event of the student batches built from `stats`: the six IMU channels, and the
+/// two magnitude channels when the statistics scale them.
+pub fn event_channels(stats: &NormStats) -> usize {
+    CHANNELS
+        + if stats.magnitude.is_some() {
+            MAGNITUDE_CHANNELS
+        } else {
+            0
+        }
+}
+
+/// One window's events as the student reads them, event by event: the six normalised channels,
+/// then the scaled magnitudes when the statistics carry them ([`event_channels`] values each).
+pub fn student_events(w: &EventWindow, stats: &NormStats) -> Vec<f32> {
+    let mut out = Vec::with_capacity(w.events.len() * event_channels(stats));
+    for e in &w.events {
+        out.extend_from_slice(&stats.imu(e));
+        if let Some(m) = &stats.magnitude {
+            out.extend_from_slice(&m.apply(e));
+        }
+    }
+    out
+}
+
 /// Raw (host) form of a student window, used by the browser and perturbation code too.
 #[derive(Debug, Clone, Default)]
 pub struct EventWindow {
@@ -55,26 +79,20 @@ pub fn student_batch(
 ) -> StudentBatch {
     let b = windows.len();
     let n = windows.iter().map(|w| w.events.len()).max().unwrap_or(0);
-    let magnitude = stats.magnitude.as_ref();
-    let c = CHANNELS
-        + if magnitude.is_some() {
-            MAGNITUDE_CHANNELS
-        } else {
-            0
-        };
+    let c = event_channels(stats);
     let mut ev = vec![0f32; b * n * c];
     let mut ts = vec![0f32; b * n];
     let mut mask = vec![0f32; b * n];
     let mut grid = Vec::with_capacity(b * grid_len * CHANNELS);
     for (i, w) in windows.iter().enumerate() {
         let t0 = w.timestamps.first().copied().unwrap_or(0.0);
-        let normed: Vec<[f32; CHANNELS]> = w.events.iter().map(|e| stats.imu(e)).collect();
-        for (k, e) in normed.iter().enumerate() {
-            let row = &mut ev[(i * n + k) * c..(i * n + k + 1) * c];
-            row[..CHANNELS].copy_from_slice(e);
-            if let Some(m) = magnitude {
-                row[CHANNELS..].copy_from_slice(&m.apply(&w.events[k]));
-            }
+        let rows = student_events(w, stats);
+        ev[i * n * c..(i * n + w.events.len()) * c].copy_from_slice(&rows);
+        let normed: Vec<[f32; CHANNELS]> = rows
+            .chunks_exact(c)
+            .map(|r| r[..CHANNELS].try_into().expect("six channels first"))
+            .collect();
+        for k in 0..w.events.len() {
             ts[i * n + k] = (w.timestamps[k] - t0) as f32;
             mask[i * n + k] = 1.0;
         }

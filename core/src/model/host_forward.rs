@@ -54,7 +54,7 @@ struct EncoderLayer {
 /// `#[inline(always)]`, so that it is compiled inside the instruction set's context.
 struct Window<'a> {
     host: &'a HostStudent,
-    events: &'a [[f32; 6]],
+    events: &'a [f32],
     timestamps: &'a [f32],
     features: Option<&'a [f32]>,
 }
@@ -240,7 +240,8 @@ fn erf(x: f32) -> f32 {
     let a = x.abs();
     let t = 1.0 / (1.0 + 0.327_591_1 * a);
     let poly = t
-        * (0.254_829_6 + t * (-0.284_496_74 + t * (1.421_413_8 + t * (-1.453_152 + t * 1.061_405_4))));
+        * (0.254_829_6
+            + t * (-0.284_496_74 + t * (1.421_413_8 + t * (-1.453_152 + t * 1.061_405_4))));
     (1.0 - poly * exp(-a * a)).copysign(x)
 }
 
@@ -377,12 +378,23 @@ fn time_features(ts: &[f32], mode: TimeMode) -> (Vec<[f32; 3]>, Vec<f32>) {
             let t1 = ts.iter().copied().fold(f32::MIN, f32::max);
             let span = (t1 - t0).max(1e-6);
             (0..n)
-                .map(|i| (raw_dt(i).clamp(0.0, 60.0), ((ts[i] - t0) / span).clamp(0.0, 1.0)))
+                .map(|i| {
+                    (
+                        raw_dt(i).clamp(0.0, 60.0),
+                        ((ts[i] - t0) / span).clamp(0.0, 1.0),
+                    )
+                })
                 .unzip()
         }
         TimeMode::Cleaned => {
             let dt: Vec<f32> = (0..n)
-                .map(|i| if i == 0 { 0.0 } else { raw_dt(i).clamp(1e-4, 0.1) })
+                .map(|i| {
+                    if i == 0 {
+                        0.0
+                    } else {
+                        raw_dt(i).clamp(1e-4, 0.1)
+                    }
+                })
                 .collect();
             let elapsed: Vec<f32> = dt
                 .iter()
@@ -403,7 +415,11 @@ fn time_features(ts: &[f32], mode: TimeMode) -> (Vec<[f32; 3]>, Vec<f32>) {
             )
         }
     };
-    let feats = dt.iter().zip(&tau).map(|(&d, &t)| [d, d.ln_1p(), t]).collect();
+    let feats = dt
+        .iter()
+        .zip(&tau)
+        .map(|(&d, &t)| [d, d.ln_1p(), t])
+        .collect();
     (feats, tau)
 }
 
@@ -508,6 +524,12 @@ impl HostStudent {
         }
     }
 
+    /// Channels of each event [`Self::forward`] reads (the event projection's inputs less the
+    /// time features).
+    pub fn event_channels(&self) -> usize {
+        self.event_proj.input - super::resampler::TIME_FEATURES
+    }
+
     /// Whether the student has the window-feature path (and [`Self::forward`] needs features).
     pub fn uses_window_features(&self) -> bool {
         self.feature_hidden.is_some()
@@ -516,13 +538,14 @@ impl HostStudent {
     /// The fall logit and the temporal attention over the L tokens of one window.
     ///
     /// # Shapes
-    /// - events: `N` normalised events of 6 channels (all valid; `N` may be 0)
+    /// - events: `N x C` normalised event values, event by event, C the student's
+    ///   [`Self::event_channels`] (6, or 8 with magnitude channels); all valid, `N` may be 0
     /// - timestamps: `N` seconds, sorted
     /// - features: `F` scaled window features, for a student with the window-feature path
     /// - output: the logit and `L` attention weights
     pub fn forward(
         &self,
-        events: &[[f32; 6]],
+        events: &[f32],
         timestamps: &[f32],
         features: Option<&[f32]>,
     ) -> Result<(f32, Vec<f32>), Error> {
@@ -537,15 +560,16 @@ impl HostStudent {
     #[inline(always)]
     fn forward_inline(
         &self,
-        events: &[[f32; 6]],
+        events: &[f32],
         timestamps: &[f32],
         features: Option<&[f32]>,
     ) -> Result<(f32, Vec<f32>), Error> {
-        let (n, d, l) = (events.len(), self.dim, self.tokens);
-        if timestamps.len() != n {
+        let (n, d, l) = (timestamps.len(), self.dim, self.tokens);
+        let c = self.event_channels();
+        if events.len() != n * c {
             return Err(Error::Inference(format!(
-                "{n} events but {} timestamps",
-                timestamps.len()
+                "{} event values for {n} timestamps of {c} channels each",
+                events.len()
             )));
         }
         // The resampler: event embeddings, then the queries' cross-attention over them.
@@ -554,7 +578,7 @@ impl HostStudent {
         } else {
             let (feats, tau) = time_features(timestamps, self.time_mode);
             let input: Vec<f32> = events
-                .iter()
+                .chunks_exact(c)
                 .zip(&feats)
                 .flat_map(|(e, f)| e.iter().chain(f).copied())
                 .collect();
@@ -681,7 +705,7 @@ mod tests {
     }
 
     /// A window of `n` events with bursty, duplicated and gapped timestamps.
-    fn window(n: usize, seed: u32) -> (Vec<[f32; 6]>, Vec<f32>) {
+    fn window(n: usize, seed: u32, channels: usize) -> (Vec<f32>, Vec<f32>) {
         let mut s = seed.wrapping_mul(2654435761).max(1);
         let mut next = || {
             s ^= s << 13;
@@ -689,8 +713,14 @@ mod tests {
             s ^= s << 5;
             (s as f32 / u32::MAX as f32) * 2.0 - 1.0
         };
-        let events = (0..n)
-            .map(|_| [next(), next(), next() * 3.0, next(), next(), next()])
+        let events = (0..n * channels)
+            .map(|k| {
+                if k % channels == 2 {
+                    next() * 3.0
+                } else {
+                    next()
+                }
+            })
             .collect();
         let mut t = 0.0f32;
         let ts = (0..n)
@@ -708,15 +738,15 @@ mod tests {
 
     fn tensor_forward(
         m: &TimestampAwareStudent,
-        events: &[[f32; 6]],
+        events: &[f32],
         ts: &[f32],
         features: Option<&[f32]>,
         device: &Device,
     ) -> (f32, Vec<f32>) {
-        let n = events.len();
-        let ev: Vec<f32> = events.iter().flatten().copied().collect();
+        let n = ts.len();
+        let c = events.len() / n.max(1);
         let out = m.forward(
-            Tensor::from_data(TensorData::new(ev, [1, n, 6]), device),
+            Tensor::from_data(TensorData::new(events.to_vec(), [1, n, c]), device),
             Tensor::from_data(TensorData::new(ts.to_vec(), [1, n]), device),
             Tensor::ones([1, n], device),
             features.map(|f| Tensor::from_data(TensorData::new(f.to_vec(), [1, f.len()]), device)),
@@ -730,14 +760,16 @@ mod tests {
     #[test]
     fn equals_the_tensor_forward() {
         let device = Device::flex();
-        for (mode, wf, locality, pos, n) in [
-            (TimeMode::Timestamps, true, true, true, 97),
-            (TimeMode::Timestamps, false, false, false, 1),
-            (TimeMode::Cleaned, false, true, true, 40),
-            (TimeMode::Position, true, true, true, 160),
+        for (mode, wf, locality, pos, n, magnitude) in [
+            (TimeMode::Timestamps, true, true, true, 97, false),
+            (TimeMode::Timestamps, false, false, false, 1, false),
+            (TimeMode::Cleaned, false, true, true, 40, false),
+            (TimeMode::Position, true, true, true, 160, false),
+            (TimeMode::Timestamps, true, true, true, 120, true),
         ] {
             let cfg = TimestampAwareStudentConfig::new()
                 .with_time_mode(mode)
+                .with_magnitude_channels(magnitude)
                 .with_window_features(wf)
                 .with_locality_bias(locality)
                 .with_use_pos_enc(pos)
@@ -747,7 +779,8 @@ mod tests {
             let m = cfg.init(&device).map(&mut Jitter);
             let host = HostStudent::new(&m).unwrap();
             assert_eq!(host.uses_window_features(), wf);
-            let (events, ts) = window(n, n as u32);
+            assert_eq!(host.event_channels(), cfg.event_channels());
+            let (events, ts) = window(n, n as u32, cfg.event_channels());
             let f: Vec<f32> = (0..crate::features::NUM_FEATURES)
                 .map(|i| (i as f32 * 0.37).sin())
                 .collect();
@@ -770,9 +803,16 @@ mod tests {
         for i in -2000..=2000 {
             let x = i as f32 * 0.04;
             let (e, want) = (exp(x), x.exp());
-            assert!(((e - want) / want).abs() < 5e-7, "exp({x}) = {e}, libm {want}");
+            assert!(
+                ((e - want) / want).abs() < 5e-7,
+                "exp({x}) = {e}, libm {want}"
+            );
             let (f, want) = (erf(x * 0.05), libm::erff(x * 0.05));
-            assert!((f - want).abs() < 4e-7, "erf({}) = {f}, libm {want}", x * 0.05);
+            assert!(
+                (f - want).abs() < 4e-7,
+                "erf({}) = {f}, libm {want}",
+                x * 0.05
+            );
         }
         assert!(exp(-200.0) < 1e-37 && exp(-200.0) >= 0.0);
     }
@@ -797,10 +837,12 @@ mod tests {
             .with_window_features(true)
             .init(&Device::flex());
         let host = HostStudent::new(&m).unwrap();
-        let (events, ts) = window(10, 3);
+        let (events, ts) = window(10, 3, 6);
         assert!(host.forward(&events, &ts, None).is_err());
         assert!(host.forward(&events, &ts[..9], Some(&[0.0; 3])).is_err());
         assert!(host.forward(&events, &ts, Some(&[0.0; 3])).is_err());
+        let f = [0.0; crate::features::NUM_FEATURES];
+        assert!(host.forward(&events, &ts, Some(&f)).is_ok());
+        assert!(host.forward(&events[..59], &ts, Some(&f)).is_err());
     }
 }
-

@@ -109,10 +109,6 @@ pub fn run(model: Role, batch: usize, steps: usize, device: &Device) -> Result<s
             let host_ms = if *device == Device::flex() {
                 let host = HostStudent::new(&v)?;
                 let events: Vec<f32> = e1.into_data().convert::<f32>().try_into_vec()?;
-                let events: Vec<[f32; 6]> = events
-                    .chunks_exact(6)
-                    .map(|c| c.try_into().expect("6 channels"))
-                    .collect();
                 let ts: Vec<f32> = t1.into_data().convert::<f32>().try_into_vec()?;
                 Some(latency_ms(|| {
                     host.forward(&events, &ts, None)?;
