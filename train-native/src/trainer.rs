@@ -937,7 +937,7 @@ impl EpochRun<'_> {
         };
         // Its own stream too, for the same reason.
         let mut perturb_rng =
-            Rng::new(cfg.seed ^ 0x7e57_a11 ^ (epoch as u64).wrapping_mul(0x2545_F491));
+            Rng::new(cfg.seed ^ 0x07e5_7a11 ^ (epoch as u64).wrapping_mul(0x2545_F491));
         let mut sums = LossValues::default();
         let mut n = 0usize;
         for chunk in order
