@@ -11,7 +11,9 @@ use burn::tensor::{Device, Tensor, activation::sigmoid};
 use serde::{Deserialize, Serialize};
 
 use crate::alarm::alarms;
-use crate::data::batch::{EventWindow, student_batch, student_events, window_feature_row};
+use crate::data::batch::{
+    EventWindow, relative_times, student_batch, student_events, window_feature_row,
+};
 use crate::data::imu_csv::{ImuParser, ImuRecording, parse_imu_csv};
 use crate::data::trial::{GyroPolicy, Skipped, TrialKey, assemble_trial};
 use crate::data::window::{Purpose, WindowConfig, WindowLength, WindowPlan};
@@ -186,10 +188,7 @@ impl Detector {
         let [n, l] = o.attention.dims();
         let probs = read(sigmoid(o.logits)).await?;
         if probs.iter().any(|p| !p.is_finite()) {
-            return Err(Error::Inference(
-                "the model gave a non-finite fall probability: its weights are corrupt (export it again)"
-                    .into(),
-            ));
+            return Err(corrupt_weights());
         }
         let att = read(o.attention.reshape([n * l])).await?;
         for (i, p) in probs.iter().enumerate() {
@@ -204,9 +203,8 @@ impl Detector {
     /// (normalised events, seconds from the window's first event, scaled window features).
     fn run_host(&self, host: &HostStudent, w: &EventWindow) -> Result<(f64, Vec<f32>), Error> {
         let stats = &self.header.stats;
-        let t0 = w.timestamps.first().copied().unwrap_or(0.0);
         let events = student_events(w, stats);
-        let ts: Vec<f32> = w.timestamps.iter().map(|t| (t - t0) as f32).collect();
+        let ts = relative_times(w);
         let features = stats
             .features
             .as_ref()
@@ -214,13 +212,18 @@ impl Detector {
         let (logit, attention) = host.forward(&events, &ts, features.as_deref())?;
         let p = 1.0 / (1.0 + (-logit).exp());
         if !p.is_finite() {
-            return Err(Error::Inference(
-                "the model gave a non-finite fall probability: its weights are corrupt (export it again)"
-                    .into(),
-            ));
+            return Err(corrupt_weights());
         }
         Ok((p as f64, attention))
     }
+}
+
+/// The error of a forward that gave a non-finite fall probability (either forward path).
+fn corrupt_weights() -> Error {
+    Error::Inference(
+        "the model gave a non-finite fall probability: its weights are corrupt (export it again)"
+            .into(),
+    )
 }
 
 async fn read<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, Error> {

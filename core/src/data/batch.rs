@@ -60,6 +60,12 @@ pub fn student_events(w: &EventWindow, stats: &NormStats) -> Vec<f32> {
     out
 }
 
+/// A window's event times in seconds since its first event, as the student reads them.
+pub fn relative_times(w: &EventWindow) -> Vec<f32> {
+    let t0 = w.timestamps.first().copied().unwrap_or(0.0);
+    w.timestamps.iter().map(|t| (t - t0) as f32).collect()
+}
+
 /// Raw (host) form of a student window, used by the browser and perturbation code too.
 #[derive(Debug, Clone, Default)]
 pub struct EventWindow {
@@ -85,17 +91,15 @@ pub fn student_batch(
     let mut mask = vec![0f32; b * n];
     let mut grid = Vec::with_capacity(b * grid_len * CHANNELS);
     for (i, w) in windows.iter().enumerate() {
-        let t0 = w.timestamps.first().copied().unwrap_or(0.0);
+        let len = w.events.len();
         let rows = student_events(w, stats);
-        ev[i * n * c..(i * n + w.events.len()) * c].copy_from_slice(&rows);
+        ev[i * n * c..(i * n + len) * c].copy_from_slice(&rows);
         let normed: Vec<[f32; CHANNELS]> = rows
             .chunks_exact(c)
             .map(|r| r[..CHANNELS].try_into().expect("six channels first"))
             .collect();
-        for k in 0..w.events.len() {
-            ts[i * n + k] = (w.timestamps[k] - t0) as f32;
-            mask[i * n + k] = 1.0;
-        }
+        ts[i * n..i * n + len].copy_from_slice(&relative_times(w));
+        mask[i * n..i * n + len].fill(1.0);
         for g in Interpolator::new(&normed, &w.timestamps).grid(grid_len) {
             grid.extend_from_slice(&g);
         }
