@@ -30,6 +30,14 @@ bundle() {   # bundle OUT_NAME [cargo flags...]
       "$site/${name}_bg.wasm" -o "$site/${name}_bg.opt.wasm"
     mv "$site/${name}_bg.opt.wasm" "$site/${name}_bg.wasm"
   fi
+  # The bundle must compile where relaxed SIMD is missing (a browser without it refuses the whole
+  # module, not only the functions that use it; core/Cargo.toml): V8 with relaxed SIMD turned off
+  # validates it as such a browser would (Node: setup-wasm.sh).
+  if ! node --no-experimental-wasm-relaxed-simd -e \
+      'process.exit(WebAssembly.validate(require("fs").readFileSync(process.argv[1])) ? 0 : 1)' "$site/${name}_bg.wasm"; then
+    echo "[build-page] $site/${name}_bg.wasm does not validate without relaxed SIMD: a crate turned on a WebAssembly feature beyond SIMD128 (pulp's default relaxed-simd?)" >&2
+    exit 1
+  fi
 }
 bundle fallkd-web-cpu --no-default-features
 bundle fallkd-web

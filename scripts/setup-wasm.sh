@@ -30,6 +30,8 @@ log "wasm-bindgen-cli version: $WASM_BINDGEN_VERSION"
 
 # --- 1. Debian packages: Chromium + ChromeDriver (same version) --------------------------------
 apt_pkgs=(chromium chromium-driver)
+# Node: build-page.sh validates the bundles in V8 without relaxed SIMD, benches/wasm runs wasm in it.
+command -v node >/dev/null || apt_pkgs+=(nodejs)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

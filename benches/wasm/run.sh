@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The page's CPU path (inference::analyze: parse, windows, the host forward) natively and as
+# WebAssembly in V8 (Node's WASI), on the same file and model, without a browser (issue #13's
+# browser CPU / native ratio; BENCHMARKS.md). Node >= 20 and the wasm32-wasip1 target (installed
+# here when missing).
+#   bash benches/wasm/run.sh [ACC.csv [MODEL [REPEATS]]]
+# Defaults: the 21 MB generated recording of BENCHMARKS.md (target/bundle/mid.csv, written when
+# missing), the shipped student, 2 repeats. PROFILE=web-release measures the page's own profile.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ACC=${1:-target/bundle/mid.csv}
+MODEL=${2:-web/assets/student.fallkd}
+REPEATS=${3:-2}
+PROFILE=${PROFILE:-release}
+if [ ! -f "$ACC" ] && [ "$ACC" = target/bundle/mid.csv ]; then
+  mkdir -p target/bundle
+  python3 - "$ACC" <<'PY'
+import math, random, sys
+random.seed(1)
+with open(sys.argv[1] + ".part", "w") as f:
+    for i in range(480000):
+        f.write(f"{1700000000000.0 + i * 25.0:.1f},{math.sin(i * 0.01) * 2:.6f},{9.8 + random.random() * 0.5:.6f},{math.cos(i * 0.013):.6f}\n")
+PY
+  mv "$ACC.part" "$ACC"
+fi
+rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
+cargo build --profile "$PROFILE" --locked -p fallkd-core --example score_file
+# The page's flags (.cargo/config.toml sets them for wasm32-unknown-unknown only).
+RUSTFLAGS="-C target-feature=+simd128" \
+  cargo build --profile "$PROFILE" --locked -p fallkd-core --example score_file --target wasm32-wasip1
+dir=$PROFILE; [ "$PROFILE" = dev ] && dir=debug
+echo "native ($PROFILE, one thread):"
+RAYON_NUM_THREADS=1 "target/$dir/examples/score_file" "$MODEL" "$ACC" "$REPEATS"
+echo "wasm32-wasip1 + simd128 in Node $(node --version) ($PROFILE):"
+node benches/wasm/wasi.mjs "target/wasm32-wasip1/$dir/examples/score_file.wasm" "$MODEL" "$ACC" "$REPEATS"
