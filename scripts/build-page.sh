@@ -33,6 +33,10 @@ bundle() {   # bundle OUT_NAME [cargo flags...]
   # The bundle must compile where relaxed SIMD is missing (a browser without it refuses the whole
   # module, not only the functions that use it; core/Cargo.toml): V8 with relaxed SIMD turned off
   # validates it as such a browser would (Node: setup-wasm.sh).
+  node --no-experimental-wasm-relaxed-simd -e 0 || {
+    echo "[build-page] 'node --no-experimental-wasm-relaxed-simd' failed: Node with that V8 flag is needed to check the bundle (scripts/setup-wasm.sh)" >&2
+    exit 1
+  }
   if ! node --no-experimental-wasm-relaxed-simd -e \
       'process.exit(WebAssembly.validate(require("fs").readFileSync(process.argv[1])) ? 0 : 1)' "$site/${name}_bg.wasm"; then
     echo "[build-page] $site/${name}_bg.wasm does not validate without relaxed SIMD: a crate turned on a WebAssembly feature beyond SIMD128 (pulp's default relaxed-simd?)" >&2

@@ -30,8 +30,10 @@ log "wasm-bindgen-cli version: $WASM_BINDGEN_VERSION"
 
 # --- 1. Debian packages: Chromium + ChromeDriver (same version) --------------------------------
 apt_pkgs=(chromium chromium-driver)
-# Node: build-page.sh validates the bundles in V8 without relaxed SIMD, benches/wasm runs wasm in it.
+# Node: build-page.sh validates the bundles in V8 without relaxed SIMD (Node >= 18, Debian's will
+# do), npm installs wasm-opt below; benches/wasm/run.sh needs Node >= 20 (WASI without a flag).
 command -v node >/dev/null || apt_pkgs+=(nodejs)
+command -v npm >/dev/null || apt_pkgs+=(npm)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

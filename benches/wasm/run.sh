@@ -23,12 +23,17 @@ with open(sys.argv[1] + ".part", "w") as f:
 PY
   mv "$ACC.part" "$ACC"
 fi
+node_major=$(node --version 2>/dev/null | sed 's/^v\([0-9]*\).*/\1/')
+if [ -z "$node_major" ] || [ "$node_major" -lt 20 ]; then
+  echo "benches/wasm/run.sh: needs Node >= 20 (node:wasi without a flag); found: $(node --version 2>&1 || true)" >&2
+  exit 2
+fi
 rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
 cargo build --profile "$PROFILE" --locked -p fallkd-core --example score_file
 # The page's flags (.cargo/config.toml sets them for wasm32-unknown-unknown only).
-RUSTFLAGS="-C target-feature=+simd128" \
+RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+simd128" \
   cargo build --profile "$PROFILE" --locked -p fallkd-core --example score_file --target wasm32-wasip1
-dir=$PROFILE; [ "$PROFILE" = dev ] && dir=debug
+case "$PROFILE" in dev | test) dir=debug ;; bench) dir=release ;; *) dir=$PROFILE ;; esac
 echo "native ($PROFILE, one thread):"
 RAYON_NUM_THREADS=1 "target/$dir/examples/score_file" "$MODEL" "$ACC" "$REPEATS"
 echo "wasm32-wasip1 + simd128 in Node $(node --version) ($PROFILE):"

@@ -44,11 +44,7 @@ fn main() {
             block_on(analyze(&det, (&args[2], &acc), None, None)).unwrap_or_else(|e| panic!("{e}"));
         let s = t.elapsed().as_secs_f64();
         let n = a.windows.len();
-        let top = a
-            .windows
-            .iter()
-            .map(|w| w.prob)
-            .fold(0.0f64, |m, p| m.max(p as f64));
+        let top = a.windows.iter().map(|w| w.prob).fold(0.0f64, f64::max);
         println!(
             "analyze_s {s:.3} windows {n} per_window_ms {:.3} highest {top:.6} alarms {}",
             s * 1e3 / n.max(1) as f64,

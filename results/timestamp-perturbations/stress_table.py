@@ -1,6 +1,6 @@
 """Paired table of `fallkd stress-test` over the 11 folds: the KD student against the same student
-trained with timestamp perturbations, each perturbation and severity (window F1 at 0.5 and AUC on
-the fold's test subject), mean over folds and the paired difference with an exact two-sided
+trained with timestamp perturbations, each perturbation and severity (window F1 at each run's
+validation threshold, as `stress-test` scores it, and AUC on the fold's test subject), mean over folds and the paired difference with an exact two-sided
 Wilcoxon signed-rank p (zero differences dropped).
     python3 results/timestamp-perturbations/stress_table.py runs/w9-stress"""
 import csv, itertools, statistics, sys

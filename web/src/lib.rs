@@ -14,7 +14,8 @@
 //!   exported `.fallkd` file; a wrong or corrupt file is a clear error.
 //! - `detector.analyze(acc, acc_name, gyro, gyro_name, stress_kind, severity, seed, on_progress)`:
 //!   parses the watch CSV with the same `fallkd-core` code as the CLI (a chunk of lines at a
-//!   time, yielding to the page in between), windows it, runs the student on the clean and
+//!   time, yielding to the page between chunks; on the CPU backend once about 40 ms have passed),
+//!   windows it, runs the student on the clean and
 //!   (optionally) perturbed events a batch at a time, calling `on_progress(done, total, phase,
 //!   file)` as it goes (`parsing`: bytes of `file`; `scoring`: windows), and returns
 //!   probabilities, alarms, signals, attention.
@@ -95,9 +96,9 @@ fn next_turn() -> Pin<Box<dyn Future<Output = ()>>> {
     })
 }
 
-/// The longest stretch, in milliseconds, the CPU backend computes before it yields to the event
-/// loop: a frame or a click waits at most about this long (under the 50 ms a task may take before
-/// browsers count it as a long task).
+/// How long, in milliseconds, the CPU backend computes between yields to the event loop (checked
+/// between steps, so a stretch runs this plus one step: a chunk of parsed lines or a batch of 8
+/// windows); chosen under the 50 ms a task may take before browsers count it as a long task.
 const SLICE_MS: f64 = 40.0;
 
 /// The CPU backend's pause hook: yields ([`next_turn`]) once [`SLICE_MS`] have passed since the
