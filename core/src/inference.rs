@@ -33,8 +33,9 @@ pub struct Detector {
     pub device: Device,
     /// Windows per forward pass (windows are zero-padded to the longest one in a batch).
     pub batch_size: usize,
-    /// Awaited between batches. The browser sets it to a zero-delay timer so that a long
-    /// recording on the CPU backend never blocks the page's event loop for more than one batch.
+    /// Awaited between batches. The browser sets it to yield to the page's event loop (on the CPU
+    /// backend once about 40 ms have passed, on WebGPU after every batch), so that a long
+    /// recording never blocks the page for long.
     pub pause: Option<Pause>,
     /// The host forward of a timestamp-aware student loaded on the CPU backend
     /// ([`HostStudent`]: the same arithmetic, one window at a time, without the tensor library's

@@ -263,7 +263,7 @@ fn gelu(x: f32) -> f32 {
 
 /// The larger of `a` and `b` by one comparison (`b` when either is NaN). Not `f32::max`: its NaN
 /// rule has no WebAssembly instruction, so in the page it was a call of libm's `fmaxf` per
-/// element (13 % of the host forward's time there); this compiles to a vector select.
+/// element (13 % of the page's CPU path there, `benches/wasm`); this compiles to a vector select.
 #[inline(always)]
 fn max(a: f32, b: f32) -> f32 {
     if a > b { a } else { b }
