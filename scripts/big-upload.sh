@@ -10,18 +10,7 @@ cd "$(dirname "$0")/.."
 out=target/big-upload; mkdir -p "$out" results/big-upload
 big="$out/big.csv"
 if [ ! -f "$big" ]; then
-  python3 - "$big" <<'PY'
-import math, random, sys
-random.seed(1)
-with open(sys.argv[1] + ".part", "w") as f:
-    rows = []
-    for i in range(5063089):
-        rows.append(f"{1700000000000.0 + i * 25.0:.1f},{math.sin(i * 0.01) * 2:.6f},{9.8 + random.random() * 0.5:.6f},{math.cos(i * 0.013):.6f}\n")
-        if len(rows) == 100000:
-            f.writelines(rows); rows = []
-    f.writelines(rows)
-PY
-  mv "$big.part" "$big"
+  python3 scripts/gen_watch_csv.py 5063089 "$big"
 fi
 cargo build --release --locked -p fallkd-train --bin fallkd
 /usr/bin/time -v ./target/release/fallkd predict --acc "$big" > "$out/cli.out" 2> "$out/cli.time"

@@ -14,14 +14,7 @@ REPEATS=${3:-2}
 PROFILE=${PROFILE:-release}
 if [ ! -f "$ACC" ] && [ "$ACC" = target/bundle/mid.csv ]; then
   mkdir -p target/bundle
-  python3 - "$ACC" <<'PY'
-import math, random, sys
-random.seed(1)
-with open(sys.argv[1] + ".part", "w") as f:
-    for i in range(480000):
-        f.write(f"{1700000000000.0 + i * 25.0:.1f},{math.sin(i * 0.01) * 2:.6f},{9.8 + random.random() * 0.5:.6f},{math.cos(i * 0.013):.6f}\n")
-PY
-  mv "$ACC.part" "$ACC"
+  python3 scripts/gen_watch_csv.py 480000 "$ACC"
 fi
 node_major=$(node --version 2>/dev/null | sed 's/^v\([0-9]*\).*/\1/')
 if [ -z "$node_major" ] || [ "$node_major" -lt 20 ]; then
