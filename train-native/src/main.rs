@@ -278,6 +278,10 @@ enum Cmd {
         /// --kd-row 'student-kd-posw4=train.loss={kind: bce, pos_weight: 4}'.
         #[arg(long = "kd-row")]
         kd_rows: Vec<String>,
+        /// A further feature-model row, NAME=KEY=VALUE[;KEY=VALUE...] (repeatable), e.g.
+        /// --features-row 'features-gbm-w6=features.model=gbm;window.length={by: duration, seconds: 6}'.
+        #[arg(long = "features-row")]
+        features_rows: Vec<String>,
         /// Runs at a time (on CPU each gets its share of the cores).
         #[arg(long, default_value_t = 1)]
         parallel: usize,
@@ -649,6 +653,7 @@ fn run() -> Result<()> {
             folds,
             rows,
             kd_rows,
+            features_rows,
             parallel,
             num_gpus,
             seeds,
@@ -685,6 +690,7 @@ fn run() -> Result<()> {
                     folds,
                     rows,
                     kd_rows,
+                    features_rows,
                     parallel,
                     num_gpus,
                     device: common.device.name.clone(),

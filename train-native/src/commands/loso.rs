@@ -172,8 +172,44 @@ pub fn known_rows() -> Vec<Row> {
 
 /// A distilled-student row from `NAME=KEY=VALUE;KEY=VALUE` (`--kd-row`).
 pub fn parse_kd_row(spec: &str) -> Result<Row> {
+    let (name, set) = parse_row_spec(
+        "--kd-row",
+        spec,
+        "student-kd-posw4=train.loss={kind: bce, pos_weight: 4}",
+    )?;
+    Ok(Row {
+        name,
+        teacher: false,
+        features: false,
+        kd: true,
+        set,
+        default: false,
+    })
+}
+
+/// A feature-model row from `NAME=KEY=VALUE;KEY=VALUE` (`--features-row`), trained by
+/// `fallkd train-features` with these overrides on top of the base configuration (name the model
+/// with `features.model`, as the built-in feature rows do).
+pub fn parse_features_row(spec: &str) -> Result<Row> {
+    let (name, set) = parse_row_spec(
+        "--features-row",
+        spec,
+        "features-gbm-w6=features.model=gbm;window.length={by: duration, seconds: 6}",
+    )?;
+    Ok(Row {
+        name,
+        teacher: false,
+        features: true,
+        kd: false,
+        set,
+        default: false,
+    })
+}
+
+/// The name and overrides of a custom row `NAME=KEY=VALUE;KEY=VALUE` given to `flag`.
+fn parse_row_spec(flag: &str, spec: &str, example: &str) -> Result<(String, Vec<String>)> {
     let (name, sets) = spec.split_once('=').with_context(|| {
-        format!("--kd-row {spec:?}: expected NAME=KEY=VALUE[;KEY=VALUE...], e.g. student-kd-posw4=train.loss={{kind: bce, pos_weight: 4}}")
+        format!("{flag} {spec:?}: expected NAME=KEY=VALUE[;KEY=VALUE...], e.g. {example}")
     })?;
     let name = name.trim();
     if name.is_empty()
@@ -181,12 +217,10 @@ pub fn parse_kd_row(spec: &str) -> Result<Row> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
-        bail!(
-            "--kd-row {spec:?}: the name must be letters, digits, '-' or '_' (it names a folder)"
-        );
+        bail!("{flag} {spec:?}: the name must be letters, digits, '-' or '_' (it names a folder)");
     }
     if known_rows().iter().any(|k| k.name == name) {
-        bail!("--kd-row {spec:?}: {name} is a built-in row; pick another name");
+        bail!("{flag} {spec:?}: {name} is a built-in row; pick another name");
     }
     let set: Vec<String> = sets
         .split(';')
@@ -194,16 +228,9 @@ pub fn parse_kd_row(spec: &str) -> Result<Row> {
         .filter(|s| !s.is_empty())
         .collect();
     if set.is_empty() || set.iter().any(|s| !s.contains('=')) {
-        bail!("--kd-row {spec:?}: each override is KEY=VALUE, separated by ';'");
+        bail!("{flag} {spec:?}: each override is KEY=VALUE, separated by ';'");
     }
-    Ok(Row {
-        name: name.into(),
-        teacher: false,
-        features: false,
-        kd: true,
-        set,
-        default: false,
-    })
+    Ok((name.to_string(), set))
 }
 
 /// What to run.
@@ -219,6 +246,8 @@ pub struct LosoOptions {
     pub rows: Vec<String>,
     /// Further distilled-student rows, `NAME=KEY=VALUE;KEY=VALUE` each.
     pub kd_rows: Vec<String>,
+    /// Further feature-model rows, `NAME=KEY=VALUE;KEY=VALUE` each.
+    pub features_rows: Vec<String>,
     /// Runs at a time.
     pub parallel: usize,
     /// GPUs to spread runs over (0: `device` for every run).
@@ -243,9 +272,13 @@ pub struct LosoOptions {
     pub protocol: Protocol,
 }
 
-/// Selected rows, in table order, then the `--kd-row` ones; an unknown name is an error listing
-/// the known ones.
-pub fn select_rows(names: &[String], kd_rows: &[String]) -> Result<Vec<Row>> {
+/// Selected rows, in table order, then the `--kd-row` ones, then the `--features-row` ones; an
+/// unknown name is an error listing the known ones.
+pub fn select_rows(
+    names: &[String],
+    kd_rows: &[String],
+    features_rows: &[String],
+) -> Result<Vec<Row>> {
     let known = known_rows();
     let mut rows: Vec<Row> = if names.is_empty() {
         known.into_iter().filter(|r| r.default).collect()
@@ -267,10 +300,18 @@ pub fn select_rows(names: &[String], kd_rows: &[String]) -> Result<Vec<Row>> {
             .filter(|r| names.contains(&r.name))
             .collect()
     };
-    for spec in kd_rows {
-        let r = parse_kd_row(spec)?;
+    let custom = kd_rows
+        .iter()
+        .map(|spec| ("--kd-row", spec, parse_kd_row(spec)))
+        .chain(
+            features_rows
+                .iter()
+                .map(|spec| ("--features-row", spec, parse_features_row(spec))),
+        );
+    for (flag, spec, r) in custom {
+        let r = r?;
         if rows.iter().any(|x| x.name == r.name) {
-            bail!("--kd-row {spec:?}: the name {} is given twice", r.name);
+            bail!("{flag} {spec:?}: the name {} is given twice", r.name);
         }
         rows.push(r);
     }
@@ -282,7 +323,7 @@ pub fn select_rows(names: &[String], kd_rows: &[String]) -> Result<Vec<Row>> {
 
 /// Runs the study into `out` and writes `loso.md` and `loso.csv`; returns the report path.
 pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
-    let rows = select_rows(&opts.rows, &opts.kd_rows)?;
+    let rows = select_rows(&opts.rows, &opts.kd_rows, &opts.features_rows)?;
     let cfg = RunConfig::load(&opts.configs, &opts.sets)?;
     std::fs::create_dir_all(out)?;
     let root = data_root(&cfg, out)?;
@@ -699,7 +740,7 @@ mod tests {
 
     #[test]
     fn rows_default_and_checked() {
-        let rows = select_rows(&[], &[]).unwrap();
+        let rows = select_rows(&[], &[], &[]).unwrap();
         let d: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(
             d,
@@ -734,6 +775,7 @@ mod tests {
                 "student-kd-wearer-wf",
                 "features-gbm",
             ]),
+            &[],
             &[],
         )
         .unwrap();
@@ -781,16 +823,16 @@ mod tests {
             ]
         );
         assert_eq!(set("student-nokd-wearer-wf-aug").last().unwrap(), AUGMENT);
-        let e = select_rows(&["student-kd".into()], &[])
+        let e = select_rows(&["student-kd".into()], &[], &[])
             .unwrap_err()
             .to_string();
         assert!(e.contains("need the teacher row"), "{e}");
-        let e = select_rows(&["tacher".into()], &[])
+        let e = select_rows(&["tacher".into()], &[], &[])
             .unwrap_err()
             .to_string();
         assert!(e.contains("unknown row \"tacher\""), "{e}");
         assert_eq!(
-            select_rows(&["baseline-fixed-rate".into()], &[])
+            select_rows(&["baseline-fixed-rate".into()], &[], &[])
                 .unwrap()
                 .len(),
             1
@@ -805,6 +847,7 @@ mod tests {
                 "student-kd-posw4=train.loss={kind: bce, pos_weight: 4}; student.num_tokens=32"
                     .into(),
             ],
+            &[],
         )
         .unwrap();
         let r = rows.last().unwrap();
@@ -823,16 +866,56 @@ mod tests {
             ("student-kd=x=1", "built-in row"),
             ("r=x", "KEY=VALUE"),
         ] {
-            let e = select_rows(&[], &[bad.into()]).unwrap_err().to_string();
+            let e = select_rows(&[], &[bad.into()], &[])
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(why), "{bad}: {e}");
         }
-        let e = select_rows(&[], &["r=x=1".into(), "r=y=2".into()])
+        let e = select_rows(&[], &["r=x=1".into(), "r=y=2".into()], &[])
             .unwrap_err()
             .to_string();
         assert!(e.contains("given twice"), "{e}");
-        let e = select_rows(&["baseline-fixed-rate".into()], &["r=x=1".into()])
+        let e = select_rows(&["baseline-fixed-rate".into()], &["r=x=1".into()], &[])
             .unwrap_err()
             .to_string();
         assert!(e.contains("need the teacher row"), "{e}");
+    }
+
+    #[test]
+    fn features_rows_are_parsed_and_checked() {
+        let rows = select_rows(
+            &["features-gbm".into()],
+            &[],
+            &[
+                "features-gbm-w6=features.model=gbm; window.length={by: duration, seconds: 6}"
+                    .into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 2);
+        let r = &rows[1];
+        assert_eq!(r.name, "features-gbm-w6");
+        assert!(r.features && !r.kd && !r.teacher);
+        assert_eq!(
+            r.set,
+            [
+                "features.model=gbm",
+                "window.length={by: duration, seconds: 6}"
+            ]
+        );
+        let e = select_rows(&[], &[], &["features-gbm=x=1".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--features-row") && e.contains("built-in row"),
+            "{e}"
+        );
+        let e = select_rows(&["teacher".into()], &["r=x=1".into()], &["r=y=2".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--features-row") && e.contains("given twice"),
+            "{e}"
+        );
     }
 }
