@@ -127,6 +127,37 @@ kd_row_study student-kd-wearer-wf-ema "$KD_WEARER_WF;train.ema=0.99" results/wei
 #     accelerometer sample (a fall window keeps its impact). Seed 42.
 kd_row_study student-kd-wearer-wf-perturb "$KD_WEARER_WF;train.perturb={probability: 0.5, max_severity: 0.5}" results/timestamp-perturbations 42
 
+# W10. Window length (results/window-length/README.md; rule written before the student runs
+#      finished): the feature model with gyroscope dropout and older adults at 5, 6, 7, 8 and 10 s
+#      (three seeds, seconds each), then the KD student at 6, 8 and 10 s screened on seed 42 beside
+#      the 4 s rows of the same folds (teachers unchanged: 4 s of skeleton).
+FW='features.model=gbm;train.gyro_dropout=0.5;data.old_adults.train=true'
+WL_FEAT=(--seeds 42,43,44 --rows features-gbm-wearer)
+for S in 5 6 7 8 10; do
+  WL_FEAT+=(--features-row "features-gbm-wearer-w$S=$FW;window.length={by: duration, seconds: $S}"
+            --compare "features-gbm-wearer-w$S:features-gbm-wearer")
+done
+WL_STUDENT=(--seeds 42 --rows teacher,student-kd-wearer-wf,features-gbm-wearer)
+for S in 6 8 10; do
+  WL_STUDENT+=(--kd-row "student-kd-wearer-wf-w$S=$KD_WEARER_WF;window.length={by: duration, seconds: $S}"
+               --features-row "features-gbm-wearer-w$S=$FW;window.length={by: duration, seconds: $S}"
+               --compare "student-kd-wearer-wf-w$S:student-kd-wearer-wf"
+               --compare "student-kd-wearer-wf-w$S:features-gbm-wearer-w$S")
+done
+WL_STUDENT+=(--compare student-kd-wearer-wf:features-gbm-wearer-w10)
+$B loso "${OV[@]}" "${WL_FEAT[@]}" --parallel 1
+$B loso "${OV[@]}" "${WL_STUDENT[@]}" --parallel 2
+mkdir -p results/window-length
+for WHAT in features student; do
+  [ "$WHAT" = features ] && ARGS=("${WL_FEAT[@]}") || ARGS=("${WL_STUDENT[@]}")
+  for V in val-f1: nested:0.02; do
+    CH=${V%%:*}; BUDGET=${V##*:}
+    $B loso "${OV[@]}" "${ARGS[@]}" --report-only --threshold-choice "$CH" ${BUDGET:+--old-alarm-budget $BUDGET}
+    cp runs/oldval11/loso.md "results/window-length/$WHAT-$CH${BUDGET:+-$BUDGET}.md"
+    cp runs/oldval11/operating-points.csv "results/window-length/$WHAT-$CH${BUDGET:+-$BUDGET}.operating-points.csv"
+  done
+done
+
 # W1b. Augmentation (RESULTS.md section 3, "what was tried"), seed 42, each read against its row
 #      without it by the paired tests.
 $B loso --data-root data --out runs/wearer11 --parallel 2 --seeds 42 "${COMMON[@]}" \
