@@ -55,6 +55,7 @@ fn bundled_student_matches_the_browser_fixture() {
     let short = EventWindow {
         events: w.events[..40].to_vec(),
         timestamps: w.timestamps[..40].to_vec(),
+        context: None,
     };
     let alone = pollster::block_on(det.run(std::slice::from_ref(&short))).unwrap()[0].0;
     // The tensor forward (what WebGPU runs) on a padded batch, the window and its first 40 events:
@@ -145,13 +146,7 @@ fn batched_analysis_equals_scoring_every_window_at_once() {
     let perturbed: Vec<EventWindow> = all
         .iter()
         .enumerate()
-        .map(|(i, w)| {
-            let (events, timestamps) =
-                stress
-                    .perturbation
-                    .apply(&w.events, &w.timestamps, stress.seed ^ i as u64);
-            EventWindow { events, timestamps }
-        })
+        .map(|(i, w)| w.perturbed(&stress.perturbation, stress.seed ^ i as u64))
         .collect();
     let at_once = pollster::block_on(det.run(&all)).unwrap();
     let at_once_perturbed = pollster::block_on(det.run(&perturbed)).unwrap();

@@ -661,6 +661,7 @@ pub async fn analyze_with_progress(
                 let events = EventWindow {
                     events: w.events,
                     timestamps: w.timestamps,
+                    context: w.context,
                 };
                 (w.start_s, events)
             })
@@ -671,12 +672,7 @@ pub async fn analyze_with_progress(
                 let pw: Vec<EventWindow> = clean
                     .iter()
                     .zip(idx.clone())
-                    .map(|(w, i)| {
-                        let (events, timestamps) =
-                            s.perturbation
-                                .apply(&w.events, &w.timestamps, s.seed ^ i as u64);
-                        EventWindow { events, timestamps }
-                    })
+                    .map(|(w, i)| w.perturbed(&s.perturbation, s.seed ^ i as u64))
                     .collect();
                 Some(detector.run_batch(&pw).await?)
             }

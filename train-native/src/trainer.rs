@@ -953,6 +953,9 @@ impl EpochRun<'_> {
                     .iter()
                     .map(|w| {
                         let mut w = (*w).clone();
+                        // The feature context (window.feature_context_s) gets the window's
+                        // draws: the same turn and gain, the same kind of perturbation.
+                        let (aug_draws, perturb_draws) = (augment_rng.clone(), perturb_rng.clone());
                         augment.apply(&mut w.events, &mut augment_rng);
                         if perturb.is_active() {
                             perturb.apply(
@@ -962,10 +965,24 @@ impl EpochRun<'_> {
                                 &mut perturb_rng,
                             );
                         }
+                        if let Some(c) = w.context.as_mut() {
+                            augment.apply(&mut c.events, &mut aug_draws.clone());
+                            if perturb.is_active() {
+                                perturb.apply(
+                                    &mut c.events,
+                                    &mut c.timestamps,
+                                    cfg.window.min_events,
+                                    &mut perturb_draws.clone(),
+                                );
+                            }
+                        }
                         if cfg.train.gyro_dropout > 0.0
                             && aug_rng.uniform() < cfg.train.gyro_dropout
                         {
                             w.events.iter_mut().for_each(|e| e[3..].fill(0.0));
+                            if let Some(c) = w.context.as_mut() {
+                                c.events.iter_mut().for_each(|e| e[3..].fill(0.0));
+                            }
                         }
                         w
                     })

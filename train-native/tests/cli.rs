@@ -560,3 +560,106 @@ fn resume_refuses_flags_it_would_ignore() {
         );
     }
 }
+
+/// A student whose window features read a longer context (`window.feature_context_s`) gives the
+/// same per-window probabilities through `fallkd export` + `fallkd predict` (the page's
+/// `inference::analyze`) as in its own run's evaluation: the context travels in the model file
+/// and is cut alike on both sides.
+#[test]
+fn feature_context_travels_from_training_to_predict() {
+    let dir = scratch("feature-context");
+    let data = dir.join("data");
+    generate(&data);
+    let run = dir.join("run");
+    let mut c = fallkd();
+    c.arg("train-student")
+        .arg("--data-root")
+        .arg(&data)
+        .arg("--out")
+        .arg(&run)
+        .arg("--quiet");
+    for s in TINY.iter().chain(&[
+        "kd.enabled=false",
+        "student.window_features=true",
+        "window.feature_context_s=8",
+        "seed=5",
+    ]) {
+        c.arg("--set").arg(s);
+    }
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cfg = std::fs::read_to_string(run.join("config.yaml")).unwrap();
+    assert!(cfg.contains("feature_context_s: 8"), "{cfg}");
+    let model = dir.join("m.fallkd");
+    let st = fallkd()
+        .arg("export")
+        .arg("--run")
+        .arg(&run)
+        .arg("--out")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    // The run's test windows of one ADL recording (ADL trials keep every window, as predict does).
+    let preds = std::fs::read_to_string(run.join("predictions.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = preds
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let first = rows
+        .iter()
+        .find(|r| r[0] == "test" && r[2].parse::<u16>().unwrap() < 10)
+        .expect("a test ADL window");
+    let key = (first[1], first[2], first[3]);
+    let want: Vec<f64> = rows
+        .iter()
+        .filter(|r| r[0] == "test" && (r[1], r[2], r[3]) == key)
+        .map(|r| r[8].parse().unwrap())
+        .collect();
+    let name = format!(
+        "S{:02}A{:02}T{:02}.csv",
+        key.0.parse::<u16>().unwrap(),
+        key.1.parse::<u16>().unwrap(),
+        key.2.parse::<u16>().unwrap()
+    );
+    let young = data.join("young");
+    let p = fallkd()
+        .args(["predict", "--json", "--model"])
+        .arg(&model)
+        .arg("--acc")
+        .arg(young.join("accelerometer/watch").join(&name))
+        .arg("--gyro")
+        .arg(young.join("gyroscope/watch").join(&name))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&p.stdout);
+    assert!(
+        p.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&p.stderr)
+    );
+    let json = stdout
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .expect("the JSON line");
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    let got: Vec<f64> = v["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["prob"].as_f64().unwrap())
+        .collect();
+    assert_eq!(got.len(), want.len(), "{name}: windows");
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 1e-4, "{name}: {g} vs {w}");
+    }
+}

@@ -33,6 +33,7 @@ use serde::Serialize;
 use burn::tensor::Device;
 use fallkd_core::Error as CoreError;
 use fallkd_core::data::batch::EventWindow;
+use fallkd_core::data::window::last_window;
 use fallkd_core::inference::{
     Analysis, Detector as CoreDetector, Pause, Progress, Stress, analyze_with_progress,
 };
@@ -318,6 +319,7 @@ async fn warm_up(inner: &CoreDetector, warm: &Cell<bool>) -> Result<(), CoreErro
             .map(|i| [0.1 * i as f32, 9.8, 0.0, 0.0, 0.0, 0.0])
             .collect(),
         timestamps: (0..64).map(|i| i as f64 * 0.03).collect(),
+        context: None,
     };
     inner.run(&[w]).await?;
     warm.set(true);
@@ -345,12 +347,24 @@ pub async fn predict_one(
     let mut ev: Vec<[f32; 6]> = events.chunks(6).map(|c| c.try_into().expect("6")).collect();
     let mut ts = timestamps.to_vec();
     fallkd_core::data::events::sort_events(&mut ev, &mut ts);
-    let r = inner
-        .run(&[EventWindow {
-            events: ev,
-            timestamps: ts,
-        }])
-        .await?;
+    // The window ending at the newest event, cut as the model's windowing cuts it (thinned to
+    // its event cap; with the window-feature context when the model has one).
+    let t0 = ts.first().copied().unwrap_or(0.0);
+    let trial = fallkd_core::data::trial::Trial {
+        key: fallkd_core::data::trial::TrialKey {
+            subject: 0,
+            activity: 0,
+            trial: 0,
+        },
+        events: ev,
+        timestamps: ts.iter().map(|t| t - t0).collect(),
+        gyro_missing: false,
+        skeleton: None,
+    };
+    let Some(w) = last_window(&trial, &inner.header.window_config()) else {
+        return Err(CoreError::Invalid("the window holds no events".into()));
+    };
+    let r = inner.run(&[EventWindow::from(&w)]).await?;
     Ok(r[0].0)
 }
 
@@ -414,6 +428,18 @@ impl Detector {
     #[wasm_bindgen(getter)]
     pub fn window_seconds(&self) -> f64 {
         self.inner.header.window_seconds
+    }
+
+    /// Seconds of a live stream `predict_window` needs: the window, or the longer stretch its
+    /// window features are computed over (`window.feature_context_s`).
+    #[wasm_bindgen(getter)]
+    pub fn buffer_seconds(&self) -> f64 {
+        let w = self.inner.header.window_seconds;
+        self.inner
+            .header
+            .window_config()
+            .feature_context_s
+            .map_or(w, |c| c.max(w))
     }
 
     /// Analyses an uploaded recording; `stress_kind` is `none` or jitter/dropout/burst/warp;

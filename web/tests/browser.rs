@@ -31,10 +31,12 @@ async fn assert_padded_batch_matches_native(det: &CoreDetector, f: &Fixture, wha
     let full = EventWindow {
         events: events.clone(),
         timestamps: f.timestamps.clone(),
+        context: None,
     };
     let short = EventWindow {
         events: events[..40].to_vec(),
         timestamps: f.timestamps[..40].to_vec(),
+        context: None,
     };
     let b: Vec<f64> = det
         .run(&[full, short])

@@ -6,7 +6,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use super::events::{CHANNELS, Interpolator};
 use super::normalize::{MAGNITUDE_CHANNELS, NormStats};
 use super::skeleton_csv::{Frame, SKELETON_DIM};
-use super::window::Window;
+use super::window::{FeatureContext, Window};
+use crate::perturb::Perturbation;
 
 /// Student input for a batch of windows.
 #[derive(Debug, Clone)]
@@ -28,12 +29,16 @@ pub struct StudentBatch {
     pub features: Option<Tensor<2>>,
 }
 
-/// The hand-made features ([`crate::features::window_features`]) of one raw window. A window
+/// The hand-made features ([`crate::features::window_features`]) of one raw window, over its
+/// feature context when it has one (`window.feature_context_s`), else over the window. A window
 /// whose gyroscope channels are all exactly zero (no gyroscope, or gyroscope dropout in
 /// training) counts as one without a gyroscope.
 pub fn window_feature_row(w: &EventWindow) -> [f32; crate::features::NUM_FEATURES] {
     let gyro_missing = w.events.iter().all(|e| e[3..].iter().all(|&v| v == 0.0));
-    crate::features::window_features(&w.events, &w.timestamps, gyro_missing)
+    match &w.context {
+        Some(c) => crate::features::window_features(&c.events, &c.timestamps, gyro_missing),
+        None => crate::features::window_features(&w.events, &w.timestamps, gyro_missing),
+    }
 }
 
 /// Channels per event of the student batches built from `stats`: the six IMU channels, and the
@@ -73,6 +78,9 @@ pub struct EventWindow {
     pub events: Vec<[f32; CHANNELS]>,
     /// Seconds, sorted.
     pub timestamps: Vec<f64>,
+    /// What the window features are computed over, with `window.feature_context_s` (None: the
+    /// window itself).
+    pub context: Option<FeatureContext>,
 }
 
 /// Builds a student batch from host windows. `grid_len` is the baseline's L.
@@ -127,11 +135,30 @@ pub fn student_batch(
     }
 }
 
+impl EventWindow {
+    /// The window as a stress perturbation leaves it: `perturbation` applied to its events with
+    /// `seed`, and to its feature context (when it has one) with the next seed.
+    pub fn perturbed(&self, perturbation: &Perturbation, seed: u64) -> EventWindow {
+        let (events, timestamps) = perturbation.apply(&self.events, &self.timestamps, seed);
+        let context = self.context.as_ref().map(|c| {
+            let (events, timestamps) =
+                perturbation.apply(&c.events, &c.timestamps, seed.wrapping_add(1));
+            FeatureContext { events, timestamps }
+        });
+        EventWindow {
+            events,
+            timestamps,
+            context,
+        }
+    }
+}
+
 impl From<&Window> for EventWindow {
     fn from(w: &Window) -> Self {
         EventWindow {
             events: w.events.clone(),
             timestamps: w.timestamps.clone(),
+            context: w.context.clone(),
         }
     }
 }
@@ -204,6 +231,7 @@ mod tests {
                 .map(|i| [0.1 * i as f32, 0.0, 9.81, gyro, gyro, gyro])
                 .collect(),
             timestamps: (0..40).map(|i| 0.025 * i as f64).collect(),
+            context: None,
         }
     }
 
@@ -212,6 +240,27 @@ mod tests {
         let idx = crate::features::feature_index("gyro_missing").unwrap();
         assert_eq!(window_feature_row(&window(0.0))[idx], 1.0);
         assert_eq!(window_feature_row(&window(0.5))[idx], 0.0);
+    }
+
+    #[test]
+    fn feature_rows_read_the_context_when_there_is_one() {
+        let dur = crate::features::feature_index("duration_s").unwrap();
+        let missing = crate::features::feature_index("gyro_missing").unwrap();
+        let mut w = window(0.5);
+        assert!((window_feature_row(&w)[dur] - 0.975).abs() < 1e-6);
+        let long = window(0.0);
+        w.context = Some(FeatureContext {
+            events: long.events.clone(),
+            timestamps: long.timestamps.iter().map(|t| t * 10.0).collect(),
+        });
+        assert!((window_feature_row(&w)[dur] - 9.75).abs() < 1e-5);
+        // Whether the gyroscope is missing is the window's own (gyroscope dropout zeroes both).
+        assert_eq!(window_feature_row(&w)[missing], 0.0);
+        // A stress perturbation reaches the context too.
+        let p = Perturbation::at_severity("dropout", 1.0).unwrap();
+        let q = w.perturbed(&p, 7);
+        assert!(q.events.len() < w.events.len());
+        assert!(q.context.unwrap().events.len() < long.events.len());
     }
 
     #[test]

@@ -84,6 +84,11 @@ pub struct WindowConfig {
     /// Crop every trial to this many events either side of the peak of a rolling variance of
     /// |acceleration| (0: no crop). The research group's protocol uses about 100.
     pub crop_events: usize,
+    /// The hand-made window features (the student's window-feature path) are computed over the
+    /// last this many seconds up to each window's last event, within the window's segment (no
+    /// gap over `max_gap_s`), thinned to `max_events` keeping its largest |a|, instead of over
+    /// the window itself (None: the window). The learned path still reads the window.
+    pub feature_context_s: Option<f64>,
 }
 
 impl Default for WindowConfig {
@@ -101,6 +106,7 @@ impl Default for WindowConfig {
             impact_margin_s: 0.5,
             eval_fall_stride: None,
             crop_events: 0,
+            feature_context_s: None,
         }
     }
 }
@@ -153,6 +159,14 @@ impl WindowConfig {
                 format!("must be >= 0, got {}", self.impact_margin_s),
             ));
         }
+        if let Some(c) = self.feature_context_s
+            && !(c > 0.0 && c <= 3600.0)
+        {
+            return Err(Error::config(
+                "window.feature_context_s",
+                format!("must be in (0, 3600] seconds, got {c}"),
+            ));
+        }
         if self.max_events < self.min_events.max(1) {
             return Err(Error::config(
                 "window.max_events",
@@ -191,6 +205,48 @@ pub struct Window {
     pub tau: (f64, f64),
     /// Skeleton frame range `[start, end)` paired with the window (None without skeleton).
     pub skeleton_frames: Option<(usize, usize)>,
+    /// The stretch the window features are computed over, with `window.feature_context_s`.
+    pub context: Option<FeatureContext>,
+}
+
+/// The events the window features of a window are computed over (`window.feature_context_s`):
+/// the last seconds of its segment up to the window's last event.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeatureContext {
+    /// Events, thinned to `max_events` keeping the stretch's largest |acceleration|.
+    pub events: Vec<Event>,
+    /// Seconds since the stretch's first event.
+    pub timestamps: Vec<f64>,
+}
+
+/// The feature context of the window `r` of `trial`: the events from `seconds` before the
+/// window's last event up to it, not crossing a gap longer than `max_gap`, thinned to
+/// `max_events` keeping their largest |acceleration|.
+fn feature_context(
+    trial: &Trial,
+    r: &std::ops::Range<usize>,
+    seconds: f64,
+    max_gap: f64,
+    max_events: usize,
+) -> FeatureContext {
+    let ts = &trial.timestamps;
+    let t_end = ts[r.end - 1];
+    let mut a = r.end - 1;
+    while a > 0 && ts[a - 1] >= t_end - seconds - 1e-9 && ts[a] - ts[a - 1] <= max_gap {
+        a -= 1;
+    }
+    let peak = (a..r.end)
+        .max_by(|&i, &j| {
+            acc_magnitude2(&trial.events[i]).total_cmp(&acc_magnitude2(&trial.events[j]))
+        })
+        .expect("non-empty range")
+        - a;
+    let keep = thin_indices(r.end - a, max_events, peak);
+    let t0 = ts[a + keep[0]];
+    FeatureContext {
+        events: keep.iter().map(|&i| trial.events[a + i]).collect(),
+        timestamps: keep.iter().map(|&i| ts[a + i] - t0).collect(),
+    }
 }
 
 /// Index ranges of `timestamps` separated by gaps longer than `max_gap`.
@@ -265,6 +321,8 @@ pub struct WindowPlan {
     total: f64,
     max_events: usize,
     pairing: SkeletonPairing,
+    /// `window.feature_context_s` and the gap rule it keeps to.
+    feature_context: Option<(f64, f64)>,
 }
 
 impl WindowPlan {
@@ -294,6 +352,7 @@ impl WindowPlan {
             total: trial.duration().max(1e-9),
             max_events: cfg.max_events,
             pairing: cfg.pairing,
+            feature_context: cfg.feature_context_s.map(|c| (c, cfg.max_gap_s)),
         }
     }
 
@@ -339,6 +398,9 @@ impl WindowPlan {
             start_s,
             tau,
             skeleton_frames,
+            context: self
+                .feature_context
+                .map(|(c, gap)| feature_context(trial, &r, c, gap, self.max_events)),
         }
     }
 }
@@ -468,6 +530,32 @@ pub fn impact_time(trial: &Trial) -> Option<f64> {
         .filter(|(m, _)| m.is_finite())
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, t)| t)
+}
+
+/// The window that ends at `trial`'s last event, as a live stream is scored: its last
+/// `window.length` (seconds or events; all of it when shorter), thinned to `max_events` keeping
+/// its largest |acceleration|, with its feature context when `feature_context_s` is set. None
+/// when the trial has no events.
+pub fn last_window(trial: &Trial, cfg: &WindowConfig) -> Option<Window> {
+    let n = trial.events.len().min(trial.timestamps.len());
+    if n == 0 {
+        return None;
+    }
+    let ts = &trial.timestamps[..n];
+    let start = match cfg.length {
+        WindowLength::Duration { seconds } => ts.partition_point(|&t| t < ts[n - 1] - seconds),
+        WindowLength::Count { events } => n.saturating_sub(events.max(1)),
+    };
+    let plan = WindowPlan {
+        trial_index: 0,
+        crop: None,
+        ranges: vec![start..n],
+        total: trial.duration().max(1e-9),
+        max_events: cfg.max_events.max(1),
+        pairing: cfg.pairing,
+        feature_context: cfg.feature_context_s.map(|c| (c, cfg.max_gap_s)),
+    };
+    Some(plan.window(trial, 0))
 }
 
 /// Windows of every trial.
@@ -675,5 +763,79 @@ mod tests {
             window_trial(0, &adl, &cfg, Purpose::Eval).len(),
             window_trial(0, &adl, &WindowConfig::default(), Purpose::Eval).len()
         );
+    }
+
+    #[test]
+    fn feature_context_is_the_last_seconds_up_to_the_window_end() {
+        // 30 s at 40 Hz, a 2 s gap at 12 s, a large |a| at 20 s.
+        let mut ts: Vec<f64> = (0..480).map(|i| i as f64 * 0.025).collect();
+        ts.extend((0..720).map(|i| 14.0 + i as f64 * 0.025));
+        let mut t = trial(ts, 2, 0);
+        let peak = t.timestamps.iter().position(|&x| x >= 20.0).unwrap();
+        t.events[peak] = [900.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let plain = WindowConfig::default();
+        let cfg = WindowConfig {
+            feature_context_s: Some(10.0),
+            max_events: 256,
+            ..plain.clone()
+        };
+        let ws = window_trial(0, &t, &cfg, Purpose::Eval);
+        let base = window_trial(0, &t, &plain, Purpose::Eval);
+        assert_eq!(ws.len(), base.len(), "the context changes no window");
+        assert!(base.iter().all(|w| w.context.is_none()));
+        for (w, b) in ws.iter().zip(&base) {
+            assert_eq!((w.start_s, &w.timestamps), (b.start_s, &b.timestamps));
+            let c = w.context.as_ref().expect("a context");
+            let end = w.start_s + w.timestamps.last().unwrap();
+            let span = c.timestamps.last().unwrap();
+            // It ends at the window's last event (the events are their own times; even
+            // thinning may skip it, never more than one sample here), spans at most 10 s, never
+            // reaches back over the gap, and holds at least the window.
+            let last = c.events.last().unwrap()[1] as f64;
+            assert!(
+                last <= end + 1e-4 && last >= end - 0.025 - 1e-4,
+                "{last} vs {end}"
+            );
+            assert!(*span <= 10.0 + 1e-9 && *span >= w.timestamps.last().unwrap() - 1e-9);
+            let first = end - span;
+            assert!(end < 12.0 + 1e-9 || first >= 14.0 - 1e-9, "{first}..{end}");
+            if end >= 24.5 {
+                assert!(*span > 9.9, "a full 10 s when the segment has it: {span}");
+                assert!(c.events.len() <= 256, "thinned: {}", c.events.len());
+            }
+            if first <= 20.0 && end >= 20.0 {
+                assert!(c.events.iter().any(|e| e[0] == 900.0), "keeps the peak");
+            }
+        }
+        let bad = WindowConfig {
+            feature_context_s: Some(0.0),
+            ..plain
+        };
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("feature_context_s")
+        );
+    }
+
+    #[test]
+    fn last_window_ends_at_the_newest_event() {
+        let ts: Vec<f64> = (0..800).map(|i| i as f64 * 0.025).collect();
+        let t = trial(ts, 1, 0);
+        let cfg = WindowConfig {
+            feature_context_s: Some(10.0),
+            max_events: 1000,
+            ..Default::default()
+        };
+        let w = last_window(&t, &cfg).unwrap();
+        let end = w.start_s + w.timestamps.last().unwrap();
+        assert!((end - 19.975).abs() < 1e-9, "{end}");
+        assert!((w.timestamps.last().unwrap() - 4.0).abs() < 1e-6);
+        assert!((w.context.unwrap().timestamps.last().unwrap() - 10.0).abs() < 1e-6);
+        // Shorter than a window: all of it; no events: none.
+        let short = trial((0..50).map(|i| i as f64 * 0.025).collect(), 1, 0);
+        assert_eq!(last_window(&short, &cfg).unwrap().events.len(), 50);
+        assert!(last_window(&trial(vec![], 1, 0), &cfg).is_none());
     }
 }

@@ -32,17 +32,22 @@ use crate::predictions::{Prediction, windows_to_predict};
 use crate::run_dir::RunDir;
 use crate::trainer::{Role, RunSummary, run_name};
 
+/// The window's features, over its feature context when it has one (`window.feature_context_s`).
 fn features(data: &Prepared, w: &Window, gyro_missing: bool) -> Vec<f32> {
     let missing = gyro_missing || data.trials[w.trial].gyro_missing;
+    let (events, timestamps) = match &w.context {
+        Some(c) => (&c.events, &c.timestamps),
+        None => (&w.events, &w.timestamps),
+    };
     let events: Vec<[f32; 6]> = if missing {
-        w.events
+        events
             .iter()
             .map(|e| [e[0], e[1], e[2], 0.0, 0.0, 0.0])
             .collect()
     } else {
-        w.events.clone()
+        events.clone()
     };
-    window_features(&events, &w.timestamps, missing).to_vec()
+    window_features(&events, timestamps, missing).to_vec()
 }
 
 /// A trained feature model.

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use burn::tensor::Device;
+use fallkd_core::data::batch::EventWindow;
 use fallkd_core::data::window::Window;
 use fallkd_core::metrics::binary_metrics;
 use fallkd_core::perturb::Perturbation;
@@ -71,14 +72,15 @@ pub fn run(
                     .iter()
                     .enumerate()
                     .map(|(i, w)| {
-                        let (events, timestamps) = p.apply(
-                            &w.events,
-                            &w.timestamps,
+                        // As the page's stress test perturbs a window (EventWindow::perturbed).
+                        let e = EventWindow::from(w).perturbed(
+                            &p,
                             cfg.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
                         );
                         Window {
-                            events,
-                            timestamps,
+                            events: e.events,
+                            timestamps: e.timestamps,
+                            context: e.context,
                             ..w.clone()
                         }
                     })
