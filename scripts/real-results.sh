@@ -158,6 +158,31 @@ for WHAT in features student; do
   done
 done
 
+# W10b. The window features over the last 10 s beside the 4 s learned path
+#       (window.feature_context_s; rule in results/window-length/README.md): the student on
+#       seed 42, the feature model on three seeds.
+CS=(--seeds 42 --rows teacher,student-kd-wearer-wf,features-gbm-wearer
+  --kd-row "student-kd-wearer-wf-c10=$KD_WEARER_WF;window.feature_context_s=10"
+  --features-row "features-gbm-wearer-w10=$FW;window.length={by: duration, seconds: 10}"
+  --features-row "features-gbm-wearer-c10=$FW;window.feature_context_s=10"
+  --compare student-kd-wearer-wf-c10:student-kd-wearer-wf --compare student-kd-wearer-wf-c10:features-gbm-wearer-w10
+  --compare student-kd-wearer-wf-c10:features-gbm-wearer-c10 --compare features-gbm-wearer-c10:features-gbm-wearer)
+CF=(--seeds 42,43,44 --rows features-gbm-wearer
+  --features-row "features-gbm-wearer-w10=$FW;window.length={by: duration, seconds: 10}"
+  --features-row "features-gbm-wearer-c10=$FW;window.feature_context_s=10"
+  --compare features-gbm-wearer-c10:features-gbm-wearer --compare features-gbm-wearer-c10:features-gbm-wearer-w10)
+$B loso "${OV[@]}" "${CS[@]}" --parallel 2
+$B loso "${OV[@]}" "${CF[@]}" --parallel 1
+for WHAT in ctx ctx-features; do
+  [ "$WHAT" = ctx ] && ARGS=("${CS[@]}") || ARGS=("${CF[@]}")
+  for V in val-f1: nested:0.02; do
+    CH=${V%%:*}; BUDGET=${V##*:}
+    $B loso "${OV[@]}" "${ARGS[@]}" --report-only --threshold-choice "$CH" ${BUDGET:+--old-alarm-budget $BUDGET}
+    cp runs/oldval11/loso.md "results/window-length/$WHAT-$CH${BUDGET:+-$BUDGET}.md"
+    cp runs/oldval11/operating-points.csv "results/window-length/$WHAT-$CH${BUDGET:+-$BUDGET}.operating-points.csv"
+  done
+done
+
 # W1b. Augmentation (RESULTS.md section 3, "what was tried"), seed 42, each read against its row
 #      without it by the paired tests.
 $B loso --data-root data --out runs/wearer11 --parallel 2 --seeds 42 "${COMMON[@]}" \
