@@ -88,20 +88,28 @@ done
 # screened on seed 42 first (11 folds, paired with the same folds of W4's seed 42), and a row
 # whose recording F1 per fold under protocol B comes out above the KD student's gets seeds 43
 # and 44 before RESULTS.md says anything of it beyond the screen (rule fixed before their runs).
+#   report_both OUTDIR PREFIX STUDY_ARGS...: a runs/oldval11 study's protocol A and B reports and
+#   their operating points as OUTDIR/PREFIX{val-f1,nested-0.02}{.md,.operating-points.csv}.
+report_both() {
+  local out=$1 prefix=$2 V CH BUDGET
+  shift 2
+  mkdir -p "$out"
+  for V in val-f1: nested:0.02; do
+    CH=${V%%:*}; BUDGET=${V##*:}
+    $B loso "${OV[@]}" "$@" --report-only --threshold-choice "$CH" ${BUDGET:+--old-alarm-budget $BUDGET}
+    cp runs/oldval11/loso.md "$out/$prefix$CH${BUDGET:+-$BUDGET}.md"
+    cp runs/oldval11/operating-points.csv "$out/$prefix$CH${BUDGET:+-$BUDGET}.operating-points.csv"
+  done
+}
 #   kd_row_study NAME SETTINGS OUTDIR [SEEDS]
 kd_row_study() {
-  local name=$1 sets=$2 out=$3 seeds=${4:-43,44,42} V CH BUDGET
+  local name=$1 sets=$2 out=$3 seeds=${4:-43,44,42}
   local args=(--seeds "$seeds" --kd-row "$name=$sets"
     --rows teacher,student-nokd-wearer-wf,student-kd-wearer-wf,features-gbm-wearer
     --compare "$name:student-kd-wearer-wf" --compare "$name:student-nokd-wearer-wf"
     --compare "$name:features-gbm-wearer")
   $B loso "${OV[@]}" "${args[@]}" --parallel 2
-  for V in val-f1: nested:0.02; do
-    CH=${V%%:*}; BUDGET=${V##*:}
-    $B loso "${OV[@]}" "${args[@]}" --report-only --threshold-choice "$CH" ${BUDGET:+--old-alarm-budget $BUDGET}
-    mkdir -p "$out"
-    cp runs/oldval11/loso.md "$out/$CH${BUDGET:+-$BUDGET}.md"
-  done
+  report_both "$out" "" "${args[@]}"
 }
 KD_WEARER_WF='student.time_mode=timestamps;train.gyro_dropout=0.5;data.old_adults.train=true;student.window_features=true'
 # W5. Response KD (RESULTS.md section 3, "what was tried"): the teacher's softened probability on
@@ -147,16 +155,8 @@ done
 WL_STUDENT+=(--compare student-kd-wearer-wf:features-gbm-wearer-w10)
 $B loso "${OV[@]}" "${WL_FEAT[@]}" --parallel 1
 $B loso "${OV[@]}" "${WL_STUDENT[@]}" --parallel 2
-mkdir -p results/window-length
-for WHAT in features student; do
-  [ "$WHAT" = features ] && ARGS=("${WL_FEAT[@]}") || ARGS=("${WL_STUDENT[@]}")
-  for V in val-f1: nested:0.02; do
-    CH=${V%%:*}; BUDGET=${V##*:}
-    $B loso "${OV[@]}" "${ARGS[@]}" --report-only --threshold-choice "$CH" ${BUDGET:+--old-alarm-budget $BUDGET}
-    cp runs/oldval11/loso.md "results/window-length/$WHAT-$CH${BUDGET:+-$BUDGET}.md"
-    cp runs/oldval11/operating-points.csv "results/window-length/$WHAT-$CH${BUDGET:+-$BUDGET}.operating-points.csv"
-  done
-done
+report_both results/window-length features- "${WL_FEAT[@]}"
+report_both results/window-length student- "${WL_STUDENT[@]}"
 
 # W10b. The window features over the last 10 s beside the 4 s learned path
 #       (window.feature_context_s; rule in results/window-length/README.md): the student on
@@ -173,15 +173,8 @@ CF=(--seeds 42,43,44 --rows features-gbm-wearer
   --compare features-gbm-wearer-c10:features-gbm-wearer --compare features-gbm-wearer-c10:features-gbm-wearer-w10)
 $B loso "${OV[@]}" "${CS[@]}" --parallel 2
 $B loso "${OV[@]}" "${CF[@]}" --parallel 1
-for WHAT in ctx ctx-features; do
-  [ "$WHAT" = ctx ] && ARGS=("${CS[@]}") || ARGS=("${CF[@]}")
-  for V in val-f1: nested:0.02; do
-    CH=${V%%:*}; BUDGET=${V##*:}
-    $B loso "${OV[@]}" "${ARGS[@]}" --report-only --threshold-choice "$CH" ${BUDGET:+--old-alarm-budget $BUDGET}
-    cp runs/oldval11/loso.md "results/window-length/$WHAT-$CH${BUDGET:+-$BUDGET}.md"
-    cp runs/oldval11/operating-points.csv "results/window-length/$WHAT-$CH${BUDGET:+-$BUDGET}.operating-points.csv"
-  done
-done
+report_both results/window-length ctx- "${CS[@]}"
+report_both results/window-length ctx-features- "${CF[@]}"
 
 # W1b. Augmentation (RESULTS.md section 3, "what was tried"), seed 42, each read against its row
 #      without it by the paired tests.
