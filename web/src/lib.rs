@@ -19,7 +19,8 @@
 //!   (optionally) perturbed events a batch at a time, calling `on_progress(done, total, phase,
 //!   file)` as it goes (`parsing`: bytes of `file`; `scoring`: windows), and returns
 //!   probabilities, alarms, signals, attention.
-//! - `detector.predict_window(events, timestamps)`: one window (live sensor mode).
+//! - `detector.predict_window(events, timestamps)`: the window ending at the newest event of a
+//!   live buffer of `detector.buffer_seconds` (live sensor mode).
 //! - `sample_recording(activity, seed)`: a generated recording (not SmartFallMM data).
 #![cfg(target_arch = "wasm32")]
 
@@ -326,7 +327,7 @@ async fn warm_up(inner: &CoreDetector, warm: &Cell<bool>) -> Result<(), CoreErro
     Ok(())
 }
 
-/// Validates and runs one window.
+/// Validates a live buffer and runs the window ending at its newest event ([`last_window`]).
 pub async fn predict_one(
     inner: &CoreDetector,
     events: &[f32],
@@ -507,8 +508,10 @@ impl Detector {
         })
     }
 
-    /// Fall probability of one window: `events` holds n x 6 values (acc xyz m/s^2, gyro xyz
-    /// rad/s), `timestamps` n seconds (any order; sorted here).
+    /// Fall probability of the window ending at the newest event (cut as the model's windowing
+    /// cuts it: the last `window_seconds`, thinned; the window features over `buffer_seconds`
+    /// when the model has a feature context): `events` holds n x 6 values (acc xyz m/s^2, gyro
+    /// xyz rad/s), `timestamps` n seconds (any order; sorted here).
     pub fn predict_window(&self, events: Vec<f32>, timestamps: Vec<f64>) -> js_sys::Promise {
         let inner = self.inner.clone();
         wasm_bindgen_futures::future_to_promise(async move {

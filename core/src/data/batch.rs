@@ -137,12 +137,13 @@ pub fn student_batch(
 
 impl EventWindow {
     /// The window as a stress perturbation leaves it: `perturbation` applied to its events with
-    /// `seed`, and to its feature context (when it has one) with the next seed.
+    /// `seed`, and to its feature context (when it has one) with a seed derived from it (not
+    /// `seed + 1`, which is a neighbouring window's seed when callers use `base ^ index`).
     pub fn perturbed(&self, perturbation: &Perturbation, seed: u64) -> EventWindow {
         let (events, timestamps) = perturbation.apply(&self.events, &self.timestamps, seed);
         let context = self.context.as_ref().map(|c| {
             let (events, timestamps) =
-                perturbation.apply(&c.events, &c.timestamps, seed.wrapping_add(1));
+                perturbation.apply(&c.events, &c.timestamps, seed ^ 0x9E37_79B9_7F4A_7C15);
             FeatureContext { events, timestamps }
         });
         EventWindow {

@@ -84,10 +84,12 @@ pub struct WindowConfig {
     /// Crop every trial to this many events either side of the peak of a rolling variance of
     /// |acceleration| (0: no crop). The research group's protocol uses about 100.
     pub crop_events: usize,
-    /// The hand-made window features (the student's window-feature path) are computed over the
-    /// last this many seconds up to each window's last event, within the window's segment (no
+    /// The hand-made window features (the student's window-feature path, and a feature model's
+    /// features) are computed over the last this many seconds up to each window's last event, within the window's segment (no
     /// gap over `max_gap_s`), thinned to `max_events` keeping its largest |a|, instead of over
-    /// the window itself (None: the window). The learned path still reads the window.
+    /// the window itself (None: the window). The learned path still reads the window. Left out
+    /// of written files when None, so they stay readable by builds from before the option.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub feature_context_s: Option<f64>,
 }
 
@@ -215,7 +217,7 @@ pub struct Window {
 pub struct FeatureContext {
     /// Events, thinned to `max_events` keeping the stretch's largest |acceleration|.
     pub events: Vec<Event>,
-    /// Seconds since the stretch's first event.
+    /// Seconds since the first kept event of the stretch.
     pub timestamps: Vec<f64>,
 }
 
@@ -532,20 +534,28 @@ pub fn impact_time(trial: &Trial) -> Option<f64> {
         .map(|(_, t)| t)
 }
 
-/// The window that ends at `trial`'s last event, as a live stream is scored: its last
-/// `window.length` (seconds or events; all of it when shorter), thinned to `max_events` keeping
-/// its largest |acceleration|, with its feature context when `feature_context_s` is set. None
-/// when the trial has no events.
+/// The window that ends at `trial`'s last event, as a live stream is scored: its events less
+/// than `window.length` before the last one (or its last `events`; all of it when shorter; never
+/// reaching back over a gap longer than `max_gap_s`), thinned to `max_events` keeping its
+/// largest |acceleration|, with its feature context when `feature_context_s` is set. None when
+/// the trial has no events.
 pub fn last_window(trial: &Trial, cfg: &WindowConfig) -> Option<Window> {
     let n = trial.events.len().min(trial.timestamps.len());
     if n == 0 {
         return None;
     }
     let ts = &trial.timestamps[..n];
+    // Not across a gap longer than max_gap_s, as the windowing splits recordings there.
+    let seg_start = (1..n)
+        .rev()
+        .find(|&i| ts[i] - ts[i - 1] > cfg.max_gap_s)
+        .unwrap_or(0);
     let start = match cfg.length {
-        WindowLength::Duration { seconds } => ts.partition_point(|&t| t < ts[n - 1] - seconds),
+        // Training's windows hold [s, s + L): the newest event and those less than L before it.
+        WindowLength::Duration { seconds } => ts.partition_point(|&t| t <= ts[n - 1] - seconds),
         WindowLength::Count { events } => n.saturating_sub(events.max(1)),
-    };
+    }
+    .max(seg_start);
     let plan = WindowPlan {
         trial_index: 0,
         crop: None,
@@ -831,11 +841,16 @@ mod tests {
         let w = last_window(&t, &cfg).unwrap();
         let end = w.start_s + w.timestamps.last().unwrap();
         assert!((end - 19.975).abs() < 1e-9, "{end}");
-        assert!((w.timestamps.last().unwrap() - 4.0).abs() < 1e-6);
+        assert!((w.timestamps.last().unwrap() - 3.975).abs() < 1e-6);
         assert!((w.context.unwrap().timestamps.last().unwrap() - 10.0).abs() < 1e-6);
         // Shorter than a window: all of it; no events: none.
         let short = trial((0..50).map(|i| i as f64 * 0.025).collect(), 1, 0);
         assert_eq!(last_window(&short, &cfg).unwrap().events.len(), 50);
         assert!(last_window(&trial(vec![], 1, 0), &cfg).is_none());
+        // A gap: the window starts after it.
+        let mut ts: Vec<f64> = (0..200).map(|i| i as f64 * 0.025).collect();
+        ts.extend((0..40).map(|i| 10.0 + i as f64 * 0.025));
+        let w = last_window(&trial(ts, 1, 0), &cfg).unwrap();
+        assert_eq!((w.start_s, w.events.len()), (10.0, 40));
     }
 }

@@ -105,8 +105,13 @@ pub fn run(cfg: &RunConfig, out: &Path) -> Result<RunSummary> {
         let mut arng = Rng::new(cfg.seed ^ 0xa0_6a06);
         for w in &data.train {
             let mut turned = w.clone();
+            // The feature context (window.feature_context_s) gets the window's turn and gain.
+            let draws = arng.clone();
             augment.apply(&mut turned.events, &mut arng);
-            if turned.events != w.events {
+            if let Some(c) = turned.context.as_mut() {
+                augment.apply(&mut c.events, &mut draws.clone());
+            }
+            if turned.events != w.events || turned.context != w.context {
                 x.push(features(&data, &turned, false));
                 y.push(w.label);
             }
