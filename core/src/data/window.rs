@@ -559,7 +559,7 @@ pub fn last_window(trial: &Trial, cfg: &WindowConfig) -> Option<Window> {
     let plan = WindowPlan {
         trial_index: 0,
         crop: None,
-        ranges: vec![start..n],
+        ranges: std::iter::once(start..n).collect(),
         total: trial.duration().max(1e-9),
         max_events: cfg.max_events.max(1),
         pairing: cfg.pairing,
