@@ -141,7 +141,7 @@ kd_row_study student-kd-wearer-wf-perturb "$KD_WEARER_WF;train.perturb={probabil
 #      the 4 s rows of the same folds (teachers unchanged: 4 s of skeleton).
 FW='features.model=gbm;train.gyro_dropout=0.5;data.old_adults.train=true'
 WL_FEAT=(--seeds 42,43,44 --rows features-gbm-wearer)
-for S in 5 6 7 8 10; do
+for S in 5 6 7 8 10 12 15; do
   WL_FEAT+=(--features-row "features-gbm-wearer-w$S=$FW;window.length={by: duration, seconds: $S}"
             --compare "features-gbm-wearer-w$S:features-gbm-wearer")
 done
