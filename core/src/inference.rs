@@ -505,7 +505,8 @@ fn plan_parsed(
             fall_windows: crate::data::window::FallWindows::All,
             ..cfg.clone()
         };
-        plan = WindowPlan::new(0, &trial, &whole, Purpose::Eval);
+        // The window features' context (window.feature_context_s) still stops at the model's gaps.
+        plan = WindowPlan::new(0, &trial, &whole, Purpose::Eval).with_context_gap(cfg.max_gap_s);
         if plan.len() != 1 {
             return Err(DataError::file(
                 acc.0,

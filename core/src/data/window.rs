@@ -358,6 +358,16 @@ impl WindowPlan {
         }
     }
 
+    /// The same windows, their feature contexts (`window.feature_context_s`) stopping at gaps
+    /// longer than `max_gap` seconds: for a plan cut without a gap split (one window of a whole
+    /// recording) whose contexts must still keep to the model's gap rule.
+    pub fn with_context_gap(mut self, max_gap: f64) -> Self {
+        if let Some((_, gap)) = self.feature_context.as_mut() {
+            *gap = max_gap;
+        }
+        self
+    }
+
     /// Number of windows.
     pub fn len(&self) -> usize {
         self.ranges.len()
@@ -847,6 +857,25 @@ mod tests {
         let short = trial((0..50).map(|i| i as f64 * 0.025).collect(), 1, 0);
         assert_eq!(last_window(&short, &cfg).unwrap().events.len(), 50);
         assert!(last_window(&trial(vec![], 1, 0), &cfg).is_none());
+        // A plan without a gap split (inference's whole-recording fallback) keeps its contexts
+        // to the gap rule it is given.
+        let mut ts: Vec<f64> = (0..200).map(|i| i as f64 * 0.025).collect();
+        ts.extend((0..40).map(|i| 10.0 + i as f64 * 0.025));
+        let gapped = trial(ts, 1, 0);
+        let whole = WindowConfig {
+            length: WindowLength::Count { events: 240 },
+            max_gap_s: f64::MAX,
+            ..cfg.clone()
+        };
+        let plan = WindowPlan::new(0, &gapped, &whole, Purpose::Eval);
+        let across = plan.window(&gapped, 0).context.unwrap();
+        let kept = plan
+            .with_context_gap(1.0)
+            .window(&gapped, 0)
+            .context
+            .unwrap();
+        // 10 s back from 10.975 s: 161 events before the gap and the 40 after it, or only these.
+        assert_eq!((across.events.len(), kept.events.len()), (201, 40));
         // A gap: the window starts after it.
         let mut ts: Vec<f64> = (0..200).map(|i| i as f64 * 0.025).collect();
         ts.extend((0..40).map(|i| 10.0 + i as f64 * 0.025));
