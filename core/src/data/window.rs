@@ -237,17 +237,11 @@ fn feature_context(
     while a > 0 && ts[a - 1] >= t_end - seconds - 1e-9 && ts[a] - ts[a - 1] <= max_gap {
         a -= 1;
     }
-    let peak = (a..r.end)
-        .max_by(|&i, &j| {
-            acc_magnitude2(&trial.events[i]).total_cmp(&acc_magnitude2(&trial.events[j]))
-        })
-        .expect("non-empty range")
-        - a;
-    let keep = thin_indices(r.end - a, max_events, peak);
-    let t0 = ts[a + keep[0]];
+    let keep = thinned_range(trial, &(a..r.end), max_events);
+    let t0 = ts[keep[0]];
     FeatureContext {
-        events: keep.iter().map(|&i| trial.events[a + i]).collect(),
-        timestamps: keep.iter().map(|&i| ts[a + i] - t0).collect(),
+        events: keep.iter().map(|&i| trial.events[i]).collect(),
+        timestamps: keep.iter().map(|&i| ts[i] - t0).collect(),
     }
 }
 
@@ -282,6 +276,22 @@ fn thin_indices(len: usize, max: usize, keep: usize) -> Vec<usize> {
         idx[nearest] = keep;
     }
     idx
+}
+
+/// Indices of `trial`'s events in `r` (non-empty) thinned evenly to `max`, keeping the one with
+/// the largest |acceleration| ([`thin_indices`]); absolute, in order.
+fn thinned_range(trial: &Trial, r: &std::ops::Range<usize>, max: usize) -> Vec<usize> {
+    let peak = r
+        .clone()
+        .max_by(|&a, &b| {
+            acc_magnitude2(&trial.events[a]).total_cmp(&acc_magnitude2(&trial.events[b]))
+        })
+        .expect("non-empty range")
+        - r.start;
+    thin_indices(r.len(), max, peak)
+        .into_iter()
+        .map(|i| r.start + i)
+        .collect()
 }
 
 /// Skeleton frame range paired with trial-relative positions `tau`.
@@ -347,10 +357,20 @@ impl WindowPlan {
             plan.crop = Some(cropped);
             return plan;
         }
+        WindowPlan::of_ranges(trial_index, trial, cfg, window_ranges(trial, cfg, purpose))
+    }
+
+    /// The plan of the given index ranges of an uncropped `trial`, cut with `cfg`'s settings.
+    fn of_ranges(
+        trial_index: usize,
+        trial: &Trial,
+        cfg: &WindowConfig,
+        ranges: Vec<std::ops::Range<usize>>,
+    ) -> Self {
         WindowPlan {
             trial_index,
             crop: None,
-            ranges: window_ranges(trial, cfg, purpose),
+            ranges,
             total: trial.duration().max(1e-9),
             max_events: cfg.max_events,
             pairing: cfg.pairing,
@@ -383,15 +403,9 @@ impl WindowPlan {
         let trial = self.crop.as_ref().unwrap_or(trial);
         let r = self.ranges[i].clone();
         let ts = &trial.timestamps;
-        let peak = (r.start..r.end)
-            .max_by(|&a, &b| {
-                acc_magnitude2(&trial.events[a]).total_cmp(&acc_magnitude2(&trial.events[b]))
-            })
-            .expect("non-empty range")
-            - r.start;
-        let keep = thin_indices(r.len(), self.max_events, peak);
-        let ev: Vec<Event> = keep.iter().map(|&i| trial.events[r.start + i]).collect();
-        let t_abs: Vec<f64> = keep.iter().map(|&i| ts[r.start + i]).collect();
+        let keep = thinned_range(trial, &r, self.max_events);
+        let ev: Vec<Event> = keep.iter().map(|&i| trial.events[i]).collect();
+        let t_abs: Vec<f64> = keep.iter().map(|&i| ts[i]).collect();
         let start_s = t_abs[0];
         let tau = (
             start_s / self.total,
@@ -556,26 +570,20 @@ pub fn last_window(trial: &Trial, cfg: &WindowConfig) -> Option<Window> {
     }
     let ts = &trial.timestamps[..n];
     // Not across a gap longer than max_gap_s, as the windowing splits recordings there.
-    let seg_start = (1..n)
-        .rev()
-        .find(|&i| ts[i] - ts[i - 1] > cfg.max_gap_s)
-        .unwrap_or(0);
+    let seg_start = segments(ts, cfg.max_gap_s).last().map_or(0, |r| r.start);
     let start = match cfg.length {
         // Training's windows hold [s, s + L): the newest event and those less than L before it.
         WindowLength::Duration { seconds } => ts.partition_point(|&t| t <= ts[n - 1] - seconds),
         WindowLength::Count { events } => n.saturating_sub(events.max(1)),
     }
     .max(seg_start);
-    let plan = WindowPlan {
-        trial_index: 0,
-        crop: None,
-        ranges: std::iter::once(start..n).collect(),
-        total: trial.duration().max(1e-9),
+    let cfg = WindowConfig {
         max_events: cfg.max_events.max(1),
-        pairing: cfg.pairing,
-        feature_context: cfg.feature_context_s.map(|c| (c, cfg.max_gap_s)),
+        ..cfg.clone()
     };
-    Some(plan.window(trial, 0))
+    Some(
+        WindowPlan::of_ranges(0, trial, &cfg, std::iter::once(start..n).collect()).window(trial, 0),
+    )
 }
 
 /// Windows of every trial.
