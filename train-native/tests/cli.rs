@@ -561,10 +561,11 @@ fn resume_refuses_flags_it_would_ignore() {
     }
 }
 
-/// A student whose window features read a longer context (`window.feature_context_s`) gives the
-/// same per-window probabilities through `fallkd export` + `fallkd predict` (the page's
-/// `inference::analyze`) as in its own run's evaluation: the context travels in the model file
-/// and is cut alike on both sides.
+/// A student whose window features read a longer context reaching past the window
+/// (`window.feature_context_s`, `window.feature_context_ahead_s`) gives the same per-window
+/// probabilities through `fallkd export` + `fallkd predict` (the page's `inference::analyze`) as
+/// in its own run's evaluation: the context travels in the model file and is cut alike on both
+/// sides.
 #[test]
 fn feature_context_travels_from_training_to_predict() {
     let dir = scratch("feature-context");
@@ -582,6 +583,7 @@ fn feature_context_travels_from_training_to_predict() {
         "kd.enabled=false",
         "student.window_features=true",
         "window.feature_context_s=8",
+        "window.feature_context_ahead_s=3",
         "seed=5",
     ]) {
         c.arg("--set").arg(s);
@@ -594,6 +596,7 @@ fn feature_context_travels_from_training_to_predict() {
     );
     let cfg = std::fs::read_to_string(run.join("config.yaml")).unwrap();
     assert!(cfg.contains("feature_context_s: 8"), "{cfg}");
+    assert!(cfg.contains("feature_context_ahead_s: 3"), "{cfg}");
     let model = dir.join("m.fallkd");
     let st = fallkd()
         .arg("export")

@@ -432,15 +432,16 @@ impl Detector {
     }
 
     /// Seconds of a live stream `predict_window` needs: the window, or the longer stretch its
-    /// window features are computed over (`window.feature_context_s`).
+    /// window features are computed over (`window.feature_context_s`), or the window and the
+    /// seconds its context reaches past it (`window.feature_context_ahead_s`).
     #[wasm_bindgen(getter)]
     pub fn buffer_seconds(&self) -> f64 {
         let w = self.inner.header.window_seconds;
-        self.inner
-            .header
-            .window_config()
-            .feature_context_s
-            .map_or(w, |c| c.max(w))
+        let cfg = self.inner.header.window_config();
+        match cfg.feature_context_s {
+            Some(c) => c.max(w + cfg.feature_context_ahead_s.unwrap_or(0.0)),
+            None => w,
+        }
     }
 
     /// Analyses an uploaded recording; `stress_kind` is `none` or jitter/dropout/burst/warp;

@@ -91,6 +91,13 @@ pub struct WindowConfig {
     /// of written files when None, so they stay readable by builds from before the option.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub feature_context_s: Option<f64>,
+    /// With `feature_context_s`: the feature context reaches up to this many seconds past the
+    /// window's last event (within its segment), and its `feature_context_s` seconds end at the
+    /// last event it reaches. A live stream scores the window that ended this long ago, so its
+    /// alarm comes this much later. None: the context ends at the window's last event. Left out
+    /// of written files when None.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feature_context_ahead_s: Option<f64>,
 }
 
 impl Default for WindowConfig {
@@ -109,6 +116,7 @@ impl Default for WindowConfig {
             eval_fall_stride: None,
             crop_events: 0,
             feature_context_s: None,
+            feature_context_ahead_s: None,
         }
     }
 }
@@ -169,6 +177,20 @@ impl WindowConfig {
                 format!("must be in (0, 3600] seconds, got {c}"),
             ));
         }
+        if let Some(a) = self.feature_context_ahead_s {
+            if self.feature_context_s.is_none() {
+                return Err(Error::config(
+                    "window.feature_context_ahead_s",
+                    "needs window.feature_context_s (the seconds the context holds)",
+                ));
+            }
+            if !(a > 0.0 && a <= 3600.0) {
+                return Err(Error::config(
+                    "window.feature_context_ahead_s",
+                    format!("must be in (0, 3600] seconds, got {a}"),
+                ));
+            }
+        }
         if self.max_events < self.min_events.max(1) {
             return Err(Error::config(
                 "window.max_events",
@@ -212,7 +234,8 @@ pub struct Window {
 }
 
 /// The events the window features of a window are computed over (`window.feature_context_s`):
-/// the last seconds of its segment up to the window's last event.
+/// the last seconds of its segment up to the window's last event (or up to
+/// `window.feature_context_ahead_s` past it).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FeatureContext {
     /// Events, thinned to `max_events` keeping the stretch's largest |acceleration|.
@@ -221,27 +244,50 @@ pub struct FeatureContext {
     pub timestamps: Vec<f64>,
 }
 
-/// The feature context of the window `r` of `trial`: the events from `seconds` before the
-/// window's last event up to it, not crossing a gap longer than `max_gap`, thinned to
-/// `max_events` keeping their largest |acceleration|.
-fn feature_context(
-    trial: &Trial,
-    r: &std::ops::Range<usize>,
+/// How a window's feature context is cut (`window.feature_context_s`,
+/// `window.feature_context_ahead_s`, and the gap rule it keeps to).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct ContextRule {
     seconds: f64,
+    ahead: f64,
     max_gap: f64,
-    max_events: usize,
-) -> FeatureContext {
-    let ts = &trial.timestamps;
-    let t_end = ts[r.end - 1];
-    let mut a = r.end - 1;
-    while a > 0 && ts[a - 1] >= t_end - seconds - 1e-9 && ts[a] - ts[a - 1] <= max_gap {
-        a -= 1;
+}
+
+impl ContextRule {
+    fn of(cfg: &WindowConfig) -> Option<Self> {
+        cfg.feature_context_s.map(|seconds| ContextRule {
+            seconds,
+            ahead: cfg.feature_context_ahead_s.unwrap_or(0.0),
+            max_gap: cfg.max_gap_s,
+        })
     }
-    let keep = thinned_range(trial, &(a..r.end), max_events);
-    let t0 = ts[keep[0]];
-    FeatureContext {
-        events: keep.iter().map(|&i| trial.events[i]).collect(),
-        timestamps: keep.iter().map(|&i| ts[i] - t0).collect(),
+
+    /// The feature context of the window `r` of `trial`: from the window's last event on to
+    /// the last event at most `ahead` seconds past it, then back `seconds` from there, never
+    /// across a gap longer than `max_gap`; thinned to `max_events` keeping the largest
+    /// |acceleration|.
+    fn cut(&self, trial: &Trial, r: &std::ops::Range<usize>, max_events: usize) -> FeatureContext {
+        let ts = &trial.timestamps;
+        let n = ts.len().min(trial.events.len());
+        let mut b = r.end;
+        while b < n
+            && ts[b] <= ts[r.end - 1] + self.ahead + 1e-9
+            && ts[b] - ts[b - 1] <= self.max_gap
+        {
+            b += 1;
+        }
+        let t_hi = ts[b - 1];
+        let mut a = b - 1;
+        while a > 0 && ts[a - 1] >= t_hi - self.seconds - 1e-9 && ts[a] - ts[a - 1] <= self.max_gap
+        {
+            a -= 1;
+        }
+        let keep = thinned_range(trial, &(a..b), max_events);
+        let t0 = ts[keep[0]];
+        FeatureContext {
+            events: keep.iter().map(|&i| trial.events[i]).collect(),
+            timestamps: keep.iter().map(|&i| ts[i] - t0).collect(),
+        }
     }
 }
 
@@ -333,8 +379,8 @@ pub struct WindowPlan {
     total: f64,
     max_events: usize,
     pairing: SkeletonPairing,
-    /// `window.feature_context_s` and the gap rule it keeps to.
-    feature_context: Option<(f64, f64)>,
+    /// How the windows' feature contexts are cut (`window.feature_context_s`).
+    feature_context: Option<ContextRule>,
 }
 
 impl WindowPlan {
@@ -374,7 +420,7 @@ impl WindowPlan {
             total: trial.duration().max(1e-9),
             max_events: cfg.max_events,
             pairing: cfg.pairing,
-            feature_context: cfg.feature_context_s.map(|c| (c, cfg.max_gap_s)),
+            feature_context: ContextRule::of(cfg),
         }
     }
 
@@ -382,8 +428,8 @@ impl WindowPlan {
     /// longer than `max_gap` seconds: for a plan cut without a gap split (one window of a whole
     /// recording) whose contexts must still keep to the model's gap rule.
     pub fn with_context_gap(mut self, max_gap: f64) -> Self {
-        if let Some((_, gap)) = self.feature_context.as_mut() {
-            *gap = max_gap;
+        if let Some(rule) = self.feature_context.as_mut() {
+            rule.max_gap = max_gap;
         }
         self
     }
@@ -426,7 +472,7 @@ impl WindowPlan {
             skeleton_frames,
             context: self
                 .feature_context
-                .map(|(c, gap)| feature_context(trial, &r, c, gap, self.max_events)),
+                .map(|rule| rule.cut(trial, &r, self.max_events)),
         }
     }
 }
@@ -558,11 +604,13 @@ pub fn impact_time(trial: &Trial) -> Option<f64> {
         .map(|(_, t)| t)
 }
 
-/// The window that ends at `trial`'s last event, as a live stream is scored: its events less
-/// than `window.length` before the last one (or its last `events`; all of it when shorter; never
-/// reaching back over a gap longer than `max_gap_s`), thinned to `max_events` keeping its
-/// largest |acceleration|, with its feature context when `feature_context_s` is set. None when
-/// the trial has no events.
+/// The window a live stream scores when `trial`'s last event has arrived: the one that ends
+/// there (or, with `feature_context_ahead_s`, at the last event at least that long before it,
+/// so that its context can reach ahead to the newest event): its events less than
+/// `window.length` before its end (or its last `events`; all of it when shorter; never reaching
+/// back over a gap longer than `max_gap_s`), thinned to `max_events` keeping its largest
+/// |acceleration|, with its feature context when `feature_context_s` is set. None when the trial
+/// has no events.
 pub fn last_window(trial: &Trial, cfg: &WindowConfig) -> Option<Window> {
     let n = trial.events.len().min(trial.timestamps.len());
     if n == 0 {
@@ -571,10 +619,17 @@ pub fn last_window(trial: &Trial, cfg: &WindowConfig) -> Option<Window> {
     let ts = &trial.timestamps[..n];
     // Not across a gap longer than max_gap_s, as the windowing splits recordings there.
     let seg_start = segments(ts, cfg.max_gap_s).last().map_or(0, |r| r.start);
+    let end = match cfg.feature_context_ahead_s {
+        Some(ahead) if cfg.feature_context_s.is_some() => {
+            ts.partition_point(|&t| t <= ts[n - 1] - ahead + 1e-9)
+        }
+        _ => n,
+    }
+    .clamp(seg_start + 1, n);
     let start = match cfg.length {
         // Training's windows hold [s, s + L): the newest event and those less than L before it.
-        WindowLength::Duration { seconds } => ts.partition_point(|&t| t <= ts[n - 1] - seconds),
-        WindowLength::Count { events } => n.saturating_sub(events.max(1)),
+        WindowLength::Duration { seconds } => ts.partition_point(|&t| t <= ts[end - 1] - seconds),
+        WindowLength::Count { events } => end.saturating_sub(events.max(1)),
     }
     .max(seg_start);
     let cfg = WindowConfig {
@@ -582,7 +637,8 @@ pub fn last_window(trial: &Trial, cfg: &WindowConfig) -> Option<Window> {
         ..cfg.clone()
     };
     Some(
-        WindowPlan::of_ranges(0, trial, &cfg, std::iter::once(start..n).collect()).window(trial, 0),
+        WindowPlan::of_ranges(0, trial, &cfg, std::iter::once(start..end).collect())
+            .window(trial, 0),
     )
 }
 
@@ -889,5 +945,60 @@ mod tests {
         ts.extend((0..40).map(|i| 10.0 + i as f64 * 0.025));
         let w = last_window(&trial(ts, 1, 0), &cfg).unwrap();
         assert_eq!((w.start_s, w.events.len()), (10.0, 40));
+    }
+
+    #[test]
+    fn a_context_ahead_reaches_past_the_window_and_live_scoring_waits_for_it() {
+        // 40 s at 40 Hz (events are their own times), a 2 s gap at 30 s.
+        let mut ts: Vec<f64> = (0..1200).map(|i| i as f64 * 0.025).collect();
+        ts.extend((0..200).map(|i| 32.0 + i as f64 * 0.025));
+        let t = trial(ts, 2, 0);
+        let cfg = WindowConfig {
+            feature_context_s: Some(10.0),
+            feature_context_ahead_s: Some(6.0),
+            max_events: 2000,
+            ..Default::default()
+        };
+        let first_event = |c: &FeatureContext| c.events[0][1] as f64;
+        let last_event = |c: &FeatureContext| c.events.last().unwrap()[1] as f64;
+        let ws = window_trial(0, &t, &cfg, Purpose::Eval);
+        for w in &ws {
+            let end = w.start_s + w.timestamps.last().unwrap();
+            let c = w.context.as_ref().unwrap();
+            let (a, b) = (first_event(c), last_event(c));
+            // Never across the gap; up to 6 s ahead; 10 s back from the last event reached.
+            assert!(b <= 30.0 || a >= 32.0, "{a}..{b}");
+            let seg_end = if end < 30.0 { 29.975 } else { 36.975 };
+            let want_b = (end + 6.0).min(seg_end);
+            assert!(
+                (b - want_b).abs() < 0.03,
+                "{b} vs {want_b} (window end {end})"
+            );
+            let seg_start = if end < 30.0 { 0.0 } else { 32.0 };
+            assert!((a - (b - 10.0).max(seg_start)).abs() < 0.03, "{a} vs {b}");
+        }
+        // A 4 s window with 6 s ahead in a 10 s context: the context is the 10 s from its start.
+        let mid = ws.iter().find(|w| (w.start_s - 10.0).abs() < 1e-9).unwrap();
+        let c = mid.context.as_ref().unwrap();
+        assert!((first_event(c) - 10.0).abs() < 0.03 && (last_event(c) - 20.0).abs() < 0.03);
+        // Live: once the event at 25 s arrives, the window ending 6 s earlier is scored, with
+        // the context a recording's windowing gives it.
+        let upto = trial(t.timestamps[..=1000].to_vec(), 2, 0);
+        let live = last_window(&upto, &cfg).unwrap();
+        let end = live.start_s + live.timestamps.last().unwrap();
+        assert!((end - 19.0).abs() < 1e-9, "{end}");
+        let c = live.context.unwrap();
+        assert!((first_event(&c) - 15.0).abs() < 1e-9 && (last_event(&c) - 25.0).abs() < 1e-9);
+        // Just after the gap, less than 6 s of the new segment: its first window, whole.
+        let upto = trial(t.timestamps[..1250].to_vec(), 2, 0);
+        let live = last_window(&upto, &cfg).unwrap();
+        assert_eq!((live.start_s, live.events.len()), (32.0, 1));
+        // Ahead without a context is refused, naming the key.
+        let bad = WindowConfig {
+            feature_context_s: None,
+            ..cfg
+        };
+        let e = bad.validate().unwrap_err().to_string();
+        assert!(e.contains("feature_context_ahead_s"), "{e}");
     }
 }
