@@ -175,6 +175,19 @@ $B loso "${OV[@]}" "${CS[@]}" --parallel 2
 $B loso "${OV[@]}" "${CF[@]}" --parallel 1
 report_both results/window-length ctx- "${CS[@]}"
 report_both results/window-length ctx-features- "${CF[@]}"
+# W10c. The window features over 10 s reaching 6 s past the 4 s window (the 10 s from its start;
+#       window.feature_context_ahead_s; rule in results/window-length/README.md): seed 42 first,
+#       then, as the rule sent it on, seeds 43 and 44.
+AHEAD='window.feature_context_s=10;window.feature_context_ahead_s=6'
+AH=(--seeds 42,43,44 --rows teacher,student-kd-wearer-wf,features-gbm-wearer
+  --kd-row "student-kd-wearer-wf-a6=$KD_WEARER_WF;$AHEAD"
+  --features-row "features-gbm-wearer-w10=$FW;window.length={by: duration, seconds: 10}"
+  --features-row "features-gbm-wearer-a6=$FW;$AHEAD"
+  --compare student-kd-wearer-wf-a6:student-kd-wearer-wf --compare student-kd-wearer-wf-a6:features-gbm-wearer-w10
+  --compare features-gbm-wearer-a6:features-gbm-wearer-w10 --compare student-kd-wearer-wf-a6:features-gbm-wearer-a6
+  --compare features-gbm-wearer-a6:features-gbm-wearer)
+$B loso "${OV[@]}" "${AH[@]}" --parallel 2
+report_both results/window-length ahead- "${AH[@]}"
 
 # W1b. Augmentation (RESULTS.md section 3, "what was tried"), seed 42, each read against its row
 #      without it by the paired tests.

@@ -1,11 +1,12 @@
 //! The native half of the browser comparison: the bundled student (`web/assets/student.fallkd`)
-//! on one generated window must give the probability stored in `web/tests/fixture.json`, which
+//! on one generated window, and on a live buffer of the same recording (`predict_live`, what the
+//! page's live mode calls), must give the probabilities stored in `web/tests/fixture.json`, which
 //! the browser tests (CPU and WebGPU) compare against. Regenerate after changing the model:
 //! `FALLKD_WRITE_FIXTURE=1 cargo test --test web_fixture`.
 
 use fallkd_core::burn::tensor::Device;
 use fallkd_core::data::batch::EventWindow;
-use fallkd_core::inference::{Detector, recording_windows};
+use fallkd_core::inference::{Detector, predict_live, recording_windows};
 use fallkd_core::synth::{SynthConfig, generate};
 
 #[test]
@@ -28,7 +29,7 @@ fn bundled_student_matches_the_browser_fixture() {
     };
     let acc = get("young/accelerometer/watch/S01A11T01.csv");
     let gyro = get("young/gyroscope/watch/S01A11T01.csv");
-    let (windows, _, _) = recording_windows(
+    let (windows, trial, _) = recording_windows(
         ("S01A11T01.csv", &acc),
         Some(("S01A11T01.csv", &gyro)),
         &det.header.window_config(),
@@ -45,7 +46,28 @@ fn bundled_student_matches_the_browser_fixture() {
                 .total_cmp(&(probs[b].0 - 0.5).abs())
         })
         .unwrap();
-    let w = all[pick].clone();
+    // The window alone (its own events, no feature context): what the padded-batch checks feed.
+    let w = EventWindow {
+        context: None,
+        ..all[pick].clone()
+    };
+    // The live buffer that has the same window scored: the stream's last `live_span_s` seconds
+    // up to the window's end and the seconds its context reaches past it.
+    let cfg = det.header.window_config();
+    let picked = &windows[pick];
+    let t_live = picked.start_s + picked.timestamps.last().unwrap() + cfg.context_ahead_s();
+    let span = cfg.live_span_s(det.header.window_seconds);
+    let live: Vec<usize> = (0..trial.timestamps.len())
+        .filter(|&i| trial.timestamps[i] <= t_live + 1e-9 && trial.timestamps[i] > t_live - span)
+        .collect();
+    let live_events: Vec<f32> = live.iter().flat_map(|&i| trial.events[i]).collect();
+    let live_timestamps: Vec<f64> = live.iter().map(|&i| trial.timestamps[i]).collect();
+    let live_prob = pollster::block_on(predict_live(&det, &live_events, &live_timestamps)).unwrap();
+    assert!(
+        (live_prob - probs[pick].0).abs() < 0.05,
+        "the live buffer scores the picked window: {live_prob} against {}",
+        probs[pick].0
+    );
     assert!(
         det.host.is_some(),
         "on the CPU backend the host forward runs"
@@ -77,6 +99,9 @@ fn bundled_student_matches_the_browser_fixture() {
         "timestamps": w.timestamps,
         "prob": prob,
         "short_prob": alone,
+        "live_events": live_events,
+        "live_timestamps": live_timestamps,
+        "live_prob": live_prob,
     });
     if std::env::var_os("FALLKD_WRITE_FIXTURE").is_some() {
         std::fs::write(&path, serde_json::to_string(&fixture).unwrap()).unwrap();
@@ -102,6 +127,22 @@ fn bundled_student_matches_the_browser_fixture() {
     assert!(
         (stored["short_prob"].as_f64().unwrap() - alone).abs() < 1e-6,
         "short-window probability changed: regenerate the fixture"
+    );
+    let stored_live: Vec<f32> = serde_json::from_value(stored["live_events"].clone()).unwrap();
+    let stored_live_ts: Vec<f64> =
+        serde_json::from_value(stored["live_timestamps"].clone()).unwrap();
+    assert!(
+        stored_live == live_events
+            && stored_live_ts.len() == live_timestamps.len()
+            && stored_live_ts
+                .iter()
+                .zip(&live_timestamps)
+                .all(|(a, b)| (a - b).abs() < 1e-12),
+        "fixture live buffer differs: regenerate it (see the module doc)"
+    );
+    assert!(
+        (stored["live_prob"].as_f64().unwrap() - live_prob).abs() < 1e-6,
+        "live-buffer probability changed: regenerate the fixture"
     );
     let sp = stored["prob"].as_f64().unwrap();
     assert!(

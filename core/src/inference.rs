@@ -278,6 +278,56 @@ pub struct RecordingWindows {
     pub low_confidence: bool,
 }
 
+/// Fall probability of the window a live stream scores now: `events` holds n x 6 values (acc
+/// xyz m/s^2, gyro xyz rad/s) of the last seconds of the stream (a model's
+/// [`ModelHeader::window_config`] says how many: the window, or its feature context), `timestamps`
+/// n seconds in any order (sorted here). The window is [`last_window`]'s: the one ending at the
+/// newest event, or `window.feature_context_ahead_s` before it, cut as the model's windowing
+/// cuts it. The browser's live mode and the web fixture's native side both call this.
+///
+/// [`last_window`]: crate::data::window::last_window
+pub async fn predict_live(
+    detector: &Detector,
+    events: &[f32],
+    timestamps: &[f64],
+) -> Result<f64, Error> {
+    if events.len() != timestamps.len() * 6 {
+        return Err(Error::Invalid(format!(
+            "{} values for {} timestamps: expected 6 per event",
+            events.len(),
+            timestamps.len()
+        )));
+    }
+    if timestamps.iter().any(|t| !t.is_finite()) || events.iter().any(|v| !v.is_finite()) {
+        return Err(Error::Invalid(
+            "the window holds NaN or infinite values".into(),
+        ));
+    }
+    let mut ev: Vec<[f32; 6]> = events
+        .chunks_exact(6)
+        .map(|c| [c[0], c[1], c[2], c[3], c[4], c[5]])
+        .collect();
+    let mut ts = timestamps.to_vec();
+    crate::data::events::sort_events(&mut ev, &mut ts);
+    let t0 = ts.first().copied().unwrap_or(0.0);
+    let trial = crate::data::trial::Trial {
+        key: TrialKey {
+            subject: 0,
+            activity: 0,
+            trial: 0,
+        },
+        events: ev,
+        timestamps: ts.iter().map(|t| t - t0).collect(),
+        gyro_missing: false,
+        skeleton: None,
+    };
+    let Some(w) = crate::data::window::last_window(&trial, &detector.header.window_config()) else {
+        return Err(Error::Invalid("the window holds no events".into()));
+    };
+    let r = detector.run(&[EventWindow::from(&w)]).await?;
+    Ok(r[0].0)
+}
+
 /// Windows of one uploaded recording (accelerometer and optional gyroscope files), cut as
 /// `cfg` says (a model's [`ModelHeader::window_config`]). See [`prepare_recording`], which
 /// also says whether the result is low-confidence.

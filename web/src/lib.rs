@@ -20,7 +20,8 @@
 //!   file)` as it goes (`parsing`: bytes of `file`; `scoring`: windows), and returns
 //!   probabilities, alarms, signals, attention.
 //! - `detector.predict_window(events, timestamps)`: the window ending at the newest event of a
-//!   live buffer of `detector.buffer_seconds` (live sensor mode).
+//!   live buffer of `detector.buffer_seconds`, or `detector.delay_seconds` before it (live sensor
+//!   mode).
 //! - `sample_recording(activity, seed)`: a generated recording (not SmartFallMM data).
 #![cfg(target_arch = "wasm32")]
 
@@ -34,9 +35,9 @@ use serde::Serialize;
 use burn::tensor::Device;
 use fallkd_core::Error as CoreError;
 use fallkd_core::data::batch::EventWindow;
-use fallkd_core::data::window::last_window;
 use fallkd_core::inference::{
     Analysis, Detector as CoreDetector, Pause, Progress, Stress, analyze_with_progress,
+    predict_live,
 };
 use fallkd_core::perturb::Perturbation;
 use fallkd_core::synth::{SynthConfig, generate};
@@ -327,48 +328,6 @@ async fn warm_up(inner: &CoreDetector, warm: &Cell<bool>) -> Result<(), CoreErro
     Ok(())
 }
 
-/// Validates a live buffer and runs the window ending at its newest event ([`last_window`]).
-pub async fn predict_one(
-    inner: &CoreDetector,
-    events: &[f32],
-    timestamps: &[f64],
-) -> Result<f64, CoreError> {
-    if events.len() != timestamps.len() * 6 {
-        return Err(CoreError::Invalid(format!(
-            "{} values for {} timestamps: expected 6 per event",
-            events.len(),
-            timestamps.len()
-        )));
-    }
-    if timestamps.iter().any(|t| !t.is_finite()) || events.iter().any(|v| !v.is_finite()) {
-        return Err(CoreError::Invalid(
-            "the window holds NaN or infinite values".into(),
-        ));
-    }
-    let mut ev: Vec<[f32; 6]> = events.chunks(6).map(|c| c.try_into().expect("6")).collect();
-    let mut ts = timestamps.to_vec();
-    fallkd_core::data::events::sort_events(&mut ev, &mut ts);
-    // The window ending at the newest event, cut as the model's windowing cuts it (thinned to
-    // its event cap; with the window-feature context when the model has one).
-    let t0 = ts.first().copied().unwrap_or(0.0);
-    let trial = fallkd_core::data::trial::Trial {
-        key: fallkd_core::data::trial::TrialKey {
-            subject: 0,
-            activity: 0,
-            trial: 0,
-        },
-        events: ev,
-        timestamps: ts.iter().map(|t| t - t0).collect(),
-        gyro_missing: false,
-        skeleton: None,
-    };
-    let Some(w) = last_window(&trial, &inner.header.window_config()) else {
-        return Err(CoreError::Invalid("the window holds no events".into()));
-    };
-    let r = inner.run(&[EventWindow::from(&w)]).await?;
-    Ok(r[0].0)
-}
-
 #[wasm_bindgen]
 impl Detector {
     /// The bundled default student.
@@ -436,12 +395,18 @@ impl Detector {
     /// seconds its context reaches past it (`window.feature_context_ahead_s`).
     #[wasm_bindgen(getter)]
     pub fn buffer_seconds(&self) -> f64 {
-        let w = self.inner.header.window_seconds;
-        let cfg = self.inner.header.window_config();
-        match cfg.feature_context_s {
-            Some(c) => c.max(w + cfg.feature_context_ahead_s.unwrap_or(0.0)),
-            None => w,
-        }
+        self.inner
+            .header
+            .window_config()
+            .live_span_s(self.inner.header.window_seconds)
+    }
+
+    /// Seconds between the end of the window live mode scores and the newest event: how far
+    /// the window features' context reaches past the window (`window.feature_context_ahead_s`;
+    /// 0 without it). An alarm comes this much after the window that raised it.
+    #[wasm_bindgen(getter)]
+    pub fn delay_seconds(&self) -> f64 {
+        self.inner.header.window_config().context_ahead_s()
     }
 
     /// Analyses an uploaded recording; `stress_kind` is `none` or jitter/dropout/burst/warp;
@@ -509,14 +474,15 @@ impl Detector {
         })
     }
 
-    /// Fall probability of the window ending at the newest event (cut as the model's windowing
-    /// cuts it: the last `window_seconds`, thinned; the window features over `buffer_seconds`
-    /// when the model has a feature context): `events` holds n x 6 values (acc xyz m/s^2, gyro
-    /// xyz rad/s), `timestamps` n seconds (any order; sorted here).
+    /// Fall probability of the window ending at the newest event, or `delay_seconds` before it
+    /// (cut as the model's windowing cuts it: `window_seconds`, thinned; the window features
+    /// over their context when the model has one): `events` holds n x 6 values (acc xyz m/s^2,
+    /// gyro xyz rad/s) of the last `buffer_seconds`, `timestamps` n seconds (any order; sorted
+    /// here).
     pub fn predict_window(&self, events: Vec<f32>, timestamps: Vec<f64>) -> js_sys::Promise {
         let inner = self.inner.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            predict_one(&inner, &events, &timestamps)
+            predict_live(&inner, &events, &timestamps)
                 .await
                 .map(JsValue::from)
                 .map_err(|e| JsValue::from(err(e)))

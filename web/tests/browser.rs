@@ -5,8 +5,8 @@
 #![cfg(target_arch = "wasm32")]
 
 use fallkd_core::burn::tensor::Device;
-use fallkd_core::inference::{Detector as CoreDetector, analyze};
-use fallkd_web::{DEFAULT_MODEL, Detector, init_backend, predict_one};
+use fallkd_core::inference::{Detector as CoreDetector, analyze, predict_live};
+use fallkd_web::{DEFAULT_MODEL, Detector, init_backend};
 use serde::Deserialize;
 use wasm_bindgen_test::*;
 
@@ -21,6 +21,10 @@ struct Fixture {
     timestamps: Vec<f64>,
     prob: f64,
     short_prob: f64,
+    /// A live buffer (the page's live mode) and its native probability.
+    live_events: Vec<f32>,
+    live_timestamps: Vec<f64>,
+    live_prob: f64,
 }
 
 /// The fixture window and its first 40 events, batched together (padding + mask), must give the
@@ -62,13 +66,13 @@ async fn cpu_backend_matches_native() {
     let f = fixture();
     let det =
         CoreDetector::from_bytes(DEFAULT_MODEL, &Device::flex()).expect("bundled model loads");
-    let p = predict_one(&det, &f.events, &f.timestamps)
+    let p = predict_live(&det, &f.live_events, &f.live_timestamps)
         .await
         .expect("prediction");
     assert!(
-        (p - f.prob).abs() < 1e-4,
+        (p - f.live_prob).abs() < 1e-4,
         "wasm CPU {p} vs native {}",
-        f.prob
+        f.live_prob
     );
     assert_padded_batch_matches_native(&det, &f, "wasm CPU").await;
 }
@@ -83,13 +87,17 @@ async fn webgpu_backend_matches_native() {
     );
     let det = Detector::load_default().expect("bundled model loads on WebGPU");
     let p = wasm_bindgen_futures::JsFuture::from(
-        det.predict_window(f.events.clone(), f.timestamps.clone()),
+        det.predict_window(f.live_events.clone(), f.live_timestamps.clone()),
     )
     .await
     .expect("prediction")
     .as_f64()
     .expect("a number");
-    assert!((p - f.prob).abs() < 1e-4, "WebGPU {p} vs native {}", f.prob);
+    assert!(
+        (p - f.live_prob).abs() < 1e-4,
+        "WebGPU {p} vs native {}",
+        f.live_prob
+    );
     // With burn's default features on, cubecl's background autotune replaced kernels after the
     // first call and later calls gave other numbers (0.53, 0.99, 0 or 1 for one window). Hold
     // the padded batch and repeated calls to native too.
@@ -133,7 +141,7 @@ async fn bad_uploads_and_models_are_clear_errors() {
     assert!(CoreDetector::from_bytes(truncated, &Device::flex()).is_err());
     let f = fixture();
     assert!(
-        predict_one(&det, &f.events[..7], &f.timestamps)
+        predict_live(&det, &f.events[..7], &f.timestamps)
             .await
             .unwrap_err()
             .to_string()

@@ -122,6 +122,25 @@ impl Default for WindowConfig {
 }
 
 impl WindowConfig {
+    /// Seconds the feature context reaches past the window (`feature_context_ahead_s`, which
+    /// counts only with `feature_context_s`; 0 without it): how much later than the window's end
+    /// a live stream scores it.
+    pub fn context_ahead_s(&self) -> f64 {
+        match self.feature_context_s {
+            Some(_) => self.feature_context_ahead_s.unwrap_or(0.0),
+            None => 0.0,
+        }
+    }
+
+    /// Seconds of a live stream [`last_window`] needs for windows of `window_s` seconds: the
+    /// window, or its feature context, or the window and the seconds the context reaches past it.
+    pub fn live_span_s(&self, window_s: f64) -> f64 {
+        match self.feature_context_s {
+            Some(c) => c.max(window_s + self.context_ahead_s()),
+            None => window_s,
+        }
+    }
+
     /// Checks the settings, naming the offending key.
     pub fn validate(&self) -> Result<(), Error> {
         match self.length {
@@ -620,8 +639,17 @@ pub fn last_window(trial: &Trial, cfg: &WindowConfig) -> Option<Window> {
     // Not across a gap longer than max_gap_s, as the windowing splits recordings there.
     let seg_start = segments(ts, cfg.max_gap_s).last().map_or(0, |r| r.start);
     let end = match cfg.feature_context_ahead_s {
+        // The segment's first window at least: a stream younger than the look-ahead scores
+        // the window its recording's windowing would start with, its context as far as it goes.
         Some(ahead) if cfg.feature_context_s.is_some() => {
+            let first = match cfg.length {
+                WindowLength::Duration { seconds } => {
+                    ts.partition_point(|&t| t < ts[seg_start] + seconds)
+                }
+                WindowLength::Count { events } => seg_start + events.max(1),
+            };
             ts.partition_point(|&t| t <= ts[n - 1] - ahead + 1e-9)
+                .max(first)
         }
         _ => n,
     }
@@ -989,10 +1017,15 @@ mod tests {
         assert!((end - 19.0).abs() < 1e-9, "{end}");
         let c = live.context.unwrap();
         assert!((first_event(&c) - 15.0).abs() < 1e-9 && (last_event(&c) - 25.0).abs() < 1e-9);
-        // Just after the gap, less than 6 s of the new segment: its first window, whole.
+        // Less than 6 s of a new segment after a gap: the segment's first window (all of its
+        // 50 events here, less than 4 s), its context as far as the stream goes.
         let upto = trial(t.timestamps[..1250].to_vec(), 2, 0);
         let live = last_window(&upto, &cfg).unwrap();
-        assert_eq!((live.start_s, live.events.len()), (32.0, 1));
+        assert_eq!((live.start_s, live.events.len()), (32.0, 50));
+        let upto = trial(t.timestamps[..1400].to_vec(), 2, 0);
+        let live = last_window(&upto, &cfg).unwrap();
+        assert_eq!((live.start_s, live.events.len()), (32.0, 160));
+        assert!((last_event(&live.context.unwrap()) - 36.975).abs() < 1e-4);
         // Ahead without a context is refused, naming the key.
         let bad = WindowConfig {
             feature_context_s: None,
