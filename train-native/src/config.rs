@@ -539,6 +539,9 @@ fn unknown_key(given: &serde_yaml::Value, known: &serde_yaml::Value, at: &str) -
             format!("{at}.{name}")
         };
         match k.get(key) {
+            // An optional setting left unset is not written back (`skip_serializing_if`), and
+            // builds before that wrote it as null: a null stands for the default either way.
+            None if v.is_null() => None,
             None => Some(path),
             Some(kv) => unknown_key(v, kv, &path),
         }
@@ -688,4 +691,30 @@ fn set_path(root: &mut serde_yaml::Value, key: &str, v: serde_yaml::Value) -> Re
         cur = map.get_mut(&k).expect("inserted");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(yaml: &str) -> Result<RunConfig> {
+        RunConfig::from_texts(&[("config.yaml".into(), yaml.into())], &[])
+    }
+
+    #[test]
+    fn unset_optional_settings_written_as_null_still_load_and_typos_do_not() {
+        // Run files of builds that wrote an unset option as null (feature_context_s: null).
+        let cfg = load("window:\n  feature_context_s: null\n  feature_context_ahead_s: null\n")
+            .unwrap();
+        assert_eq!(cfg.window.feature_context_s, None);
+        let cfg = load("window:\n  feature_context_s: 10\n").unwrap();
+        assert_eq!(cfg.window.feature_context_s, Some(10.0));
+        for (typo, key) in [
+            ("window:\n  feature_context: 10\n", "feature_context"),
+            ("train:\n  epochz: 3\n", "epochz"),
+        ] {
+            let e = format!("{:#}", load(typo).unwrap_err());
+            assert!(e.contains("unknown") && e.contains(key), "{e}");
+        }
+    }
 }
