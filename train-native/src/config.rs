@@ -704,8 +704,8 @@ mod tests {
     #[test]
     fn unset_optional_settings_written_as_null_still_load_and_typos_do_not() {
         // Run files of builds that wrote an unset option as null (feature_context_s: null).
-        let cfg = load("window:\n  feature_context_s: null\n  feature_context_ahead_s: null\n")
-            .unwrap();
+        let cfg =
+            load("window:\n  feature_context_s: null\n  feature_context_ahead_s: null\n").unwrap();
         assert_eq!(cfg.window.feature_context_s, None);
         let cfg = load("window:\n  feature_context_s: 10\n").unwrap();
         assert_eq!(cfg.window.feature_context_s, Some(10.0));
