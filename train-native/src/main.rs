@@ -282,6 +282,11 @@ enum Cmd {
         /// --features-row 'features-gbm-w6=features.model=gbm;window.length={by: duration, seconds: 6}'.
         #[arg(long = "features-row")]
         features_rows: Vec<String>,
+        /// A further student row trained without distillation (kd.enabled=false, then these
+        /// overrides; no teacher needed), NAME=KEY=VALUE[;KEY=VALUE...] (repeatable), e.g.
+        /// --student-row 'student-nokd-posw4=train.loss={kind: bce, pos_weight: 4}'.
+        #[arg(long = "student-row")]
+        student_rows: Vec<String>,
         /// Runs at a time (on CPU each gets its share of the cores).
         #[arg(long, default_value_t = 1)]
         parallel: usize,
@@ -654,6 +659,7 @@ fn run() -> Result<()> {
             rows,
             kd_rows,
             features_rows,
+            student_rows,
             parallel,
             num_gpus,
             seeds,
@@ -691,6 +697,7 @@ fn run() -> Result<()> {
                     rows,
                     kd_rows,
                     features_rows,
+                    student_rows,
                     parallel,
                     num_gpus,
                     device: common.device.name.clone(),

@@ -187,6 +187,27 @@ pub fn parse_kd_row(spec: &str) -> Result<Row> {
     })
 }
 
+/// A student row trained without distillation from `NAME=KEY=VALUE;KEY=VALUE` (`--student-row`):
+/// `kd.enabled=false` comes first, so a row is the no-KD twin of a `--kd-row` with the same
+/// overrides, and it does not wait for the fold's teacher.
+pub fn parse_student_row(spec: &str) -> Result<Row> {
+    let (name, set) = parse_row_spec(
+        "--student-row",
+        spec,
+        "student-nokd-posw4=train.loss={kind: bce, pos_weight: 4}",
+    )?;
+    Ok(Row {
+        name,
+        teacher: false,
+        features: false,
+        kd: false,
+        set: std::iter::once("kd.enabled=false".to_string())
+            .chain(set)
+            .collect(),
+        default: false,
+    })
+}
+
 /// A feature-model row from `NAME=KEY=VALUE;KEY=VALUE` (`--features-row`), trained by
 /// `fallkd train-features` with these overrides on top of the base configuration (name the model
 /// with `features.model`, as the built-in feature rows do).
@@ -248,6 +269,8 @@ pub struct LosoOptions {
     pub kd_rows: Vec<String>,
     /// Further feature-model rows, `NAME=KEY=VALUE;KEY=VALUE` each.
     pub features_rows: Vec<String>,
+    /// Further student rows without distillation, `NAME=KEY=VALUE;KEY=VALUE` each.
+    pub student_rows: Vec<String>,
     /// Runs at a time.
     pub parallel: usize,
     /// GPUs to spread runs over (0: `device` for every run).
@@ -272,12 +295,13 @@ pub struct LosoOptions {
     pub protocol: Protocol,
 }
 
-/// Selected rows, in table order, then the `--kd-row` ones, then the `--features-row` ones; an
-/// unknown name is an error listing the known ones.
+/// Selected rows, in table order, then the `--kd-row` ones, then the `--features-row` ones, then
+/// the `--student-row` ones; an unknown name is an error listing the known ones.
 pub fn select_rows(
     names: &[String],
     kd_rows: &[String],
     features_rows: &[String],
+    student_rows: &[String],
 ) -> Result<Vec<Row>> {
     let known = known_rows();
     let mut rows: Vec<Row> = if names.is_empty() {
@@ -307,6 +331,11 @@ pub fn select_rows(
             features_rows
                 .iter()
                 .map(|spec| ("--features-row", spec, parse_features_row(spec))),
+        )
+        .chain(
+            student_rows
+                .iter()
+                .map(|spec| ("--student-row", spec, parse_student_row(spec))),
         );
     for (flag, spec, r) in custom {
         let r = r?;
@@ -323,7 +352,12 @@ pub fn select_rows(
 
 /// Runs the study into `out` and writes `loso.md` and `loso.csv`; returns the report path.
 pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
-    let rows = select_rows(&opts.rows, &opts.kd_rows, &opts.features_rows)?;
+    let rows = select_rows(
+        &opts.rows,
+        &opts.kd_rows,
+        &opts.features_rows,
+        &opts.student_rows,
+    )?;
     let cfg = RunConfig::load(&opts.configs, &opts.sets)?;
     std::fs::create_dir_all(out)?;
     let root = data_root(&cfg, out)?;
@@ -740,7 +774,7 @@ mod tests {
 
     #[test]
     fn rows_default_and_checked() {
-        let rows = select_rows(&[], &[], &[]).unwrap();
+        let rows = select_rows(&[], &[], &[], &[]).unwrap();
         let d: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(
             d,
@@ -775,6 +809,7 @@ mod tests {
                 "student-kd-wearer-wf",
                 "features-gbm",
             ]),
+            &[],
             &[],
             &[],
         )
@@ -823,16 +858,16 @@ mod tests {
             ]
         );
         assert_eq!(set("student-nokd-wearer-wf-aug").last().unwrap(), AUGMENT);
-        let e = select_rows(&["student-kd".into()], &[], &[])
+        let e = select_rows(&["student-kd".into()], &[], &[], &[])
             .unwrap_err()
             .to_string();
         assert!(e.contains("need the teacher row"), "{e}");
-        let e = select_rows(&["tacher".into()], &[], &[])
+        let e = select_rows(&["tacher".into()], &[], &[], &[])
             .unwrap_err()
             .to_string();
         assert!(e.contains("unknown row \"tacher\""), "{e}");
         assert_eq!(
-            select_rows(&["baseline-fixed-rate".into()], &[], &[])
+            select_rows(&["baseline-fixed-rate".into()], &[], &[], &[])
                 .unwrap()
                 .len(),
             1
@@ -847,6 +882,7 @@ mod tests {
                 "student-kd-posw4=train.loss={kind: bce, pos_weight: 4}; student.num_tokens=32"
                     .into(),
             ],
+            &[],
             &[],
         )
         .unwrap();
@@ -866,19 +902,54 @@ mod tests {
             ("student-kd=x=1", "built-in row"),
             ("r=x", "KEY=VALUE"),
         ] {
-            let e = select_rows(&[], &[bad.into()], &[])
+            let e = select_rows(&[], &[bad.into()], &[], &[])
                 .unwrap_err()
                 .to_string();
             assert!(e.contains(why), "{bad}: {e}");
         }
-        let e = select_rows(&[], &["r=x=1".into(), "r=y=2".into()], &[])
+        let e = select_rows(&[], &["r=x=1".into(), "r=y=2".into()], &[], &[])
             .unwrap_err()
             .to_string();
         assert!(e.contains("given twice"), "{e}");
-        let e = select_rows(&["baseline-fixed-rate".into()], &["r=x=1".into()], &[])
+        let e = select_rows(&["baseline-fixed-rate".into()], &["r=x=1".into()], &[], &[])
             .unwrap_err()
             .to_string();
         assert!(e.contains("need the teacher row"), "{e}");
+    }
+
+    #[test]
+    fn student_rows_train_without_a_teacher() {
+        let rows = select_rows(
+            &["student-kd".into()],
+            &[],
+            &[],
+            &["student-nokd-posw4=train.loss={kind: bce, pos_weight: 4}".into()],
+        );
+        // A KD row is there, so the teacher row is still required...
+        let e = rows.unwrap_err().to_string();
+        assert!(e.contains("need the teacher row"), "{e}");
+        // ...but a no-KD student row alone needs none, and disables KD before its overrides.
+        let rows = select_rows(
+            &["student-nokd".into()],
+            &[],
+            &[],
+            &["student-nokd-posw4=train.loss={kind: bce, pos_weight: 4}".into()],
+        )
+        .unwrap();
+        let r = rows.last().unwrap();
+        assert_eq!(r.name, "student-nokd-posw4");
+        assert!(!r.kd && !r.teacher && !r.features);
+        assert_eq!(
+            r.set,
+            ["kd.enabled=false", "train.loss={kind: bce, pos_weight: 4}"]
+        );
+        let e = select_rows(&[], &["r=x=1".into()], &[], &["r=y=2".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--student-row") && e.contains("given twice"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -890,6 +961,7 @@ mod tests {
                 "features-gbm-w6=features.model=gbm; window.length={by: duration, seconds: 6}"
                     .into(),
             ],
+            &[],
         )
         .unwrap();
         assert_eq!(rows.len(), 2);
@@ -903,14 +975,14 @@ mod tests {
                 "window.length={by: duration, seconds: 6}"
             ]
         );
-        let e = select_rows(&[], &[], &["features-gbm=x=1".into()])
+        let e = select_rows(&[], &[], &["features-gbm=x=1".into()], &[])
             .unwrap_err()
             .to_string();
         assert!(
             e.contains("--features-row") && e.contains("built-in row"),
             "{e}"
         );
-        let e = select_rows(&["teacher".into()], &["r=x=1".into()], &["r=y=2".into()])
+        let e = select_rows(&["teacher".into()], &["r=x=1".into()], &["r=y=2".into()], &[])
             .unwrap_err()
             .to_string();
         assert!(
