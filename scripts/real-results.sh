@@ -203,11 +203,16 @@ W11=(--seeds 42 --rows teacher
   --compare student-kd-wearer-wf-a6:features-gbm-wearer-w10
   --compare student-nokd-wearer-wf-a6:features-gbm-wearer-w10)
 $B loso "${OV[@]}" "${W11[@]}" --parallel 2
+report_both results/kd-at-shipped seed42- "${W11[@]}"
+# W11b. Seed 42 put KD well ahead (recording F1 per fold +0.119, Wilcoxon p 0.063): the KD target
+#       asks for significance, so the pair runs seeds 43 and 44 as every claim of section 1 does.
+W11[1]=43,44,42
+$B loso "${OV[@]}" "${W11[@]}" --parallel 2
 report_both results/kd-at-shipped "" "${W11[@]}"
-W11B=("${W11[@]}" --kd-row "student-kd-wearer-wf-a6-posw4=$KD_WEARER_WF;$AHEAD;train.loss={kind: bce, pos_weight: 4}"
+W11C=(--seeds 42 "${W11[@]:2}" --kd-row "student-kd-wearer-wf-a6-posw4=$KD_WEARER_WF;$AHEAD;train.loss={kind: bce, pos_weight: 4}"
   --compare student-kd-wearer-wf-a6-posw4:student-kd-wearer-wf-a6)
-$B loso "${OV[@]}" "${W11B[@]}" --parallel 2
-report_both results/class-weight "" "${W11B[@]}"
+$B loso "${OV[@]}" "${W11C[@]}" --parallel 2
+report_both results/class-weight "" "${W11C[@]}"
 
 # W1b. Augmentation (RESULTS.md section 3, "what was tried"), seed 42, each read against its row
 #      without it by the paired tests.
