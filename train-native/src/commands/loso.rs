@@ -982,9 +982,14 @@ mod tests {
             e.contains("--features-row") && e.contains("built-in row"),
             "{e}"
         );
-        let e = select_rows(&["teacher".into()], &["r=x=1".into()], &["r=y=2".into()], &[])
-            .unwrap_err()
-            .to_string();
+        let e = select_rows(
+            &["teacher".into()],
+            &["r=x=1".into()],
+            &["r=y=2".into()],
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             e.contains("--features-row") && e.contains("given twice"),
             "{e}"
