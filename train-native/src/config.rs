@@ -319,6 +319,11 @@ pub struct TrainSection {
     /// Timestamp perturbations of training windows (students): `{probability, max_severity}`,
     /// one of jitter, dropout, burst and warp per perturbed window; off by default.
     pub perturb: PerturbConfig,
+    /// Which training step: `auto` (the host step, [`crate::host_step`], for the teacher and the
+    /// timestamp-aware student on the CPU backend; burn's autodiff elsewhere) or `tensor` (burn's
+    /// autodiff over the tensor forward everywhere). Both take the same dropout masks and give
+    /// the same gradients up to float rounding.
+    pub step: crate::host_step::StepKind,
 }
 
 impl Default for TrainSection {
@@ -338,6 +343,7 @@ impl Default for TrainSection {
             augment: AugmentConfig::default(),
             ema: 0.0,
             perturb: PerturbConfig::default(),
+            step: crate::host_step::StepKind::Auto,
         }
     }
 }

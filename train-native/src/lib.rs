@@ -9,6 +9,7 @@ pub mod dataset;
 pub mod device;
 pub mod ensemble;
 pub mod evaluation;
+pub mod host_step;
 pub mod plot;
 pub mod predictions;
 pub mod run_dir;

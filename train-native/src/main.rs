@@ -254,6 +254,9 @@ enum Cmd {
         /// Timed training steps (after 3 warm-up steps).
         #[arg(long, default_value_t = 20)]
         steps: usize,
+        /// Time the host step alone (without the tensor step's rate beside it).
+        #[arg(long)]
+        no_tensor_baseline: bool,
         #[command(flatten)]
         device: DeviceArg,
     },
@@ -645,12 +648,12 @@ fn run() -> Result<()> {
             model,
             batch,
             steps,
+            no_tensor_baseline,
             device,
         } => {
-            println!(
-                "{}",
-                commands::speed::run(model, batch, steps, &device.get()?)?
-            );
+            let json =
+                commands::speed::run(model, batch, steps, !no_tensor_baseline, &device.get()?)?;
+            println!("{json}");
         }
         Cmd::Loso {
             common,

@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::{load_module, save_module, write_atomic};
 use crate::config::{RunConfig, Selection};
 use crate::dataset::Prepared;
+use crate::host_step::{HostStep, StepKind};
 use crate::predictions::{Prediction, windows_to_predict};
 use crate::run_dir::RunDir;
 use crate::weight_average::WeightAverage;
@@ -124,7 +125,7 @@ impl Net {
         kd_teacher_dim: Option<usize>,
         device: &Device,
     ) -> Net {
-        Net {
+        let net = Net {
             model: Model::init(cfg, role, device),
             kd: kd_teacher_dim.map(|td| {
                 DistillationLossConfig::new(td, cfg.student.model.embed_dim)
@@ -135,7 +136,18 @@ impl Net {
                     .with_response(cfg.kd.response.clone())
                     .init(device)
             }),
+        };
+        // burn draws a parameter's initial value when the parameter is first used: drawing them
+        // all now, in the module's order, makes the initial weights the seed's alone, whichever
+        // step (host or tensor) reads them first.
+        struct Draw;
+        impl burn::module::ModuleVisitor for Draw {
+            fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+                let _ = param.val();
+            }
         }
+        net.visit(&mut Draw);
+        net
     }
 
     /// Forward on a prepared batch (see [`Model::forward`]).
@@ -989,14 +1001,17 @@ impl EpochRun<'_> {
                     .collect();
                 ws = changed.iter().collect();
             }
-            let (loss, values) = self.loss(&net, &ws, comodo)?;
+            let (loss, values, host) = self.loss(&net, &ws, comodo)?;
             if !values.total.is_finite() {
                 bail!(
                     "the training loss became {} at epoch {epoch}: lower train.lr or check the data",
                     values.total
                 );
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &net);
+            let grads = match host {
+                Some(h) => h.gradients(loss.backward(), &net)?,
+                None => GradientsParams::from_grads(loss.backward(), &net),
+            };
             let lr = lr_at(cfg, state.steps, self.steps_per_epoch);
             net = optim.step(lr, net, grads);
             if let Some(avg) = ema.as_mut() {
@@ -1012,20 +1027,41 @@ impl EpochRun<'_> {
         Ok((net, optim, sums.mean(n), n))
     }
 
-    /// The loss of one batch to back-propagate, and its terms.
+    /// The loss of one batch to back-propagate, its terms, and the host step's forward when the
+    /// host step ran it.
     fn loss(
         &self,
         net: &Net,
         ws: &[&Window],
         comodo: &mut Option<Comodo>,
-    ) -> Result<(Tensor<1>, LossValues)> {
-        let ad = self.device;
+    ) -> Result<(Tensor<1>, LossValues, Option<HostStep>)> {
         let b = self.batcher.batch(
             ws,
             self.kd_teacher.is_some() && self.teacher_cache.is_none(),
-            ad,
+            self.device,
         );
-        let out_s = net.forward(&b);
+        let host = match self.cfg.train.step {
+            StepKind::Auto => HostStep::forward(&net.model, &b, self.device)?,
+            StepKind::Tensor => None,
+        };
+        let out_s = match &host {
+            Some(h) => h.outputs(),
+            None => net.forward(&b),
+        };
+        let (loss, values) = self.loss_of(net, out_s, &b, ws, comodo)?;
+        Ok((loss, values, host))
+    }
+
+    /// The loss of a batch `b` (of the windows `ws`) from the model's outputs on it.
+    fn loss_of(
+        &self,
+        net: &Net,
+        out_s: ModelOutput,
+        b: &Batch,
+        ws: &[&Window],
+        comodo: &mut Option<Comodo>,
+    ) -> Result<(Tensor<1>, LossValues)> {
+        let ad = self.device;
         // Windows without a skeleton partner (older adults' daily living) take the task loss
         // only; the KD terms use the windows that have one.
         let paired: Vec<i64> = ws

@@ -16,7 +16,10 @@ use fallkd_core::model_file::from_bytes;
 use fallkd_train::checkpoint::{load_module, save_module};
 use fallkd_train::config::RunConfig;
 use fallkd_train::dataset::prepare;
-use fallkd_train::trainer::{Batcher, Role, TeacherCache, TrainState, load_kd_teacher, train};
+use fallkd_train::host_step::HostStep;
+use fallkd_train::trainer::{
+    Batcher, Model, Role, TeacherCache, TrainState, load_kd_teacher, train,
+};
 
 #[test]
 fn teacher_loss_goes_down_and_checkpoints_round_trip() {
@@ -674,4 +677,102 @@ fn the_cached_kd_teacher_outputs_are_the_teachers_own() {
     // Too large to keep: no cache (the teacher then runs at every step).
     let big = TeacherCache::build(&teacher, &batcher, &windows, 7, 1000, &device).unwrap();
     assert!(big.is_none());
+}
+
+/// The training losses of each epoch of two runs agree to `tol`, relative.
+fn assert_losses_close(a: &[f64], b: &[f64], tol: f64, what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: epochs");
+    for (x, y) in a.iter().zip(b) {
+        assert!(
+            (x - y).abs() <= tol * y.abs().max(1e-3),
+            "{what}: host step {a:?} against tensor step {b:?}"
+        );
+    }
+}
+
+#[test]
+fn host_and_tensor_steps_train_alike() {
+    // The same seed and the same dropout masks: the two steps differ by float rounding only.
+    let dir = scratch("steps");
+    let run = |role: Role, name: &str, extra: &[&str]| {
+        let cfg = tiny(&dir, extra);
+        let data = prepare(&cfg, cfg.data.root.as_ref().unwrap()).unwrap();
+        let out = dir.join(name);
+        train(&cfg, role, &data, &Device::flex(), &opts(&out)).unwrap();
+        losses(&out)
+    };
+    let host = run(Role::Teacher, "teacher-host", &["train.epochs=3"]);
+    let tensor = run(
+        Role::Teacher,
+        "teacher-tensor",
+        &["train.epochs=3", "train.step=tensor"],
+    );
+    assert_losses_close(&host, &tensor, 1e-3, "teacher");
+    let teacher = format!("kd.teacher={}", dir.join("teacher-host").display());
+    let kd = [
+        "train.epochs=3",
+        "student.dropout=0.1",
+        "student.window_features=true",
+        "kd.enabled=true",
+        &teacher,
+        "kd.weights={task: 1, embedding: 1, gram: 1, comodo: 0.5, attention: 1, response: 1}",
+        "kd.comodo.queue_size=64",
+    ];
+    let host = run(Role::Student, "student-host", &kd);
+    let tensor_kd: Vec<&str> = kd.iter().copied().chain(["train.step=tensor"]).collect();
+    let tensor = run(Role::Student, "student-tensor", &tensor_kd);
+    assert_losses_close(&host, &tensor, 1e-3, "KD student");
+}
+
+#[test]
+fn host_step_outputs_equal_the_tensor_forward_on_a_training_batch() {
+    let dir = scratch("host-batch");
+    let ad = Device::flex().autodiff();
+    for role in [Role::Teacher, Role::Student] {
+        let cfg = tiny(&dir, &["student.window_features=true"]);
+        let data = prepare(&cfg, cfg.data.root.as_ref().unwrap()).unwrap();
+        let batcher = Batcher {
+            data: &data,
+            stats: data.stats.clone(),
+            teacher_stats: None,
+            role,
+            grid_len: cfg.student.model.num_tokens,
+            frames: cfg.data.skeleton_frames,
+        };
+        let windows: Vec<_> = data.train.iter().take(8).collect();
+        let b = batcher.batch(&windows, false, &ad);
+        let model = Model::init(&cfg, role, &ad);
+        // The same dropout masks on both.
+        fallkd_core::model::seed_dropout(1);
+        let host = HostStep::forward(&model, &b, &ad)
+            .unwrap()
+            .expect("the host step runs on the CPU backend");
+        fallkd_core::model::seed_dropout(1);
+        let want: Vec<f32> = model
+            .forward(&b)
+            .logits
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let got: Vec<f32> = host
+            .outputs()
+            .logits
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (g - w).abs() < 1e-4,
+                "{role:?}: host {got:?} against tensor {want:?}"
+            );
+        }
+        // Without autodiff there is no training step to run on the host.
+        let plain = Model::init(&cfg, role, &Device::flex());
+        let b = batcher.batch(&windows, false, &Device::flex());
+        assert!(
+            HostStep::forward(&plain, &b, &Device::flex())
+                .unwrap()
+                .is_none()
+        );
+    }
 }

@@ -38,21 +38,41 @@ pub fn seed_training(device: &Device, seed: u64) {
     seed_dropout(seed);
 }
 
-/// The next mask of `n` elements: each is `scale` with probability `keep`, else 0.
-fn next_mask(n: usize, keep: f64, scale: f32) -> Vec<f32> {
+/// The base of this thread's next mask (each call takes the next stream number).
+pub(super) fn next_base() -> u64 {
     let (seed, stream) = STREAM.get();
     STREAM.set((seed, stream.wrapping_add(1)));
-    let base = mix64(seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    mix64(seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// Elements `start..start + out.len()` (`start` even) of the mask drawn from `base`: each is
+/// `scale` with probability `keep`, else 0. Element `2i` and `2i + 1` are the two halves of the
+/// 64-bit hash of `i`, so any range can be filled on its own (the host training step fills a
+/// mask's ranges on several threads) and gives the same mask.
+pub(super) fn fill_mask(base: u64, keep: f64, scale: f32, start: usize, out: &mut [f32]) {
+    debug_assert!(start.is_multiple_of(2));
     // Kept when a uniform 32-bit draw is below keep * 2^32.
     let threshold = (keep * 4_294_967_296.0).min(4_294_967_295.0) as u32;
-    let mut mask = Vec::with_capacity(n + 1);
-    for i in 0..n.div_ceil(2) as u64 {
+    let first = (start / 2) as u64;
+    let pick = |half: u32| if half < threshold { scale } else { 0.0 };
+    let mut pairs = out.chunks_exact_mut(2);
+    let mut i = first;
+    for pair in &mut pairs {
         let h = mix64(base.wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
-        for half in [h as u32, (h >> 32) as u32] {
-            mask.push(if half < threshold { scale } else { 0.0 });
-        }
+        pair[0] = pick(h as u32);
+        pair[1] = pick((h >> 32) as u32);
+        i += 1;
     }
-    mask.truncate(n);
+    if let [last] = pairs.into_remainder() {
+        let h = mix64(base.wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+        *last = pick(h as u32);
+    }
+}
+
+/// The next mask of `n` elements: each is `scale` with probability `keep`, else 0.
+pub(super) fn next_mask(n: usize, keep: f64, scale: f32) -> Vec<f32> {
+    let mut mask = vec![0.0; n];
+    fill_mask(next_base(), keep, scale, 0, &mut mask);
     mask
 }
 
@@ -98,6 +118,19 @@ mod tests {
         let kept = m.iter().filter(|&&v| v > 0.0).count() as f64 / m.len() as f64;
         assert!((kept - 0.9).abs() < 0.005, "kept share {kept}");
         assert!(m.iter().all(|&v| v == 0.0 || v == (1.0f64 / 0.9) as f32));
+    }
+
+    #[test]
+    fn a_mask_filled_by_ranges_is_the_same_mask() {
+        seed_dropout(2);
+        let whole = next_mask(1001, 0.7, 2.0);
+        seed_dropout(2);
+        let base = next_base();
+        let mut parts = vec![0.0; 1001];
+        for (c, out) in parts.chunks_mut(64).enumerate() {
+            fill_mask(base, 0.7, 2.0, c * 64, out);
+        }
+        assert_eq!(whole, parts);
     }
 
     #[test]

@@ -101,7 +101,7 @@ pub struct HostStudent {
     feature_out: Option<Dense>,
 }
 
-fn values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, Error> {
+pub(super) fn values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, Error> {
     t.into_data()
         .convert::<f32>()
         .try_into_vec::<f32>()
@@ -168,7 +168,7 @@ impl Dense {
 /// # Safety
 /// The pointers must address every element the strides and sizes reach.
 #[inline(always)]
-unsafe fn matmul(
+pub(super) unsafe fn matmul(
     (m, n, k): (usize, usize, usize),
     (dst, dst_rs, add): (*mut f32, isize, bool),
     (lhs, lhs_rs, lhs_cs): (*const f32, isize, isize),
@@ -220,9 +220,13 @@ impl Norm {
 /// compiler vectorises: the host forward takes some 70,000 exponentials per window, and libm's
 /// scalar `expf` cost more than all its matrix products.
 #[inline(always)]
-fn exp(x: f32) -> f32 {
+pub(super) fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.3, 88.7);
-    let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
+    // floor(t) by a truncating conversion (t lies in [-126, 129] after the clamp): `f32::floor`
+    // is a libm call without SSE4.1, which the host training step's loops are compiled without.
+    let t = x * std::f32::consts::LOG2_E + 0.5;
+    let n = t as i32 as f32;
+    let n = if n > t { n - 1.0 } else { n };
     let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
     let mut y = 1.987_569_1e-4;
     y = y * r + 1.398_199_9e-3;
@@ -236,7 +240,7 @@ fn exp(x: f32) -> f32 {
 
 /// `erf(x)` to 4e-7 (Abramowitz and Stegun 7.1.26, 1.5e-7 in exact arithmetic, with [`exp`]).
 #[inline(always)]
-fn erf(x: f32) -> f32 {
+pub(super) fn erf(x: f32) -> f32 {
     let a = x.abs();
     let t = 1.0 / (1.0 + 0.327_591_1 * a);
     let poly = t
@@ -246,18 +250,18 @@ fn erf(x: f32) -> f32 {
 }
 
 #[inline(always)]
-fn silu(x: f32) -> f32 {
+pub(super) fn silu(x: f32) -> f32 {
     x / (1.0 + exp(-x))
 }
 
 #[inline(always)]
-fn sigmoid(x: f32) -> f32 {
+pub(super) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
 }
 
 /// The exact GELU, `x Phi(x)`, as burn's.
 #[inline(always)]
-fn gelu(x: f32) -> f32 {
+pub(super) fn gelu(x: f32) -> f32 {
     0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 
@@ -272,7 +276,7 @@ fn max(a: f32, b: f32) -> f32 {
 /// Softmax of a row in place (eight running lanes for the max and the sum, so that the
 /// reductions vectorise).
 #[inline(always)]
-fn softmax(row: &mut [f32]) {
+pub(super) fn softmax(row: &mut [f32]) {
     let mut lanes = [f32::NEG_INFINITY; 8];
     let mut chunks = row.chunks_exact(8);
     for c in &mut chunks {
@@ -377,7 +381,7 @@ fn attend(
 /// Per-event time features `[dt, ln(1 + dt), tau]` and `tau`, as
 /// [`super::resampler::time_features`] computes them for a window whose events are all valid.
 #[inline(always)]
-fn time_features(ts: &[f32], mode: TimeMode) -> (Vec<[f32; 3]>, Vec<f32>) {
+pub(super) fn time_features(ts: &[f32], mode: TimeMode) -> (Vec<[f32; 3]>, Vec<f32>) {
     let n = ts.len();
     let raw_dt = |i: usize| if i == 0 { 0.0 } else { ts[i] - ts[i - 1] };
     let (dt, tau): (Vec<f32>, Vec<f32>) = match mode {

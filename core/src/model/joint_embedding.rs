@@ -17,8 +17,8 @@ pub struct JointEmbeddingConfig {
 /// Linear projection of each step's features, layer-normalised, SiLU-activated.
 #[derive(Module, Debug)]
 pub struct JointEmbedding {
-    linear: Linear,
-    norm: LayerNorm,
+    pub(crate) linear: Linear,
+    pub(crate) norm: LayerNorm,
 }
 
 impl JointEmbeddingConfig {

@@ -6,6 +6,8 @@ pub mod dropout;
 pub mod encoder;
 pub mod fixed_rate;
 pub mod host_forward;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod host_train;
 pub mod joint_embedding;
 pub mod masking;
 pub mod output;
@@ -22,6 +24,8 @@ pub use dropout::{dropout, seed_dropout, seed_training};
 pub use encoder::encoder_forward;
 pub use fixed_rate::{FixedRateStudent, FixedRateStudentConfig};
 pub use host_forward::HostStudent;
+#[cfg(not(target_arch = "wasm32"))]
+pub use host_train::{HostForward, HostInputs, HostNet, HostOutputs, OutputGrads, ParamGrad};
 pub use joint_embedding::{JointEmbedding, JointEmbeddingConfig};
 pub use output::ModelOutput;
 pub use positional::{LearnedPositionalEncoding, LearnedPositionalEncodingConfig};

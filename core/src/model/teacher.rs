@@ -43,8 +43,8 @@ pub struct SkeletonTransformerConfig {
 /// temporal attention pooling -> logit.
 #[derive(Module, Debug)]
 pub struct SkeletonTransformer {
-    embedding: JointEmbedding,
-    trunk: Trunk,
+    pub(crate) embedding: JointEmbedding,
+    pub(crate) trunk: Trunk,
 }
 
 impl SkeletonTransformerConfig {

@@ -5,12 +5,16 @@ use std::time::Instant;
 
 use anyhow::Result;
 
+use crate::host_step::{HostStep, host_device};
 use crate::trainer::Role;
 use burn::module::Module;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::{Device, Distribution, Tensor};
 use fallkd_core::losses::TaskLoss;
-use fallkd_core::model::{HostStudent, SkeletonTransformerConfig, TimestampAwareStudentConfig};
+use fallkd_core::model::{
+    HostStudent, SkeletonTransformer, SkeletonTransformerConfig, TimestampAwareStudent,
+    TimestampAwareStudentConfig,
+};
 
 fn student_inputs(b: usize, d: &Device) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
     let ev = Tensor::random([b, 160, 6], Distribution::Normal(0.0, 1.0), d);
@@ -48,10 +52,19 @@ fn latency_ms(mut f: impl FnMut() -> Result<()>) -> Result<f64> {
     Ok(t0.elapsed().as_secs_f64() * 1000.0 / 50.0)
 }
 
-/// Times `steps` training steps at `batch` and 50 batch-1 forwards. `infer_ms_b1` is what
+/// Times `steps` training steps at `batch` and 50 batch-1 forwards. `train_steps_per_s` is the
+/// step fallkd trains with on the device: on the CPU backend the host step ([`HostStep`]), with
+/// the tensor step's rate beside it (`train_steps_per_s_tensor`, from the same initial weights)
+/// when `tensor_baseline` is set. `infer_ms_b1` is what
 /// fallkd's inference runs on the device: for the student on the CPU backend the host forward
 /// ([`HostStudent`]), with the tensor forward's latency beside it (`infer_ms_b1_tensor`).
-pub fn run(model: Role, batch: usize, steps: usize, device: &Device) -> Result<serde_json::Value> {
+pub fn run(
+    model: Role,
+    batch: usize,
+    steps: usize,
+    tensor_baseline: bool,
+    device: &Device,
+) -> Result<serde_json::Value> {
     let ad = device.clone().autodiff();
     fallkd_core::model::seed_training(&ad, 0);
     let task = TaskLoss::default();
@@ -59,20 +72,38 @@ pub fn run(model: Role, batch: usize, steps: usize, device: &Device) -> Result<s
     let mut optim = AdamWConfig::new().with_weight_decay(0.01).init();
     // The student's tensor-forward latency, where `infer_ms_b1` is the host forward's.
     let mut tensor_ms = None;
+    // On the CPU backend fallkd trains with the host step; the tensor step's rate goes beside it.
+    let host = host_device(&ad);
+    let mut tensor_sps = None;
     let (params, train_sps, ms) = match model {
         Role::Teacher => {
             let x = Tensor::random([batch, 120, 96], Distribution::Normal(0.0, 1.0), &ad);
-            let (m, sps) = train_rate(
-                SkeletonTransformerConfig::new().init(&ad),
-                steps,
-                &ad,
-                |m| {
-                    let loss =
-                        task.forward(m.forward(x.clone(), None).expect("T=120").logits, y.clone());
-                    let g = GradientsParams::from_grads(loss.backward(), &m);
-                    optim.step(1e-3, m, g)
-                },
-            );
+            let init = SkeletonTransformerConfig::new().init(&ad);
+            let tensor_step = |m: &SkeletonTransformer| {
+                let logits = m.forward(x.clone(), None).expect("T=120").logits;
+                let loss = task.forward(logits, y.clone());
+                GradientsParams::from_grads(loss.backward(), m)
+            };
+            let (m, sps) = train_rate(init.clone(), steps, &ad, |m| {
+                let g = if host {
+                    let h = HostStep::teacher(&m, &x, &ad).expect("host step");
+                    let loss = task.forward(h.outputs().logits, y.clone());
+                    h.gradients(loss.backward(), &m).expect("host gradients")
+                } else {
+                    tensor_step(&m)
+                };
+                optim.step(1e-3, m, g)
+            });
+            if host && tensor_baseline {
+                let mut optim = AdamWConfig::new().with_weight_decay(0.01).init();
+                tensor_sps = Some(
+                    train_rate(init, steps, &ad, |m| {
+                        let g = tensor_step(&m);
+                        optim.step(1e-3, m, g)
+                    })
+                    .1,
+                );
+            }
             let v = m.valid();
             let x1 = Tensor::random([1, 120, 96], Distribution::Normal(0.0, 1.0), device);
             let ms = latency_ms(|| {
@@ -83,19 +114,32 @@ pub fn run(model: Role, batch: usize, steps: usize, device: &Device) -> Result<s
         }
         Role::Student => {
             let (ev, ts, mask) = student_inputs(batch, &ad);
-            let (m, sps) = train_rate(
-                TimestampAwareStudentConfig::new().init(&ad),
-                steps,
-                &ad,
-                |m| {
-                    let loss = task.forward(
-                        m.forward(ev.clone(), ts.clone(), mask.clone(), None).logits,
-                        y.clone(),
-                    );
-                    let g = GradientsParams::from_grads(loss.backward(), &m);
-                    optim.step(1e-3, m, g)
-                },
-            );
+            let init = TimestampAwareStudentConfig::new().init(&ad);
+            let tensor_step = |m: &TimestampAwareStudent| {
+                let logits = m.forward(ev.clone(), ts.clone(), mask.clone(), None).logits;
+                let loss = task.forward(logits, y.clone());
+                GradientsParams::from_grads(loss.backward(), m)
+            };
+            let (m, sps) = train_rate(init.clone(), steps, &ad, |m| {
+                let g = if host {
+                    let h = HostStep::student(&m, (&ev, &ts, &mask), None, &ad).expect("host step");
+                    let loss = task.forward(h.outputs().logits, y.clone());
+                    h.gradients(loss.backward(), &m).expect("host gradients")
+                } else {
+                    tensor_step(&m)
+                };
+                optim.step(1e-3, m, g)
+            });
+            if host && tensor_baseline {
+                let mut optim = AdamWConfig::new().with_weight_decay(0.01).init();
+                tensor_sps = Some(
+                    train_rate(init, steps, &ad, |m| {
+                        let g = tensor_step(&m);
+                        optim.step(1e-3, m, g)
+                    })
+                    .1,
+                );
+            }
             let v = m.valid();
             let (e1, t1, m1) = student_inputs(1, device);
             let ms = latency_ms(|| {
@@ -126,5 +170,6 @@ pub fn run(model: Role, batch: usize, steps: usize, device: &Device) -> Result<s
         "model": model, "params": params, "batch": batch,
         "train_steps_per_s": train_sps, "infer_ms_b1": ms,
         "infer_ms_b1_tensor": tensor_ms,
+        "train_steps_per_s_tensor": tensor_sps,
     }))
 }
