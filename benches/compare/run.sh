@@ -31,5 +31,9 @@ assert r["params"] == p["params"], f"parameter counts differ: fallkd {r['params'
 print(f"{r['model']}: params {r['params']}; train steps/s fallkd {r['train_steps_per_s']:.2f} vs PyTorch {p['train_steps_per_s']:.2f} "
       f"(fallkd/PyTorch = {r['train_steps_per_s'] / p['train_steps_per_s']:.2f}); batch-1 latency fallkd {r['infer_ms_b1']:.2f} ms vs PyTorch {p['infer_ms_b1']:.2f} ms "
       f"(speed ratio {p['infer_ms_b1'] / r['infer_ms_b1']:.2f})")
+if r.get("train_steps_per_s_tensor"):
+    t = r["train_steps_per_s_tensor"]
+    print(f"{r['model']}: fallkd's tensor step (burn autodiff) {t:.2f} steps/s (fallkd/PyTorch = {t / p['train_steps_per_s']:.2f}); "
+          f"host step / tensor step = {r['train_steps_per_s'] / t:.2f}")
 PY
 done

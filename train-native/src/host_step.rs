@@ -16,6 +16,7 @@ use fallkd_core::model::{
     TimestampAwareStudent,
 };
 
+use crate::config::RunConfig;
 use crate::trainer::{Batch, Model};
 
 /// Which training step a run takes (`train.step`).
@@ -55,6 +56,16 @@ pub fn host_device(device: &Device) -> bool {
 /// The loss's gradient with respect to the leaf `t`, if the loss read it.
 fn grad_of<const D: usize>(t: &Tensor<D>, grads: &Gradients) -> Result<Option<Vec<f32>>> {
     t.grad(grads).map(|g| host_vec(&g)).transpose()
+}
+
+/// Whether a run of `cfg` training `model` on `device` takes the host step.
+pub fn takes_host_step(cfg: &RunConfig, model: &Model, device: &Device) -> bool {
+    cfg.train.step == StepKind::Auto
+        && host_device(device)
+        && matches!(
+            model,
+            Model::Teacher(_) | Model::Student(Student::TimestampAware(_))
+        )
 }
 
 fn leaf<const D: usize>(v: &[f32], shape: [usize; D], device: &Device) -> Tensor<D> {

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::{load_module, save_module, write_atomic};
 use crate::config::{RunConfig, Selection};
 use crate::dataset::Prepared;
-use crate::host_step::{HostStep, StepKind};
+use crate::host_step::{HostStep, StepKind, takes_host_step};
 use crate::predictions::{Prediction, windows_to_predict};
 use crate::run_dir::RunDir;
 use crate::weight_average::WeightAverage;
@@ -137,16 +137,19 @@ impl Net {
                     .init(device)
             }),
         };
-        // burn draws a parameter's initial value when the parameter is first used: drawing them
-        // all now, in the module's order, makes the initial weights the seed's alone, whichever
-        // step (host or tensor) reads them first.
-        struct Draw;
-        impl burn::module::ModuleVisitor for Draw {
-            fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
-                let _ = param.val();
+        // burn draws a parameter's initial value when the parameter is first used, and the host
+        // step reads them in another order than the tensor forward: for the host step they are
+        // all drawn now, in the module's order (the tensor step keeps its initial weights, so
+        // runs made before the host step reproduce with `train.step: tensor`).
+        if takes_host_step(cfg, &net.model, device) {
+            struct Draw;
+            impl burn::module::ModuleVisitor for Draw {
+                fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+                    let _ = param.val();
+                }
             }
+            net.visit(&mut Draw);
         }
-        net.visit(&mut Draw);
         net
     }
 

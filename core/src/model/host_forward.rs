@@ -222,11 +222,13 @@ impl Norm {
 #[inline(always)]
 pub(super) fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.3, 88.7);
-    // floor(t) by a truncating conversion (t lies in [-126, 129] after the clamp): `f32::floor`
-    // is a libm call without SSE4.1, which the host training step's loops are compiled without.
+    // floor(t) by rounding through 1.5 * 2^23 (t lies in [-126, 129] after the clamp): plain
+    // float arithmetic that vectorises with any instruction set, where `f32::floor` is a libm
+    // call without SSE4.1 (the host training step's loops are compiled without it).
+    const ROUND: f32 = 12_582_912.0;
     let t = x * std::f32::consts::LOG2_E + 0.5;
-    let n = t as i32 as f32;
-    let n = if n > t { n - 1.0 } else { n };
+    let r = (t + ROUND) - ROUND;
+    let n = if r > t { r - 1.0 } else { r };
     let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
     let mut y = 1.987_569_1e-4;
     y = y * r + 1.398_199_9e-3;

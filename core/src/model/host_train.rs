@@ -1774,27 +1774,23 @@ mod tests {
         let fwd = host.forward(inputs).unwrap();
         seed_dropout(seed);
         let out = tensor_forward();
-        assert!(
-            rel_diff(
-                &fwd.outputs.logits,
-                &vec_of(out.logits.clone().inner()),
-                1.0
-            ) < 1e-4
-        );
-        assert!(
-            rel_diff(
-                &fwd.outputs.pooled_tokens,
-                &vec_of(out.pooled_tokens.clone().inner()),
-                1.0
-            ) < 1e-4
-        );
-        assert!(
-            rel_diff(
-                &fwd.outputs.attention,
-                &vec_of(out.attention.clone().inner()),
-                1.0
-            ) < 1e-4
-        );
+        let (o, t) = (&fwd.outputs, &out);
+        for (what, host, tensor) in [
+            ("logits", &o.logits, vec_of(t.logits.clone().inner())),
+            (
+                "pooled tokens",
+                &o.pooled_tokens,
+                vec_of(t.pooled_tokens.clone().inner()),
+            ),
+            (
+                "attention",
+                &o.attention,
+                vec_of(t.attention.clone().inner()),
+            ),
+        ] {
+            let diff = rel_diff(host, &tensor, 1.0);
+            assert!(diff < 1e-4, "{what}: relative difference {diff}");
+        }
         let probe = Probe::new(&fwd.outputs);
         let device = out.logits.device();
         let grads = probe.loss(&out, &device).backward();

@@ -40,6 +40,50 @@ fn train_rate<M>(mut m: M, steps: usize, d: &Device, mut step: impl FnMut(M) -> 
     (m, steps as f64 / t0.elapsed().as_secs_f64())
 }
 
+/// How [`Rates::run`] times training steps.
+struct Rates<'a> {
+    steps: usize,
+    device: &'a Device,
+    task: TaskLoss,
+    labels: &'a Tensor<1>,
+    tensor_baseline: bool,
+}
+
+impl Rates<'_> {
+    /// The trained model and the steps per second of the step fallkd trains with (`host_step`
+    /// where it applies, else `tensor_step`), and of the tensor step from the same `init` when
+    /// the host step ran and the baseline is asked for.
+    fn run<M: Module>(
+        &self,
+        init: M,
+        host_step: Option<&dyn Fn(&M) -> Result<HostStep>>,
+        tensor_step: &dyn Fn(&M) -> GradientsParams,
+    ) -> (M, f64, Option<f64>) {
+        let optimiser = || AdamWConfig::new().with_weight_decay(0.01).init();
+        let mut optim = optimiser();
+        let (m, sps) = train_rate(init.clone(), self.steps, self.device, |m| {
+            let g = match host_step {
+                Some(h) => {
+                    let h = h(&m).expect("host step");
+                    let loss = self.task.forward(h.outputs().logits, self.labels.clone());
+                    h.gradients(loss.backward(), &m).expect("host gradients")
+                }
+                None => tensor_step(&m),
+            };
+            optim.step(1e-3, m, g)
+        });
+        let tensor = (host_step.is_some() && self.tensor_baseline).then(|| {
+            let mut optim = optimiser();
+            let run = train_rate(init, self.steps, self.device, |m| {
+                let g = tensor_step(&m);
+                optim.step(1e-3, m, g)
+            });
+            run.1
+        });
+        (m, sps, tensor)
+    }
+}
+
 /// Mean milliseconds of `f` over 50 calls after 5 warm-up calls.
 fn latency_ms(mut f: impl FnMut() -> Result<()>) -> Result<f64> {
     for _ in 0..5 {
@@ -69,13 +113,18 @@ pub fn run(
     fallkd_core::model::seed_training(&ad, 0);
     let task = TaskLoss::default();
     let y = Tensor::<1>::random([batch], Distribution::Bernoulli(0.4), &ad);
-    let mut optim = AdamWConfig::new().with_weight_decay(0.01).init();
+    let rates = Rates {
+        steps,
+        device: &ad,
+        task,
+        labels: &y,
+        tensor_baseline,
+    };
     // The student's tensor-forward latency, where `infer_ms_b1` is the host forward's.
     let mut tensor_ms = None;
     // On the CPU backend fallkd trains with the host step; the tensor step's rate goes beside it.
     let host = host_device(&ad);
-    let mut tensor_sps = None;
-    let (params, train_sps, ms) = match model {
+    let (params, train_sps, tensor_sps, ms) = match model {
         Role::Teacher => {
             let x = Tensor::random([batch, 120, 96], Distribution::Normal(0.0, 1.0), &ad);
             let init = SkeletonTransformerConfig::new().init(&ad);
@@ -84,33 +133,15 @@ pub fn run(
                 let loss = task.forward(logits, y.clone());
                 GradientsParams::from_grads(loss.backward(), m)
             };
-            let (m, sps) = train_rate(init.clone(), steps, &ad, |m| {
-                let g = if host {
-                    let h = HostStep::teacher(&m, &x, &ad).expect("host step");
-                    let loss = task.forward(h.outputs().logits, y.clone());
-                    h.gradients(loss.backward(), &m).expect("host gradients")
-                } else {
-                    tensor_step(&m)
-                };
-                optim.step(1e-3, m, g)
-            });
-            if host && tensor_baseline {
-                let mut optim = AdamWConfig::new().with_weight_decay(0.01).init();
-                tensor_sps = Some(
-                    train_rate(init, steps, &ad, |m| {
-                        let g = tensor_step(&m);
-                        optim.step(1e-3, m, g)
-                    })
-                    .1,
-                );
-            }
+            let host_step = |m: &SkeletonTransformer| HostStep::teacher(m, &x, &ad);
+            let (m, sps, tensor) = rates.run(init, host.then_some(&host_step), &tensor_step);
             let v = m.valid();
             let x1 = Tensor::random([1, 120, 96], Distribution::Normal(0.0, 1.0), device);
             let ms = latency_ms(|| {
                 let _ = v.forward(x1.clone(), None)?.logits.into_data();
                 Ok(())
             })?;
-            (v.num_params(), sps, ms)
+            (v.num_params(), sps, tensor, ms)
         }
         Role::Student => {
             let (ev, ts, mask) = student_inputs(batch, &ad);
@@ -120,26 +151,9 @@ pub fn run(
                 let loss = task.forward(logits, y.clone());
                 GradientsParams::from_grads(loss.backward(), m)
             };
-            let (m, sps) = train_rate(init.clone(), steps, &ad, |m| {
-                let g = if host {
-                    let h = HostStep::student(&m, (&ev, &ts, &mask), None, &ad).expect("host step");
-                    let loss = task.forward(h.outputs().logits, y.clone());
-                    h.gradients(loss.backward(), &m).expect("host gradients")
-                } else {
-                    tensor_step(&m)
-                };
-                optim.step(1e-3, m, g)
-            });
-            if host && tensor_baseline {
-                let mut optim = AdamWConfig::new().with_weight_decay(0.01).init();
-                tensor_sps = Some(
-                    train_rate(init, steps, &ad, |m| {
-                        let g = tensor_step(&m);
-                        optim.step(1e-3, m, g)
-                    })
-                    .1,
-                );
-            }
+            let host_step =
+                |m: &TimestampAwareStudent| HostStep::student(m, (&ev, &ts, &mask), None, &ad);
+            let (m, sps, tensor) = rates.run(init, host.then_some(&host_step), &tensor_step);
             let v = m.valid();
             let (e1, t1, m1) = student_inputs(1, device);
             let ms = latency_ms(|| {
@@ -162,7 +176,7 @@ pub fn run(
                 None
             };
             tensor_ms = Some(ms);
-            (v.num_params(), sps, host_ms.unwrap_or(ms))
+            (v.num_params(), sps, tensor, host_ms.unwrap_or(ms))
         }
     };
     Ok(serde_json::json!({
