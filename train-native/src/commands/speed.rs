@@ -40,6 +40,9 @@ fn train_rate<M>(mut m: M, steps: usize, d: &Device, mut step: impl FnMut(M) -> 
     (m, steps as f64 / t0.elapsed().as_secs_f64())
 }
 
+/// A model's host step on the benchmark's batch.
+type HostStepOf<'a, M> = dyn Fn(&M) -> Result<HostStep> + 'a;
+
 /// How [`Rates::run`] times training steps.
 struct Rates<'a> {
     steps: usize,
@@ -56,7 +59,7 @@ impl Rates<'_> {
     fn run<M: Module>(
         &self,
         init: M,
-        host_step: Option<&dyn Fn(&M) -> Result<HostStep>>,
+        host_step: Option<&HostStepOf<'_, M>>,
         tensor_step: &dyn Fn(&M) -> GradientsParams,
     ) -> (M, f64, Option<f64>) {
         let optimiser = || AdamWConfig::new().with_weight_decay(0.01).init();
