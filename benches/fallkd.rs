@@ -6,6 +6,7 @@ use fallkd_core::burn::optim::{AdamWConfig, GradientsParams};
 use fallkd_core::burn::tensor::{Device, Distribution, Tensor};
 use fallkd_core::losses::*;
 use fallkd_core::model::*;
+use fallkd_train::host_step::HostStep;
 
 fn device() -> Device {
     let d = Device::flex();
@@ -102,6 +103,33 @@ fn training_step(c: &mut Criterion) {
                     y.clone(),
                 );
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
+                model = optim.step(1e-3, model.clone(), grads);
+            })
+        });
+    }
+    // The host step (what `fallkd` trains with on the CPU backend): the same steps.
+    {
+        let mut model = SkeletonTransformerConfig::new().init(&d);
+        let mut optim = AdamWConfig::new().init();
+        let x = Tensor::random([32, 120, 96], Distribution::Normal(0.0, 1.0), &d);
+        g.bench_function("teacher_T120_host", |bch| {
+            bch.iter(|| {
+                let h = HostStep::teacher(&model, &x, &d).unwrap();
+                let loss = task.forward(h.outputs().logits, y.clone());
+                let grads = h.gradients(loss.backward(), &model).unwrap();
+                model = optim.step(1e-3, model.clone(), grads);
+            })
+        });
+    }
+    {
+        let mut model = TimestampAwareStudentConfig::new().init(&d);
+        let mut optim = AdamWConfig::new().init();
+        let (ev, ts, m) = events(32, 160, &d);
+        g.bench_function("student_N160_host", |bch| {
+            bch.iter(|| {
+                let h = HostStep::student(&model, (&ev, &ts, &m), None, &d).unwrap();
+                let loss = task.forward(h.outputs().logits, y.clone());
+                let grads = h.gradients(loss.backward(), &model).unwrap();
                 model = optim.step(1e-3, model.clone(), grads);
             })
         });
