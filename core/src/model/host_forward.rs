@@ -101,6 +101,25 @@ pub struct HostStudent {
     feature_out: Option<Dense>,
 }
 
+/// `Ok` for an encoder layer the host code computes: pre-norm, plain softmax, exact GELU; else an
+/// error naming `what` (the host forward or the host training step).
+pub(super) fn check_layer(
+    layer: &burn::nn::transformer::TransformerEncoderLayer,
+    what: &str,
+) -> Result<(), Error> {
+    if !layer.norm_first || layer.mha.quiet_softmax {
+        return Err(Error::Inference(format!(
+            "{what} knows pre-norm encoder layers with the plain softmax only"
+        )));
+    }
+    match &layer.pwff.activation {
+        burn::nn::activation::Activation::Gelu(g) if !g.approximate => Ok(()),
+        other => Err(Error::Inference(format!(
+            "{what} knows the exact GELU only, not {other:?}"
+        ))),
+    }
+}
+
 pub(super) fn values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, Error> {
     t.into_data()
         .convert::<f32>()
@@ -456,20 +475,7 @@ impl HostStudent {
         let queries_projected = dense(&r.wq)?.apply(&queries, l);
         let mut layers = Vec::with_capacity(t.encoder.layers.len());
         for layer in &t.encoder.layers {
-            if !layer.norm_first || layer.mha.quiet_softmax {
-                return Err(Error::Inference(
-                    "the host forward knows pre-norm encoder layers with the plain softmax only"
-                        .into(),
-                ));
-            }
-            match &layer.pwff.activation {
-                burn::nn::activation::Activation::Gelu(g) if !g.approximate => {}
-                other => {
-                    return Err(Error::Inference(format!(
-                        "the host forward knows the exact GELU only, not {other:?}"
-                    )));
-                }
-            }
+            check_layer(layer, "the host forward")?;
             layers.push(EncoderLayer {
                 // burn's pre-norm layer normalises with norm_2 before attention, norm_1 before
                 // the feed-forward block (see `super::encoder`).

@@ -30,7 +30,9 @@ use burn::tensor::Tensor;
 use rayon::prelude::*;
 
 use super::dropout::{fill_mask, next_base};
-use super::host_forward::{erf, exp, gelu, matmul, sigmoid, silu, softmax, time_features, values};
+use super::host_forward::{
+    check_layer, erf, exp, gelu, matmul, sigmoid, silu, softmax, time_features, values,
+};
 use super::resampler::{TIME_FEATURES, TimeMode};
 use super::student::TimestampAwareStudent;
 use super::teacher::SkeletonTransformer;
@@ -697,20 +699,7 @@ impl HostTrunk {
         let mut heads = 1;
         for layer in &t.encoder.layers {
             let mha = &layer.mha;
-            if !layer.norm_first || mha.quiet_softmax {
-                return Err(Error::Inference(
-                    "the host training step supports pre-norm encoders with the plain softmax"
-                        .into(),
-                ));
-            }
-            match &layer.pwff.activation {
-                burn::nn::activation::Activation::Gelu(g) if !g.approximate => {}
-                other => {
-                    return Err(Error::Inference(format!(
-                        "the host training step knows the exact GELU only, not {other:?}"
-                    )));
-                }
-            }
+            check_layer(layer, "the host training step")?;
             heads = mha.n_heads;
             layers.push(EncLayer {
                 norm_att: ps.norm(&layer.norm_2)?,
