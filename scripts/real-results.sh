@@ -23,7 +23,7 @@ B=./target/release/fallkd
 # that the script reproduces them to the digit (the host step, the default since, draws other
 # initial weights for the same seed; BENCHMARKS.md).
 COMMON=(--set window.fall_windows=impact --set window.pairing=whole-trial --set train.select=val-loss
-  --set train.step=tensor)
+  --set train.step=tensor --set data.lockbox=include)
 SEEDS=${SEEDS:-42}
 
 # W1. The wearer-level leave-one-subject-out study (RESULTS.md section 1): de-duplicated data

@@ -88,6 +88,57 @@ pub fn feature_names() -> [&'static str; NUM_FEATURES] {
     NAMES
 }
 
+/// Replaces, in a row of [`window_features`] of `events`, the features tied to the watch's own
+/// axes or to its sampling rate, for a student that reads gravity axes
+/// ([`crate::data::gravity`]): the per-axis acceleration block (`acc_x_mean` .. `acc_z_max`)
+/// and the gyroscope's per-axis spread (`gyro_x_std` .. `gyro_z_std`) become the same
+/// statistics of the gravity-axes channels (size, vertical part, horizontal size); the gravity
+/// directions of the first and last second (`grav_before_*`, `grav_after_*`) and
+/// `event_rate_hz` become 0 (`orient_change_rad`, the angle between those directions, stays:
+/// it does not depend on the frame). What is left does not change when the watch is turned,
+/// mirrored or resampled, apart from what resampling does to the signal itself.
+pub fn frame_free(
+    row: &mut [f32; NUM_FEATURES],
+    events: &[[f32; 6]],
+    timestamps: &[f64],
+    gyro_missing: bool,
+) {
+    let n = events.len().min(timestamps.len());
+    let framed = crate::data::gravity::to_gravity_axes(&events[..n], &timestamps[..n]);
+    let at = |name: &str| feature_index(name).expect("a feature name");
+    let first = at("acc_x_mean");
+    for c in 0..3 {
+        let xs = framed.iter().map(|e| e[c] as f64);
+        let (m, sd) = mean_std(xs.clone());
+        let mn = xs.clone().fold(f64::INFINITY, f64::min);
+        let mx = xs.fold(f64::NEG_INFINITY, f64::max);
+        let v = if n > 0 { [m, sd, mn, mx] } else { [0.0; 4] };
+        for (k, v) in v.into_iter().enumerate() {
+            row[first + 4 * c + k] = finite_or_zero(v) as f32;
+        }
+    }
+    for name in [
+        "grav_before_x",
+        "grav_before_y",
+        "grav_before_z",
+        "grav_after_x",
+        "grav_after_y",
+        "grav_after_z",
+        "event_rate_hz",
+    ] {
+        row[at(name)] = 0.0;
+    }
+    let gyro_first = at("gyro_x_std");
+    for c in 0..3 {
+        let sd = if gyro_missing || n == 0 {
+            0.0
+        } else {
+            mean_std(framed.iter().map(|e| e[3 + c] as f64)).1
+        };
+        row[gyro_first + c] = finite_or_zero(sd) as f32;
+    }
+}
+
 /// Index of the feature called `name` in [`feature_names`], or `None` if there is none.
 pub fn feature_index(name: &str) -> Option<usize> {
     NAMES.iter().position(|n| *n == name)

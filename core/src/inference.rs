@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::alarm::alarms;
 use crate::data::batch::{
-    EventWindow, relative_times, student_batch, student_events, window_feature_row,
+    EventWindow, relative_times, student_batch, student_events, window_feature_row_in,
 };
 use crate::data::imu_csv::{ImuParser, ImuRecording, parse_imu_csv};
 use crate::data::trial::{GyroPolicy, Skipped, TrialKey, assemble_trial};
@@ -209,7 +209,7 @@ impl Detector {
         let features = stats
             .features
             .as_ref()
-            .map(|fs| fs.apply(&window_feature_row(w)));
+            .map(|fs| fs.apply(&window_feature_row_in(w, stats.axes)));
         let (logit, attention) = host.forward(&events, &ts, features.as_deref())?;
         let p = 1.0 / (1.0 + (-logit).exp());
         if !p.is_finite() {
@@ -247,7 +247,9 @@ pub const GYRO_DROPOUT_PATH: &str = "this model was trained with gyroscope dropo
 /// Whether a note only informs (no gyroscope file given, and a model made to work without one),
 /// rather than reporting a repair or a reason to trust the result less.
 pub fn is_information_note(note: &str) -> bool {
-    note == NO_GYROSCOPE_FILE || note.starts_with(GYRO_DROPOUT_PATH)
+    note == NO_GYROSCOPE_FILE
+        || note.starts_with(GYRO_DROPOUT_PATH)
+        || note.contains(": acceleration read as g")
 }
 
 /// Fewest events a recording needs to be scored at all (the accelerometer samples that remain
@@ -439,13 +441,18 @@ fn check_file_sizes(acc: (&str, &[u8]), gyro: Option<(&str, &[u8])>) -> Result<(
 /// result.
 fn plan_parsed(
     acc_name: &str,
-    acc_rec: ImuRecording,
+    mut acc_rec: ImuRecording,
     gyro_parsed: Option<(&str, Result<ImuRecording, DataError>)>,
     cfg: &WindowConfig,
 ) -> Result<RecordingPlan, Error> {
     let acc = (acc_name, ());
     let gyro = gyro_parsed.as_ref().map(|(name, _)| (*name, ()));
     let mut notes = Vec::new();
+    // Acceleration written in g (another brand of watch, many loggers): to the m/s^2 the
+    // models read, with a note.
+    if let Some(note) = crate::data::units::acc_to_si(&mut acc_rec.values) {
+        notes.push(format!("{acc_name}: {note}"));
+    }
     // Whether a note already says why the gyroscope is not used.
     let mut gyro_explained = false;
     let gyro_rec = match gyro_parsed {

@@ -11,6 +11,7 @@ pub use error::Error;
 pub mod features;
 pub mod gbm;
 pub mod inference;
+pub mod invariance;
 pub mod losses;
 pub mod metrics;
 pub mod model;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use fallkd_core::data::augment::AugmentConfig;
+use fallkd_core::data::gravity::Axes;
 use fallkd_core::data::trial::GyroPolicy;
 use fallkd_core::data::window::WindowConfig;
 use fallkd_core::losses::{
@@ -75,6 +76,21 @@ pub struct DataSection {
     pub dedup: bool,
     /// Older adults' daily living (`old/` beside `young/`).
     pub old_adults: OldAdultsSection,
+    /// The lockbox subjects (`fallkd_core::data::lockbox`, results/lockbox/RULE.md): `exclude`
+    /// (the default) drops their recordings at load time, so they train, validate and choose
+    /// nothing; `include` keeps them (only to reproduce rounds made before the lockbox).
+    pub lockbox: LockboxPolicy,
+}
+
+/// What a run does with the lockbox subjects.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LockboxPolicy {
+    /// Their recordings are dropped at load time.
+    #[default]
+    Exclude,
+    /// They load like any subject (rounds made before the lockbox).
+    Include,
 }
 
 /// The older adults' daily-living recordings (accelerometer only, no falls).
@@ -103,6 +119,7 @@ impl Default for DataSection {
             synth_trials: 2,
             dedup: true,
             old_adults: OldAdultsSection::default(),
+            lockbox: LockboxPolicy::Exclude,
         }
     }
 }
@@ -160,6 +177,11 @@ pub enum StudentArch {
 pub struct StudentSection {
     /// `timestamp-aware` or `fixed-rate`.
     pub arch: StudentArch,
+    /// The frame the student reads events in: `device` (the watch's axes) or `gravity`
+    /// (lengths and gravity projections, the same on any wrist or watch frame;
+    /// `fallkd_core::data::gravity`). Stored with the model's statistics.
+    #[serde(default)]
+    pub axes: Axes,
     /// The model's settings (the fixed-rate baseline takes the trunk's from them).
     #[serde(flatten)]
     pub model: TimestampAwareStudentConfig,
@@ -169,6 +191,7 @@ impl Default for StudentSection {
     fn default() -> Self {
         StudentSection {
             arch: StudentArch::default(),
+            axes: Axes::Device,
             model: TimestampAwareStudentConfig::new(),
         }
     }

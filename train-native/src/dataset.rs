@@ -4,7 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use fallkd_core::data::batch::{EventWindow, window_feature_row};
+use fallkd_core::data::batch::{EventWindow, events_in, window_feature_row_in};
+use fallkd_core::data::events::Event;
+use fallkd_core::data::gravity::Axes;
+use fallkd_core::data::lockbox;
 use fallkd_core::data::dedup::{Duplicate, content_hash, find_duplicates};
 use fallkd_core::data::imu_csv::{ImuRecording, parse_imu_csv};
 use fallkd_core::data::normalize::{FeatureStats, MagnitudeStats, NormStats};
@@ -13,7 +16,7 @@ use fallkd_core::data::split::{Split, fixed_split, leave_one_subject_out};
 use fallkd_core::data::trial::{GyroPolicy, Trial, TrialKey, assemble_trial};
 use fallkd_core::data::window::{Purpose, Window, WindowConfig, window_trial, window_trials};
 
-use crate::config::{RunConfig, SplitKind};
+use crate::config::{LockboxPolicy, RunConfig, SplitKind};
 
 /// The three modality folders of a dataset root.
 #[derive(Debug, Clone)]
@@ -317,6 +320,7 @@ fn add_old_adults(p: &mut Prepared, cfg: &RunConfig, root: &Path) -> Result<()> 
         return Ok(());
     }
     let (old, report) = load_old_adults(root, cfg.data.dedup)?;
+    let old = without_lockbox(old, cfg);
     if old.is_empty() {
         bail!(
             "data.old_adults asks for older adults, but {} holds no old/accelerometer/watch/ recordings (tar -xzf smartfallmm-old-adl.tar.gz -C {}): {}",
@@ -402,20 +406,53 @@ pub fn resolve_split(cfg: &RunConfig, subjects: &[u16], evaluable: &[u16]) -> Re
     }
 }
 
+/// `trials` without the lockbox subjects' (young or older adults', their numbers offset by
+/// [`OLD_SUBJECT_OFFSET`]) unless the run includes them (`data.lockbox`).
+pub fn without_lockbox(trials: Vec<Trial>, cfg: &RunConfig) -> Vec<Trial> {
+    if cfg.data.lockbox == LockboxPolicy::Include {
+        return trials;
+    }
+    trials
+        .into_iter()
+        .filter(|t| {
+            let s = t.key.subject;
+            if s > OLD_SUBJECT_OFFSET {
+                !lockbox::is_old(s - OLD_SUBJECT_OFFSET)
+            } else {
+                !lockbox::is_young(s)
+            }
+        })
+        .collect()
+}
+
 /// Loads (or generates), splits, windows and fits statistics.
 pub fn prepare(cfg: &RunConfig, root: &Path) -> Result<Prepared> {
     let (trials, report) = load_trials(root, cfg.data.gyro, true, cfg.data.dedup)?;
+    let trials = without_lockbox(trials, cfg);
     let (subjects, evaluable) = subjects(&trials);
     let split = resolve_split(cfg, &subjects, &evaluable)?;
     let mut p = prepare_split(trials, split, &cfg.window, report);
     add_old_adults(&mut p, cfg, root)?;
+    let axes = cfg.student.axes;
+    p.stats.axes = axes;
+    if axes != Axes::Device {
+        // The IMU statistics of the events as the student reads them: in the run's frame.
+        let framed: Vec<Vec<Event>> = p
+            .train
+            .iter()
+            .map(|w| events_in(&EventWindow::from(w), axes).into_owned())
+            .collect();
+        let fitted = NormStats::fit(framed.iter().flatten(), std::iter::empty());
+        p.stats.imu_mean = fitted.imu_mean;
+        p.stats.imu_std = fitted.imu_std;
+    }
     if cfg.student.model.window_features {
         // The window-feature path's scaling, from the training windows (older adults' included
         // when they train) as the model will see them.
         let rows: Vec<_> = p
             .train
             .iter()
-            .map(|w| window_feature_row(&EventWindow::from(w)))
+            .map(|w| window_feature_row_in(&EventWindow::from(w), axes))
             .collect();
         p.stats.features = Some(FeatureStats::fit(rows.iter().map(|r| &r[..])));
     }

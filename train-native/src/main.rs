@@ -223,6 +223,31 @@ enum Cmd {
         #[arg(long)]
         note: Option<String>,
     },
+    /// Score exported students on the recordings of subjects they never saw, as a wearer feels
+    /// them (falls caught, ADL recordings alarming, recording F1, AUC), through the page's path;
+    /// with --invariance also on the same recordings resampled, mirrored, turned, in g and cut
+    /// around the impact (issue #32; the lockbox and across-watch splits of
+    /// results/lockbox/RULE.md).
+    Score {
+        /// Exported students (one per seed; mean +- std over them). Repeatable.
+        #[arg(long = "model", required = true)]
+        models: Vec<PathBuf>,
+        /// Dataset root (holding young/ and old/).
+        #[arg(long)]
+        data_root: PathBuf,
+        /// Young subjects to score, e.g. 31,39,44.
+        #[arg(long, value_delimiter = ',')]
+        young: Vec<u16>,
+        /// Older adults to score (their own numbers), e.g. 1,9.
+        #[arg(long, value_delimiter = ',')]
+        old: Vec<u16>,
+        /// Also score every recording as another watch or wearer would write it.
+        #[arg(long)]
+        invariance: bool,
+        /// Folder for score.md and score.json.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Run an exported student on one watch recording (prints the highest fall probability), or
     /// on every recording of a folder (one line each, then read / repaired / refused counts).
     Predict {
@@ -583,6 +608,24 @@ fn run() -> Result<()> {
                 &burn::tensor::Device::flex(),
             )?;
             println!("exported {} ({:.1} KiB)", out.display(), n as f64 / 1024.0);
+        }
+        Cmd::Score {
+            models,
+            data_root,
+            young,
+            old,
+            invariance,
+            out,
+        } => {
+            let opts = commands::score::ScoreOptions {
+                models,
+                data_root,
+                young,
+                old,
+                invariance,
+                out,
+            };
+            print!("{}", commands::score::run(&opts, &burn::tensor::Device::flex())?);
         }
         Cmd::Predict {
             model,

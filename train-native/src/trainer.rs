@@ -971,7 +971,12 @@ impl EpochRun<'_> {
                         // The feature context (window.feature_context_s) gets the window's
                         // draws: the same turn and gain, the same kind of perturbation.
                         let (aug_draws, perturb_draws) = (augment_rng.clone(), perturb_rng.clone());
-                        augment.apply(&mut w.events, &mut augment_rng);
+                        augment.apply_timed(
+                            &mut w.events,
+                            &mut w.timestamps,
+                            cfg.window.max_events,
+                            &mut augment_rng,
+                        );
                         if perturb.is_active() {
                             perturb.apply(
                                 &mut w.events,
@@ -981,7 +986,12 @@ impl EpochRun<'_> {
                             );
                         }
                         if let Some(c) = w.context.as_mut() {
-                            augment.apply(&mut c.events, &mut aug_draws.clone());
+                            augment.apply_timed(
+                                &mut c.events,
+                                &mut c.timestamps,
+                                cfg.window.max_events,
+                                &mut aug_draws.clone(),
+                            );
                             if perturb.is_active() {
                                 perturb.apply(
                                     &mut c.events,

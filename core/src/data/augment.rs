@@ -5,12 +5,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::events::Event;
+use super::events::{Event, Interpolator};
 use crate::error::Error;
 use crate::rng::Rng;
 
 /// How training windows are augmented. The default (all zero) leaves them untouched.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AugmentConfig {
     /// Probability that a training window is augmented at all (0: off).
@@ -21,12 +21,34 @@ pub struct AugmentConfig {
     /// Largest relative change of the sensor gain: 0.1 scales a window by a factor drawn
     /// uniformly from [0.9, 1.1].
     pub gain: f64,
+    /// Probability that an augmented window is mirrored as the other wrist would record it
+    /// (x of the acceleration negated; y and z of the rotation rate, a pseudo-vector). 0: never.
+    pub mirror: f64,
+    /// Probability that an augmented window is resampled onto an even clock at a rate drawn
+    /// uniformly from `resample_hz`, by linear interpolation (another watch's rate). 0: never.
+    pub resample: f64,
+    /// Lowest and highest rate of `resample`, in Hz.
+    pub resample_hz: [f64; 2],
+}
+
+impl Default for AugmentConfig {
+    fn default() -> Self {
+        AugmentConfig {
+            probability: 0.0,
+            rotation_deg: 0.0,
+            gain: 0.0,
+            mirror: 0.0,
+            resample: 0.0,
+            resample_hz: [20.0, 100.0],
+        }
+    }
 }
 
 impl AugmentConfig {
     /// Whether any window can change.
     pub fn is_active(&self) -> bool {
-        self.probability > 0.0 && (self.rotation_deg > 0.0 || self.gain > 0.0)
+        self.probability > 0.0
+            && (self.rotation_deg > 0.0 || self.gain > 0.0 || self.mirror > 0.0 || self.resample > 0.0)
     }
 
     /// Checks the ranges, naming the offending key.
@@ -43,6 +65,21 @@ impl AugmentConfig {
                 format!("must be in [0, 180], got {}", self.rotation_deg),
             ));
         }
+        for (key, p) in [("mirror", self.mirror), ("resample", self.resample)] {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(Error::config(
+                    format!("train.augment.{key}"),
+                    format!("must be in [0, 1], got {p}"),
+                ));
+            }
+        }
+        let [lo, hi] = self.resample_hz;
+        if !(lo.is_finite() && hi.is_finite() && 1.0 <= lo && lo <= hi && hi <= 1000.0) {
+            return Err(Error::config(
+                "train.augment.resample_hz",
+                format!("must be [low, high] with 1 <= low <= high <= 1000 Hz, got [{lo}, {hi}]"),
+            ));
+        }
         if !(0.0..1.0).contains(&self.gain) {
             return Err(Error::config(
                 "train.augment.gain",
@@ -52,12 +89,47 @@ impl AugmentConfig {
         Ok(())
     }
 
-    /// Augments one window's events in place (accelerometer in channels 0-2, gyroscope in 3-5).
-    /// A window left unaugmented still draws one number, so each window's draw does not depend
-    /// on the others' outcomes. An all-zero gyroscope (missing) stays all zero.
+    /// Augments one window's events in place (accelerometer in channels 0-2, gyroscope in 3-5):
+    /// turn, gain and mirror; [`AugmentConfig::apply_timed`] also resamples. A window left
+    /// unaugmented still draws one number, so each window's draw does not depend on the others'
+    /// outcomes. An all-zero gyroscope (missing) stays all zero.
     pub fn apply(&self, events: &mut [Event], rng: &mut Rng) {
-        if !self.is_active() || rng.uniform() >= self.probability {
+        let _ = self.turn(events, rng);
+    }
+
+    /// [`AugmentConfig::apply`], then the resampling (`resample`), which changes the events'
+    /// count and times: at most `max_events` events come out (the rate is lowered to fit).
+    /// Windows augmented with the same `rng` state get the same draws, so a window and its
+    /// feature context change alike.
+    pub fn apply_timed(
+        &self,
+        events: &mut Vec<Event>,
+        timestamps: &mut Vec<f64>,
+        max_events: usize,
+        rng: &mut Rng,
+    ) {
+        let Some(hz) = self.turn(events, rng) else {
             return;
+        };
+        let (Some(&t0), Some(&t1)) = (timestamps.first(), timestamps.last()) else {
+            return;
+        };
+        let span = t1 - t0;
+        if !(span > 0.0) || events.len() != timestamps.len() {
+            return;
+        }
+        let n = ((span * hz).floor() as usize + 1).clamp(2, max_events.max(2));
+        let step = span / (n - 1) as f64;
+        let interp = Interpolator::new(events, timestamps);
+        let grid: Vec<f64> = (0..n).map(|i| t0 + i as f64 * step).collect();
+        *events = grid.iter().map(|&t| interp.at(t)).collect();
+        *timestamps = grid;
+    }
+
+    /// Turn, gain and mirror in place; the resampling rate when this window is to be resampled.
+    fn turn(&self, events: &mut [Event], rng: &mut Rng) -> Option<f64> {
+        if !self.is_active() || rng.uniform() >= self.probability {
+            return None;
         }
         let r = rotation(
             [rng.normal(), rng.normal(), rng.normal()],
@@ -65,7 +137,16 @@ impl AugmentConfig {
                 .to_radians(),
         );
         let g = rng.range(1.0 - self.gain, 1.0 + self.gain) as f32;
+        // Draws only when these are on, so that runs made without them keep their draws.
+        let mirror = self.mirror > 0.0 && rng.uniform() < self.mirror;
+        let hz = (self.resample > 0.0 && rng.uniform() < self.resample)
+            .then(|| rng.range(self.resample_hz[0], self.resample_hz[1]));
         for e in events.iter_mut() {
+            if mirror {
+                e[0] = -e[0];
+                e[4] = -e[4];
+                e[5] = -e[5];
+            }
             let (acc, gyro) = e.split_at_mut(3);
             for v in [acc, gyro] {
                 let x = [v[0], v[1], v[2]];
@@ -74,6 +155,7 @@ impl AugmentConfig {
                 }
             }
         }
+        hz
     }
 }
 
@@ -127,6 +209,7 @@ mod tests {
             probability: 1.0,
             rotation_deg: 90.0,
             gain: 0.0,
+            ..AugmentConfig::default()
         };
         let before = window();
         let mut w = before.clone();
@@ -149,6 +232,7 @@ mod tests {
             probability: 1.0,
             rotation_deg: 30.0,
             gain: 0.2,
+            ..AugmentConfig::default()
         };
         let mut rng = Rng::new(3);
         for _ in 0..100 {
@@ -170,6 +254,7 @@ mod tests {
             probability: 0.3,
             rotation_deg: 0.0,
             gain: 0.5,
+            ..AugmentConfig::default()
         };
         let mut rng = Rng::new(5);
         let changed = (0..2000)
@@ -180,6 +265,34 @@ mod tests {
             })
             .count();
         assert!((500..700).contains(&changed), "{changed} of 2000");
+    }
+
+    #[test]
+    fn resampling_puts_a_window_on_an_even_clock_within_its_span() {
+        let cfg = AugmentConfig {
+            probability: 1.0,
+            resample: 1.0,
+            resample_hz: [20.0, 20.0],
+            mirror: 1.0,
+            ..AugmentConfig::default()
+        };
+        let mut ev = window();
+        let mut ts: Vec<f64> = (0..50).map(|i| (i / 2) as f64 * 0.08).collect();
+        let last = *ts.last().unwrap();
+        cfg.apply_timed(&mut ev, &mut ts, 256, &mut Rng::new(2));
+        assert_eq!(ts.len(), (last * 20.0).floor() as usize + 1);
+        assert!(ts.windows(2).all(|w| (w[1] - w[0] - 0.05).abs() < 1e-9));
+        assert_eq!((ts[0], ev.len()), (0.0, ts.len()));
+        // Mirrored: x of the acceleration changes sign (the first sample is on the clock).
+        assert!((ev[0][0] + window()[0][0]).abs() < 1e-5, "{:?}", ev[0]);
+        // At most max_events come out.
+        let (mut ev, mut ts) = (window(), (0..50).map(|i| i as f64 * 0.1).collect::<Vec<_>>());
+        let fast = AugmentConfig {
+            resample_hz: [1000.0, 1000.0],
+            ..cfg
+        };
+        fast.apply_timed(&mut ev, &mut ts, 64, &mut Rng::new(2));
+        assert_eq!((ev.len(), ts.len()), (64, 64));
     }
 
     #[test]
@@ -201,6 +314,14 @@ mod tests {
             .contains("rotation_deg")
         );
         assert!(bad(AugmentConfig { gain: 1.0, ..base }).contains("gain"));
+        assert!(bad(AugmentConfig { mirror: 2.0, ..base }).contains("mirror"));
+        assert!(
+            bad(AugmentConfig {
+                resample_hz: [50.0, 20.0],
+                ..base
+            })
+            .contains("resample_hz")
+        );
         assert!(base.validate().is_ok());
     }
 }

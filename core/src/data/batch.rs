@@ -3,7 +3,8 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::events::{CHANNELS, Interpolator};
+use super::events::{CHANNELS, Event, Interpolator};
+use super::gravity::{Axes, to_gravity_axes};
 use super::normalize::{MAGNITUDE_CHANNELS, NormStats};
 use super::skeleton_csv::{Frame, SKELETON_DIM};
 use super::window::{FeatureContext, Window};
@@ -32,12 +33,33 @@ pub struct StudentBatch {
 /// The hand-made features ([`crate::features::window_features`]) of one raw window, over its
 /// feature context when it has one (`window.feature_context_s`), else over the window. A window
 /// whose gyroscope channels are all exactly zero (no gyroscope, or gyroscope dropout in
-/// training) counts as one without a gyroscope.
+/// training) counts as one without a gyroscope. The device frame's features; see
+/// [`window_feature_row_in`].
 pub fn window_feature_row(w: &EventWindow) -> [f32; crate::features::NUM_FEATURES] {
+    window_feature_row_in(w, Axes::Device)
+}
+
+/// [`window_feature_row`] for a student that reads `axes`: in gravity axes the features tied to
+/// the watch's own axes or to its sampling rate are replaced
+/// ([`crate::features::frame_free`]).
+pub fn window_feature_row_in(w: &EventWindow, axes: Axes) -> [f32; crate::features::NUM_FEATURES] {
     let gyro_missing = w.events.iter().all(|e| e[3..].iter().all(|&v| v == 0.0));
-    match &w.context {
-        Some(c) => crate::features::window_features(&c.events, &c.timestamps, gyro_missing),
-        None => crate::features::window_features(&w.events, &w.timestamps, gyro_missing),
+    let (events, timestamps) = match &w.context {
+        Some(c) => (&c.events, &c.timestamps),
+        None => (&w.events, &w.timestamps),
+    };
+    let mut row = crate::features::window_features(events, timestamps, gyro_missing);
+    if axes == Axes::Gravity {
+        crate::features::frame_free(&mut row, events, timestamps, gyro_missing);
+    }
+    row
+}
+
+/// One window's events in the frame `axes` (borrowed in the device frame).
+pub fn events_in(w: &EventWindow, axes: Axes) -> std::borrow::Cow<'_, [Event]> {
+    match axes {
+        Axes::Device => std::borrow::Cow::Borrowed(&w.events[..]),
+        Axes::Gravity => std::borrow::Cow::Owned(to_gravity_axes(&w.events, &w.timestamps)),
     }
 }
 
@@ -56,8 +78,9 @@ pub fn event_channels(stats: &NormStats) -> usize {
 /// then the scaled magnitudes when the statistics carry them ([`event_channels`] values each).
 pub fn student_events(w: &EventWindow, stats: &NormStats) -> Vec<f32> {
     let mut out = Vec::with_capacity(w.events.len() * event_channels(stats));
-    for e in &w.events {
-        out.extend_from_slice(&stats.imu(e));
+    let framed = events_in(w, stats.axes);
+    for (e, f) in w.events.iter().zip(framed.iter()) {
+        out.extend_from_slice(&stats.imu(f));
         if let Some(m) = &stats.magnitude {
             out.extend_from_slice(&m.apply(e));
         }
@@ -115,7 +138,7 @@ pub fn student_batch(
     let features = stats.features.as_ref().map(|fs| {
         let rows: Vec<f32> = windows
             .iter()
-            .flat_map(|w| fs.apply(&window_feature_row(w)))
+            .flat_map(|w| fs.apply(&window_feature_row_in(w, stats.axes)))
             .collect();
         Tensor::from_data(TensorData::new(rows, [b, fs.mean.len()]), device)
     });

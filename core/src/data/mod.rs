@@ -7,12 +7,15 @@ pub mod batch;
 pub mod dedup;
 pub mod error;
 pub mod events;
+pub mod gravity;
 pub mod imu_csv;
+pub mod lockbox;
 pub mod normalize;
 pub mod skeleton_csv;
 pub mod split;
 pub mod timestamp;
 pub mod trial;
+pub mod units;
 pub mod window;
 
 pub use error::DataError;

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::events::{CHANNELS, Event};
+use super::gravity::Axes;
 use super::skeleton_csv::{Frame, SKELETON_DIM};
 
 /// Per-channel statistics of the IMU and per-axis statistics of the (root-centred) skeleton.
@@ -22,6 +23,10 @@ pub struct NormStats {
     /// (`None` for every other model; older model files have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub magnitude: Option<MagnitudeStats>,
+    /// The frame the student reads events in ([`Axes`]); the IMU statistics above are of the
+    /// events in that frame. Older model files have none: the device frame.
+    #[serde(default, skip_serializing_if = "Axes::is_device")]
+    pub axes: Axes,
 }
 
 /// Number of magnitude channels a student with `magnitude_channels` reads after the six IMU
@@ -152,6 +157,7 @@ impl Default for NormStats {
             skeleton_std: [1.0; 3],
             features: None,
             magnitude: None,
+            axes: Axes::Device,
         }
     }
 }

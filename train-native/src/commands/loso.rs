@@ -11,7 +11,9 @@ use anyhow::{Context, Result, bail};
 use crate::checkpoint::write_atomic;
 use crate::children::{Job, config_args, run_all};
 use crate::config::RunConfig;
-use crate::dataset::{OLD_SUBJECT_OFFSET, data_root, load_old_adults, load_trials, subjects};
+use crate::dataset::{
+    OLD_SUBJECT_OFFSET, data_root, load_old_adults, load_trials, subjects, without_lockbox,
+};
 use crate::ensemble::Ensemble;
 use crate::evaluation::{Protocol, RunResult, ms};
 use crate::trainer::RunSummary;
@@ -362,6 +364,7 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(out)?;
     let root = data_root(&cfg, out)?;
     let (trials, report) = load_trials(&root, cfg.data.gyro, true, cfg.data.dedup)?;
+    let trials = without_lockbox(trials, &cfg);
     let (subjects, evaluable) = subjects(&trials);
     drop(trials);
     let folds = if opts.folds.is_empty() {
@@ -417,6 +420,7 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
     // folds, so each is scored once per seed by models that never trained on them.
     let old_subjects: Vec<u16> = if opts.old_adults {
         let (old, _) = load_old_adults(&root, cfg.data.dedup)?;
+        let old = without_lockbox(old, &cfg);
         let s: std::collections::BTreeSet<u16> = old
             .iter()
             .map(|t| t.key.subject - OLD_SUBJECT_OFFSET)

@@ -9,6 +9,7 @@ pub mod generate;
 pub mod loso;
 pub mod pipeline;
 pub mod predict;
+pub mod score;
 pub mod speed;
 pub mod stress;
 pub mod train;

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The yardstick of issue #32 (results/lockbox/RULE.md): recipes trained on the across-watch split
+# both ways and scored on the other rate group, with the invariance table; then the lockbox,
+# scored once, for the recipes the rule names. Resumable: each run, export and score is skipped
+# when its output exists, so the script continues where it stopped.
+#
+#   bash scripts/yardstick.sh                         # every recipe, seeds 42 43 44, both splits
+#   RECIPES="shipped gravity" SEEDS="42" bash scripts/yardstick.sh
+#   LOCKBOX="gravity shipped" bash scripts/yardstick.sh   # also train and score the lockbox runs
+#
+# Outputs: runs/yardstick/SPLIT/RECIPE/sSEED/{teacher,student,student.fallkd},
+#          runs/yardstick/SPLIT/RECIPE/score.md (copied to results/yardstick/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -p fallkd-train
+B=./target/release/fallkd
+DATA=${FALLKD_SMARTFALLMM:-data}
+OUT=runs/yardstick
+SEEDS=${SEEDS:-42 43 44}
+RECIPES=${RECIPES:-shipped aug gravity}
+LOCKBOX=${LOCKBOX:-}
+
+COMMON=(--data-root "$DATA" --quiet --set window.fall_windows=impact --set window.pairing=whole-trial
+  --set train.select=val-loss)
+# The student shipped before this round (RESULTS.md section 4: student-kd-wearer-wf-a6).
+SHIPPED=(--set kd.enabled=true --set student.time_mode=timestamps --set train.gyro_dropout=0.5
+  --set data.old_adults.train=true --set 'data.old_adults.val=[2,3]' --set student.window_features=true
+  --set window.feature_context_s=10 --set window.feature_context_ahead_s=6)
+
+# The levers, each declared before any of them ran (RULE.md: chosen on the across-watch split).
+recipe() {
+  case "$1" in
+    shipped) echo "" ;;
+    # Training on other watches' frames and rates: any rotation, the other wrist, another gain,
+    # resampled to 20-100 Hz.
+    aug) echo "train.augment={probability: 0.8, rotation_deg: 180, gain: 0.1, mirror: 0.5, resample: 0.5, resample_hz: [20, 100]}" ;;
+    # Invariance by construction: gravity axes (lengths and gravity projections) for the events
+    # and the window features, plus the gain and resampling augmentation.
+    gravity) echo "student.axes=gravity
+train.augment={probability: 0.8, gain: 0.1, resample: 0.5, resample_hz: [20, 100]}" ;;
+    *) echo "unknown recipe $1" >&2; exit 2 ;;
+  esac
+}
+
+split_sets() {
+  case "$1" in
+    low-to-high) echo "data.split.val=[38]
+data.split.test=[43,45,46]" ;;
+    high-to-low) echo "data.split.val=[43]
+data.split.test=[29,30,34,36,37,38]" ;;
+    lockbox) echo "data.split.val=[38]
+data.split.test=[]" ;;
+  esac
+}
+
+score_args() {
+  case "$1" in
+    low-to-high) echo "--young 43,45,46" ;;
+    high-to-low) echo "--young 29,30,34,36,37,38" ;;
+    lockbox) echo "--young 31,39,44 --old 1,9" ;;
+  esac
+}
+
+# train SPLIT RECIPE SEED: the split's teacher (shared by the recipes), the student, its export.
+train() {
+  local split=$1 name=$2 seed=$3
+  local sets=() extra=()
+  while IFS= read -r l; do [ -n "$l" ] && sets+=(--set "$l"); done < <(split_sets "$split")
+  while IFS= read -r l; do [ -n "$l" ] && extra+=(--set "$l"); done < <(recipe "$name")
+  local teacher=$OUT/$split/teacher/s$seed dir=$OUT/$split/$name/s$seed
+  if [ ! -f "$teacher/metrics.json" ]; then
+    echo "[yardstick] $(date +%T) teacher $split seed $seed"
+    $B train-teacher "${COMMON[@]}" "${sets[@]}" --seed "$seed" --out "$teacher" $( [ -d "$teacher" ] && echo --resume )
+  fi
+  if [ ! -f "$dir/student/metrics.json" ]; then
+    echo "[yardstick] $(date +%T) student $name $split seed $seed"
+    $B train-student "${COMMON[@]}" "${sets[@]}" "${SHIPPED[@]}" "${extra[@]}" --set kd.teacher="$teacher" \
+      --seed "$seed" --out "$dir/student" $( [ -d "$dir/student" ] && echo --resume )
+  fi
+  [ -f "$dir/student.fallkd" ] || $B export --run "$dir/student" --out "$dir/student.fallkd" --refractory-s 30 >/dev/null
+}
+
+score() {
+  local split=$1 name=$2 models=()
+  for seed in $SEEDS; do models+=(--model "$OUT/$split/$name/s$seed/student.fallkd"); done
+  # shellcheck disable=SC2046
+  $B score "${models[@]}" --data-root "$DATA" $(score_args "$split") --invariance --out "$OUT/$split/$name" >/dev/null
+  mkdir -p "results/yardstick/$split/$name"
+  cp "$OUT/$split/$name/score.md" "results/yardstick/$split/$name/score.md"
+  echo "[yardstick] $(date +%T) scored $name on $split: results/yardstick/$split/$name/score.md"
+}
+
+for seed in $SEEDS; do
+  for name in $RECIPES; do
+    for split in low-to-high high-to-low; do train "$split" "$name" "$seed"; done
+  done
+done
+for name in $RECIPES; do
+  for split in low-to-high high-to-low; do score "$split" "$name"; done
+done
+for name in $LOCKBOX; do
+  for seed in $SEEDS; do train lockbox "$name" "$seed"; done
+  score lockbox "$name"
+done
