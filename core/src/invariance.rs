@@ -256,7 +256,7 @@ mod tests {
         assert_eq!(rs.gyro.as_ref().unwrap().timestamps, rs.acc.timestamps);
         let m = at(Transform::Mirror);
         assert_eq!(m.acc.values[5], [-r.acc.values[5][0], 1.0, r.acc.values[5][2]]);
-        assert_eq!(m.gyro.unwrap().values[5], [0.05, 0.5, -0.25]);
+        assert_eq!(m.gyro.unwrap().values[5], [0.01f32 * 5.0, 0.5, -0.25]);
         let t = at(Transform::Turn(90.0));
         let (a, b) = (r.acc.values[7], t.acc.values[7]);
         assert!((b[0] + a[1]).abs() < 1e-5 && (b[1] - a[0]).abs() < 1e-5 && b[2] == a[2]);

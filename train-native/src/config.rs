@@ -335,6 +335,10 @@ pub struct TrainSection {
     /// Augmentation of training windows (students): `{probability, rotation_deg, gain}`, a
     /// random rotation of the watch frame and a random sensor gain; off by default.
     pub augment: AugmentConfig,
+    /// Hard-negative copies of each training subject's daily-living trial: a table hit, claps
+    /// or a jump's landing written in, labelled daily living (`fallkd_core::data::hard_negatives`;
+    /// 0: none).
+    pub hard_negatives: usize,
     /// Exponential moving average of the weights, the weight the average keeps per step (for
     /// example 0.99); validation, the best checkpoint and the exported model use the average
     /// ([`crate::weight_average`]). 0: off.
@@ -364,6 +368,7 @@ impl Default for TrainSection {
             max_batches_per_epoch: 0,
             gyro_dropout: 0.0,
             augment: AugmentConfig::default(),
+            hard_negatives: 0,
             ema: 0.0,
             perturb: PerturbConfig::default(),
             step: crate::host_step::StepKind::Auto,

@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use fallkd_core::data::batch::{EventWindow, events_in, window_feature_row_in};
 use fallkd_core::data::events::Event;
 use fallkd_core::data::gravity::Axes;
+use fallkd_core::data::hard_negatives::hard_negatives;
 use fallkd_core::data::lockbox;
 use fallkd_core::data::dedup::{Duplicate, content_hash, find_duplicates};
 use fallkd_core::data::imu_csv::{ImuRecording, parse_imu_csv};
@@ -428,9 +429,17 @@ pub fn without_lockbox(trials: Vec<Trial>, cfg: &RunConfig) -> Vec<Trial> {
 /// Loads (or generates), splits, windows and fits statistics.
 pub fn prepare(cfg: &RunConfig, root: &Path) -> Result<Prepared> {
     let (trials, report) = load_trials(root, cfg.data.gyro, true, cfg.data.dedup)?;
-    let trials = without_lockbox(trials, cfg);
+    let mut trials = without_lockbox(trials, cfg);
     let (subjects, evaluable) = subjects(&trials);
     let split = resolve_split(cfg, &subjects, &evaluable)?;
+    if cfg.train.hard_negatives > 0 {
+        let training: Vec<Trial> = trials
+            .iter()
+            .filter(|t| split.train.contains(&t.key.subject))
+            .cloned()
+            .collect();
+        trials.extend(hard_negatives(&training, cfg.train.hard_negatives, cfg.seed));
+    }
     let mut p = prepare_split(trials, split, &cfg.window, report);
     add_old_adults(&mut p, cfg, root)?;
     let axes = cfg.student.axes;

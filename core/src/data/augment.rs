@@ -118,8 +118,10 @@ impl AugmentConfig {
         if !(span > 0.0) || events.len() != timestamps.len() {
             return;
         }
-        let n = ((span * hz).floor() as usize + 1).clamp(2, max_events.max(2));
-        let step = span / (n - 1) as f64;
+        // An even clock at `hz` from the first event; slower when that would exceed max_events.
+        let full = (span * hz).floor() as usize + 1;
+        let n = full.clamp(2, max_events.max(2));
+        let step = if n == full { 1.0 / hz } else { span / (n - 1) as f64 };
         let interp = Interpolator::new(events, timestamps);
         let grid: Vec<f64> = (0..n).map(|i| t0 + i as f64 * step).collect();
         *events = grid.iter().map(|&t| interp.at(t)).collect();
@@ -283,8 +285,11 @@ mod tests {
         assert_eq!(ts.len(), (last * 20.0).floor() as usize + 1);
         assert!(ts.windows(2).all(|w| (w[1] - w[0] - 0.05).abs() < 1e-9));
         assert_eq!((ts[0], ev.len()), (0.0, ts.len()));
-        // Mirrored: x of the acceleration changes sign (the first sample is on the clock).
-        assert!((ev[0][0] + window()[0][0]).abs() < 1e-5, "{:?}", ev[0]);
+        // Mirrored: x of the acceleration and y of the rotation change sign (the first instant
+        // is on the clock; its two samples share a timestamp and are averaged).
+        let w = window();
+        assert!((ev[0][0] + (w[0][0] + w[1][0]) / 2.0).abs() < 1e-5, "{:?}", ev[0]);
+        assert!((ev[0][4] + (w[0][4] + w[1][4]) / 2.0).abs() < 1e-5, "{:?}", ev[0]);
         // At most max_events come out.
         let (mut ev, mut ts) = (window(), (0..50).map(|i| i as f64 * 0.1).collect::<Vec<_>>());
         let fast = AugmentConfig {

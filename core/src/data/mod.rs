@@ -8,6 +8,7 @@ pub mod dedup;
 pub mod error;
 pub mod events;
 pub mod gravity;
+pub mod hard_negatives;
 pub mod imu_csv;
 pub mod lockbox;
 pub mod normalize;

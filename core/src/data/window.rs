@@ -98,6 +98,14 @@ pub struct WindowConfig {
     /// of written files when None.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub feature_context_ahead_s: Option<f64>,
+    /// Every recording is put on an even clock at this rate (Hz) before it is windowed, each
+    /// gap-free segment from its first event, by linear interpolation (samples sharing a
+    /// timestamp averaged; gaps over `max_gap_s` stay gaps): the model then sees the same
+    /// stream from any watch's clock, bursts and rate (issue #32). Training, `fallkd predict`,
+    /// the page and live mode all cut windows this way. None: the watch's own timestamps. Left
+    /// out of written files when None.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resample_hz: Option<f64>,
 }
 
 impl Default for WindowConfig {
@@ -117,6 +125,7 @@ impl Default for WindowConfig {
             crop_events: 0,
             feature_context_s: None,
             feature_context_ahead_s: None,
+            resample_hz: None,
         }
     }
 }
@@ -143,6 +152,14 @@ impl WindowConfig {
 
     /// Checks the settings, naming the offending key.
     pub fn validate(&self) -> Result<(), Error> {
+        if let Some(hz) = self.resample_hz
+            && !(1.0..=1000.0).contains(&hz)
+        {
+            return Err(Error::config(
+                "window.resample_hz",
+                format!("must lie in [1, 1000] Hz, got {hz}"),
+            ));
+        }
         match self.length {
             WindowLength::Duration { seconds } if !(seconds > 0.0 && seconds.is_finite()) => {
                 return Err(Error::config(
@@ -405,6 +422,18 @@ pub struct WindowPlan {
 impl WindowPlan {
     /// The windows of `trial` as `cfg` and `purpose` cut them.
     pub fn new(trial_index: usize, trial: &Trial, cfg: &WindowConfig, purpose: Purpose) -> Self {
+        if let Some(hz) = cfg.resample_hz {
+            let even = even_clock(trial, hz, cfg.max_gap_s);
+            let rest = WindowConfig {
+                resample_hz: None,
+                ..cfg.clone()
+            };
+            let mut plan = WindowPlan::new(trial_index, &even, &rest, purpose);
+            if plan.crop.is_none() {
+                plan.crop = Some(even);
+            }
+            return plan;
+        }
         if cfg.crop_events > 0 {
             let r = variance_peak_crop(trial, cfg.crop_events);
             let cropped = Trial {
@@ -631,6 +660,13 @@ pub fn impact_time(trial: &Trial) -> Option<f64> {
 /// |acceleration|, with its feature context when `feature_context_s` is set. None when the trial
 /// has no events.
 pub fn last_window(trial: &Trial, cfg: &WindowConfig) -> Option<Window> {
+    if let Some(hz) = cfg.resample_hz {
+        let rest = WindowConfig {
+            resample_hz: None,
+            ..cfg.clone()
+        };
+        return last_window(&even_clock(trial, hz, cfg.max_gap_s), &rest);
+    }
     let n = trial.events.len().min(trial.timestamps.len());
     if n == 0 {
         return None;
@@ -670,6 +706,36 @@ pub fn last_window(trial: &Trial, cfg: &WindowConfig) -> Option<Window> {
     )
 }
 
+/// `trial` on an even clock at `hz` (`window.resample_hz`): each segment without a gap over
+/// `max_gap_s` from its first event to its last, by linear interpolation of its samples (those
+/// sharing a timestamp averaged). Key, gyroscope flag and skeleton stay.
+pub fn even_clock(trial: &Trial, hz: f64, max_gap_s: f64) -> Trial {
+    let n = trial.events.len().min(trial.timestamps.len());
+    let (mut events, mut timestamps) = (Vec::new(), Vec::new());
+    for seg in segments(&trial.timestamps[..n], max_gap_s) {
+        let interp = crate::data::events::Interpolator::new(
+            &trial.events[seg.clone()],
+            &trial.timestamps[seg.clone()],
+        );
+        let Some((t0, t1)) = interp.span() else {
+            continue;
+        };
+        let count = ((t1 - t0) * hz + 1e-9).floor() as usize + 1;
+        for i in 0..count {
+            let t = t0 + i as f64 / hz;
+            timestamps.push(t);
+            events.push(interp.at(t));
+        }
+    }
+    Trial {
+        key: trial.key,
+        events,
+        timestamps,
+        gyro_missing: trial.gyro_missing,
+        skeleton: trial.skeleton.clone(),
+    }
+}
+
 /// Windows of every trial.
 pub fn window_trials(trials: &[Trial], cfg: &WindowConfig, purpose: Purpose) -> Vec<Window> {
     trials
@@ -695,6 +761,38 @@ mod tests {
             gyro_missing: false,
             skeleton: (skeleton > 0).then(|| vec![[0.0; 96]; skeleton]),
         }
+    }
+
+    #[test]
+    fn an_even_clock_keeps_gaps_and_feeds_every_window_path() {
+        // Bursts (pairs of duplicates 50 ms apart), then a 100 s gap, then 3 s more.
+        let mut ts: Vec<f64> = (0..200).map(|i| (i / 2) as f64 * 0.05).collect();
+        ts.extend((0..120).map(|i| 105.0 + i as f64 * 0.025));
+        let t = trial(ts, 1, 0);
+        let even = even_clock(&t, 20.0, 1.0);
+        // 4.95 s at 20 Hz is 100 instants, 2.975 s is 60.
+        assert_eq!(even.events.len(), 100 + 60);
+        assert!(even.timestamps[..100].windows(2).all(|w| (w[1] - w[0] - 0.05).abs() < 1e-9));
+        assert!((even.timestamps[100] - 105.0).abs() < 1e-12);
+        // Interpolated values: each event holds its timestamp, so values follow the clock.
+        assert!((even.events[3][0] - 0.15).abs() < 1e-5);
+        let cfg = WindowConfig {
+            resample_hz: Some(20.0),
+            ..WindowConfig::default()
+        };
+        let w = window_trial(0, &t, &cfg, Purpose::Eval);
+        assert!(!w.is_empty());
+        for w in &w {
+            assert!(w.timestamps.windows(2).all(|p| (p[1] - p[0] - 0.05).abs() < 1e-9));
+        }
+        let live = last_window(&t, &cfg).unwrap();
+        assert!(live.timestamps.windows(2).all(|p| (p[1] - p[0] - 0.05).abs() < 1e-9));
+        assert!(cfg.validate().is_ok());
+        let bad = WindowConfig {
+            resample_hz: Some(0.0),
+            ..WindowConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().to_string().contains("resample_hz"));
     }
 
     #[test]
