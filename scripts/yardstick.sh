@@ -7,6 +7,8 @@
 #   bash scripts/yardstick.sh                         # every recipe, seeds 42 43 44, both splits
 #   RECIPES="shipped gravity" SEEDS="42" bash scripts/yardstick.sh
 #   LOCKBOX="gravity shipped" bash scripts/yardstick.sh   # also train and score the lockbox runs
+#   FOLDS="gravity" bash scripts/yardstick.sh     # and leave-one-subject-out over the development
+#                                                 # subjects, scored the same way
 #
 # Outputs: runs/yardstick/SPLIT/RECIPE/sSEED/{teacher,student,student.fallkd},
 #          runs/yardstick/SPLIT/RECIPE/score.md (copied to results/yardstick/).
@@ -19,6 +21,7 @@ OUT=runs/yardstick
 SEEDS=${SEEDS:-42 43 44}
 RECIPES=${RECIPES:-shipped aug gravity}
 LOCKBOX=${LOCKBOX:-}
+FOLDS=${FOLDS:-}
 
 COMMON=(--data-root "$DATA" --quiet --set window.fall_windows=impact --set window.pairing=whole-trial
   --set train.select=val-loss)
@@ -73,6 +76,10 @@ data.split.test=[43,45,46]" ;;
 data.split.test=[29,30,34,36,37,38]" ;;
     lockbox) echo "data.split.val=[38]
 data.split.test=[]" ;;
+    fold-S38) echo "data.split.val=[37]
+data.split.test=[38]" ;;
+    fold-S*) echo "data.split.val=[38]
+data.split.test=[${1#fold-S}]" ;;
   esac
 }
 
@@ -81,6 +88,7 @@ score_args() {
     low-to-high) echo "--young 43,45,46" ;;
     high-to-low) echo "--young 29,30,34,36,37,38" ;;
     lockbox) echo "--young 31,39,44 --old 1,9" ;;
+    fold-S*) echo "--young ${1#fold-S}" ;;
   esac
 }
 
@@ -124,4 +132,13 @@ done
 for name in $LOCKBOX; do
   for seed in $SEEDS; do train lockbox "$name" "$seed"; done
   score lockbox "$name"
+done
+FOLD_SUBJECTS="30 34 36 37 38 43 45 46"
+for name in $FOLDS; do
+  # Seed by seed, so that a stopped study has whole seeds to report.
+  for seed in $SEEDS; do
+    for fold in $FOLD_SUBJECTS; do train "fold-S$fold" "$name" "$seed"; done
+  done
+  for fold in $FOLD_SUBJECTS; do score "fold-S$fold" "$name"; done
+  python3 scripts/yardstick_folds.py "$name" "$OUT" > "results/yardstick/folds-$name.md"
 done

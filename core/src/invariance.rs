@@ -10,6 +10,7 @@
 use crate::data::events::Interpolator;
 use crate::data::imu_csv::ImuRecording;
 use crate::data::units::STANDARD_GRAVITY;
+use crate::data::window::segments;
 
 /// One sensor's samples: times in seconds (Unix time, as parsed) and x, y, z.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -104,7 +105,8 @@ impl Recording {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Transform {
     /// Both sensors on one even clock at this rate (Hz), by linear interpolation, from the
-    /// accelerometer's first sample: another watch's sampling.
+    /// accelerometer's first sample of each stretch without a gap over 1 s (gaps stay gaps: a
+    /// watch that lost its data there would lose it at any rate): another watch's sampling.
     Resample(f64),
     /// The other wrist: the acceleration's x negated, the rotation rate's y and z (a
     /// pseudo-vector under a mirror).
@@ -166,13 +168,14 @@ impl Transform {
         };
         match *self {
             Transform::Resample(hz) => {
-                let (lo, hi) = span(&r.acc.timestamps);
-                let n = if hi > lo {
-                    ((hi - lo) * hz).floor() as usize + 1
-                } else {
-                    1
-                };
-                let grid: Vec<f64> = (0..n).map(|i| lo + i as f64 / hz).collect();
+                let mut ts = r.acc.timestamps.clone();
+                ts.sort_by(f64::total_cmp);
+                let mut grid = Vec::new();
+                for seg in segments(&ts, MAX_GAP_S) {
+                    let (lo, hi) = (ts[seg.start], ts[seg.end - 1]);
+                    let n = ((hi - lo) * hz + 1e-9).floor() as usize + 1;
+                    grid.extend((0..n).map(|i| lo + i as f64 / hz));
+                }
                 both(&|f| f.resampled(&grid))
             }
             Transform::Mirror => Recording {
@@ -199,11 +202,8 @@ impl Transform {
     }
 }
 
-fn span(ts: &[f64]) -> (f64, f64) {
-    let lo = ts.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = ts.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if lo.is_finite() { (lo, hi) } else { (0.0, 0.0) }
-}
+/// The gap that splits a recording (the models' `window.max_gap_s` default), in seconds.
+const MAX_GAP_S: f64 = 1.0;
 
 #[cfg(test)]
 mod tests {
@@ -254,6 +254,14 @@ mod tests {
         assert_eq!(rs.acc.timestamps.len(), (4.95f64 * 20.0).floor() as usize + 1);
         assert!(rs.acc.timestamps.windows(2).all(|w| (w[1] - w[0] - 0.05).abs() < 1e-6));
         assert_eq!(rs.gyro.as_ref().unwrap().timestamps, rs.acc.timestamps);
+        // A gap stays a gap.
+        let mut gap = r.clone();
+        for t in gap.acc.timestamps.iter_mut().skip(100) {
+            *t += 60.0;
+        }
+        let rg = Transform::Resample(20.0).apply(&gap);
+        assert!(rg.acc.timestamps.windows(2).any(|w| w[1] - w[0] > 50.0));
+        assert!(rg.acc.timestamps.len() < 110, "{}", rg.acc.timestamps.len());
         let m = at(Transform::Mirror);
         assert_eq!(m.acc.values[5], [-r.acc.values[5][0], 1.0, r.acc.values[5][2]]);
         assert_eq!(m.gyro.unwrap().values[5], [0.01f32 * 5.0, 0.5, -0.25]);

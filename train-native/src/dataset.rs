@@ -546,3 +546,36 @@ pub fn write_dataset(dir: &Path, subjects: u16, trials: u16, seed: u64) -> Resul
     }
     Ok(files.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trial(subject: u16) -> Trial {
+        Trial {
+            key: TrialKey {
+                subject,
+                activity: 1,
+                trial: 1,
+            },
+            events: vec![],
+            timestamps: vec![],
+            gyro_missing: false,
+            skeleton: None,
+        }
+    }
+
+    #[test]
+    fn the_lockbox_is_dropped_unless_included() {
+        // Young S31 and S44, old S01 (101) and S09 (109) are in the lockbox.
+        let all = || [30, 31, 44, 101, 102, 109].map(trial).to_vec();
+        let mut cfg = RunConfig::default();
+        let kept: Vec<u16> = without_lockbox(all(), &cfg)
+            .iter()
+            .map(|t| t.key.subject)
+            .collect();
+        assert_eq!(kept, [30, 102]);
+        cfg.data.lockbox = LockboxPolicy::Include;
+        assert_eq!(without_lockbox(all(), &cfg).len(), 6);
+    }
+}

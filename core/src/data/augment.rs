@@ -115,7 +115,7 @@ impl AugmentConfig {
             return;
         };
         let span = t1 - t0;
-        if !(span > 0.0) || events.len() != timestamps.len() {
+        if span.is_nan() || span <= 0.0 || events.len() != timestamps.len() {
             return;
         }
         // An even clock at `hz` from the first event; slower when that would exceed max_events.

@@ -119,12 +119,12 @@ pub fn with_impact(trial: &Trial, kind: Impact, rng: &mut Rng) -> Trial {
 
 fn add(e: &mut Event, d: &Drawn, up: [f64; 3], t: f64, gyro_missing: bool) {
     let mut extra = [0f64; 3];
-    if let Some((from, to, left)) = d.flight {
-        if (from..to).contains(&t) {
-            // In the air the watch feels `left` of its usual acceleration.
-            for (x, v) in extra.iter_mut().zip(&e[..3]) {
-                *x -= (1.0 - left) * *v as f64;
-            }
+    if let Some((from, to, left)) = d.flight
+        && (from..to).contains(&t)
+    {
+        // In the air the watch feels `left` of its usual acceleration.
+        for (x, v) in extra.iter_mut().zip(&e[..3]) {
+            *x -= (1.0 - left) * *v as f64;
         }
     }
     let mut size = 0f64;
