@@ -27,25 +27,49 @@ fn bundled_student_matches_the_browser_fixture() {
             .map(|(_, t)| t.as_bytes().to_vec())
             .unwrap()
     };
-    let acc = get("young/accelerometer/watch/S01A11T01.csv");
-    let gyro = get("young/gyroscope/watch/S01A11T01.csv");
-    let (windows, trial, _) = recording_windows(
-        ("S01A11T01.csv", &acc),
-        Some(("S01A11T01.csv", &gyro)),
-        &det.header.window_config(),
-    )
-    .unwrap();
+    let cfg = det.header.window_config();
+    // Whether a live stream can score window `w` of `trial` as it is: its look-ahead
+    // (`feature_context_ahead_s`) ends before its segment does (a live buffer running on past a
+    // gap scores the newer segment's window instead).
+    let live_scorable = |trial: &fallkd_core::data::trial::Trial,
+                         w: &fallkd_core::data::window::Window| {
+        let segments = fallkd_core::data::window::segments(&trial.timestamps, cfg.max_gap_s);
+        let end = w.start_s + w.timestamps.last().unwrap();
+        segments
+            .iter()
+            .find(|r| {
+                trial.timestamps[r.start] <= w.start_s + 1e-9
+                    && w.start_s <= trial.timestamps[r.end - 1]
+            })
+            .is_some_and(|r| end + cfg.context_ahead_s() <= trial.timestamps[r.end - 1] + 1e-9)
+    };
+    // The first fall recording (then daily living) with a window the live stream can score.
+    let (windows, trial) = (10..=14)
+        .chain(1..=9)
+        .find_map(|a| {
+            let name = format!("S01A{a:02}T01.csv");
+            let acc = get(&format!("young/accelerometer/watch/{name}"));
+            let gyro = get(&format!("young/gyroscope/watch/{name}"));
+            let (windows, trial, _) =
+                recording_windows((&name, &acc), Some((&name, &gyro)), &cfg).ok()?;
+            windows
+                .iter()
+                .any(|w| live_scorable(&trial, w))
+                .then_some((windows, trial))
+        })
+        .expect("a generated recording with a window the live stream can score");
     // The window whose probability is closest to 0.5, where the sigmoid is steepest: a 1e-4
     // match there pins the logit tightly (a probability near 0 or 1 would hide a logit error).
     let all: Vec<EventWindow> = windows.iter().map(EventWindow::from).collect();
     let probs = pollster::block_on(det.run(&all)).unwrap();
     let pick = (0..all.len())
+        .filter(|&i| live_scorable(&trial, &windows[i]))
         .min_by(|&a, &b| {
             (probs[a].0 - 0.5)
                 .abs()
                 .total_cmp(&(probs[b].0 - 0.5).abs())
         })
-        .unwrap();
+        .expect("a window the live stream can score");
     // The window alone (its own events, no feature context): what the padded-batch checks feed.
     let w = EventWindow {
         context: None,
@@ -53,7 +77,6 @@ fn bundled_student_matches_the_browser_fixture() {
     };
     // The live buffer that has the same window scored: the stream's last `live_span_s` seconds
     // up to the window's end and the seconds its context reaches past it.
-    let cfg = det.header.window_config();
     let picked = &windows[pick];
     let t_live = picked.start_s + picked.timestamps.last().unwrap() + cfg.context_ahead_s();
     let span = cfg.live_span_s(det.header.window_seconds);

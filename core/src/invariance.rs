@@ -187,7 +187,9 @@ impl Transform {
                 both(&|f| f.map(|v| [c * v[0] - s * v[1], s * v[0] + c * v[1], v[2]]))
             }
             Transform::InG => Recording {
-                acc: r.acc.map(|v| v.map(|x| (x as f64 / STANDARD_GRAVITY) as f32)),
+                acc: r
+                    .acc
+                    .map(|v| v.map(|x| (x as f64 / STANDARD_GRAVITY) as f32)),
                 gyro: r.gyro.clone(),
             },
             Transform::StartBeforeImpact(s) => match r.impact_time() {
@@ -236,9 +238,13 @@ mod tests {
         let r = rec();
         let parsed = parse_imu_csv("a.csv", &r.acc.to_csv()).unwrap();
         assert_eq!(parsed.values.len(), 200);
-        for ((t, v), (t2, v2)) in r.acc.timestamps.iter().zip(&r.acc.values).zip(
-            parsed.timestamps.iter().zip(&parsed.values),
-        ) {
+        for ((t, v), (t2, v2)) in r
+            .acc
+            .timestamps
+            .iter()
+            .zip(&r.acc.values)
+            .zip(parsed.timestamps.iter().zip(&parsed.values))
+        {
             assert!((t - t2).abs() < 2e-6, "{t} {t2}");
             for (a, b) in v.iter().zip(v2) {
                 assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0));
@@ -251,8 +257,16 @@ mod tests {
         let r = rec();
         let at = |t: Transform| t.apply(&r);
         let rs = at(Transform::Resample(20.0));
-        assert_eq!(rs.acc.timestamps.len(), (4.95f64 * 20.0).floor() as usize + 1);
-        assert!(rs.acc.timestamps.windows(2).all(|w| (w[1] - w[0] - 0.05).abs() < 1e-6));
+        assert_eq!(
+            rs.acc.timestamps.len(),
+            (4.95f64 * 20.0).floor() as usize + 1
+        );
+        assert!(
+            rs.acc
+                .timestamps
+                .windows(2)
+                .all(|w| (w[1] - w[0] - 0.05).abs() < 1e-6)
+        );
         assert_eq!(rs.gyro.as_ref().unwrap().timestamps, rs.acc.timestamps);
         // A gap stays a gap.
         let mut gap = r.clone();
@@ -263,7 +277,10 @@ mod tests {
         assert!(rg.acc.timestamps.windows(2).any(|w| w[1] - w[0] > 50.0));
         assert!(rg.acc.timestamps.len() < 110, "{}", rg.acc.timestamps.len());
         let m = at(Transform::Mirror);
-        assert_eq!(m.acc.values[5], [-r.acc.values[5][0], 1.0, r.acc.values[5][2]]);
+        assert_eq!(
+            m.acc.values[5],
+            [-r.acc.values[5][0], 1.0, r.acc.values[5][2]]
+        );
         assert_eq!(m.gyro.unwrap().values[5], [0.01f32 * 5.0, 0.5, -0.25]);
         let t = at(Transform::Turn(90.0));
         let (a, b) = (r.acc.values[7], t.acc.values[7]);
@@ -277,6 +294,12 @@ mod tests {
         let e = at(Transform::EndAfterImpact(1.0));
         assert!((e.acc.timestamps.last().unwrap() - (impact + 1.0)).abs() < 1e-6);
         assert_eq!(Transform::standard().len(), 10);
-        assert!(Transform::standard().iter().filter(|t| t.needs_impact()).count() == 2);
+        assert!(
+            Transform::standard()
+                .iter()
+                .filter(|t| t.needs_impact())
+                .count()
+                == 2
+        );
     }
 }

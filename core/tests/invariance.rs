@@ -89,7 +89,9 @@ fn score(det: &Detector, name: &str, acc: &[u8], gyro: &[u8]) -> Analysis {
 fn parsed(acc: &str, gyro: &str) -> Recording {
     Recording {
         acc: SensorFile::from(&parse_imu_csv("a.csv", acc.as_bytes()).unwrap()),
-        gyro: Some(SensorFile::from(&parse_imu_csv("g.csv", gyro.as_bytes()).unwrap())),
+        gyro: Some(SensorFile::from(
+            &parse_imu_csv("g.csv", gyro.as_bytes()).unwrap(),
+        )),
     }
 }
 
@@ -98,10 +100,25 @@ fn largest_change(det: &Detector, recs: &[(String, String, String)], t: Transfor
     let mut worst = 0f64;
     for (name, acc, gyro) in recs {
         let r = parsed(acc, gyro);
-        let base = score(det, name, &r.acc.to_csv(), &r.gyro.as_ref().unwrap().to_csv());
+        let base = score(
+            det,
+            name,
+            &r.acc.to_csv(),
+            &r.gyro.as_ref().unwrap().to_csv(),
+        );
         let m = t.apply(&r);
-        let moved = score(det, name, &m.acc.to_csv(), &m.gyro.as_ref().unwrap().to_csv());
-        assert_eq!(base.windows.len(), moved.windows.len(), "{name} under {}", t.name());
+        let moved = score(
+            det,
+            name,
+            &m.acc.to_csv(),
+            &m.gyro.as_ref().unwrap().to_csv(),
+        );
+        assert_eq!(
+            base.windows.len(),
+            moved.windows.len(),
+            "{name} under {}",
+            t.name()
+        );
         for (a, b) in base.windows.iter().zip(&moved.windows) {
             worst = worst.max((a.prob - b.prob).abs());
         }
@@ -121,12 +138,19 @@ fn gravity_axes_give_the_same_probabilities_on_any_wrist_frame_and_unit() {
         Transform::InG,
     ] {
         let d = largest_change(&gravity, &recs, t);
-        assert!(d < 1e-4, "{}: a window's probability moved by {d}", t.name());
+        assert!(
+            d < 1e-4,
+            "{}: a window's probability moved by {d}",
+            t.name()
+        );
     }
     // The device frame is not invariant: the same check fails there.
     let device = detector(Axes::Device, &recs);
     let d = largest_change(&device, &recs, Transform::Turn(90.0));
-    assert!(d > 1e-3, "turn-90 moved the device-frame student by only {d}");
+    assert!(
+        d > 1e-3,
+        "turn-90 moved the device-frame student by only {d}"
+    );
 }
 
 #[test]
@@ -137,7 +161,12 @@ fn every_transform_leaves_a_recording_the_upload_path_scores() {
         let r = parsed(acc, gyro);
         for t in Transform::standard() {
             let m = t.apply(&r);
-            let a = score(&det, name, &m.acc.to_csv(), &m.gyro.as_ref().unwrap().to_csv());
+            let a = score(
+                &det,
+                name,
+                &m.acc.to_csv(),
+                &m.gyro.as_ref().unwrap().to_csv(),
+            );
             assert!(!a.windows.is_empty(), "{name} under {}", t.name());
             assert!(a.windows.iter().all(|w| w.prob.is_finite()));
             if t == Transform::InG {

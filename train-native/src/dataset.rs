@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use fallkd_core::data::batch::{EventWindow, events_in, window_feature_row_in};
+use fallkd_core::data::dedup::{Duplicate, content_hash, find_duplicates};
 use fallkd_core::data::events::Event;
 use fallkd_core::data::gravity::Axes;
 use fallkd_core::data::hard_negatives::hard_negatives;
-use fallkd_core::data::lockbox;
-use fallkd_core::data::dedup::{Duplicate, content_hash, find_duplicates};
 use fallkd_core::data::imu_csv::{ImuRecording, parse_imu_csv};
+use fallkd_core::data::lockbox;
 use fallkd_core::data::normalize::{FeatureStats, MagnitudeStats, NormStats};
 use fallkd_core::data::skeleton_csv::parse_skeleton_csv;
 use fallkd_core::data::split::{Split, fixed_split, leave_one_subject_out};
@@ -438,7 +438,11 @@ pub fn prepare(cfg: &RunConfig, root: &Path) -> Result<Prepared> {
             .filter(|t| split.train.contains(&t.key.subject))
             .cloned()
             .collect();
-        trials.extend(hard_negatives(&training, cfg.train.hard_negatives, cfg.seed));
+        trials.extend(hard_negatives(
+            &training,
+            cfg.train.hard_negatives,
+            cfg.seed,
+        ));
     }
     let mut p = prepare_split(trials, split, &cfg.window, report);
     add_old_adults(&mut p, cfg, root)?;

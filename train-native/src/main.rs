@@ -625,7 +625,10 @@ fn run() -> Result<()> {
                 invariance,
                 out,
             };
-            print!("{}", commands::score::run(&opts, &burn::tensor::Device::flex())?);
+            print!(
+                "{}",
+                commands::score::run(&opts, &burn::tensor::Device::flex())?
+            );
         }
         Cmd::Predict {
             model,

@@ -48,7 +48,10 @@ impl AugmentConfig {
     /// Whether any window can change.
     pub fn is_active(&self) -> bool {
         self.probability > 0.0
-            && (self.rotation_deg > 0.0 || self.gain > 0.0 || self.mirror > 0.0 || self.resample > 0.0)
+            && (self.rotation_deg > 0.0
+                || self.gain > 0.0
+                || self.mirror > 0.0
+                || self.resample > 0.0)
     }
 
     /// Checks the ranges, naming the offending key.
@@ -121,7 +124,11 @@ impl AugmentConfig {
         // An even clock at `hz` from the first event; slower when that would exceed max_events.
         let full = (span * hz).floor() as usize + 1;
         let n = full.clamp(2, max_events.max(2));
-        let step = if n == full { 1.0 / hz } else { span / (n - 1) as f64 };
+        let step = if n == full {
+            1.0 / hz
+        } else {
+            span / (n - 1) as f64
+        };
         let interp = Interpolator::new(events, timestamps);
         let grid: Vec<f64> = (0..n).map(|i| t0 + i as f64 * step).collect();
         *events = grid.iter().map(|&t| interp.at(t)).collect();
@@ -288,10 +295,21 @@ mod tests {
         // Mirrored: x of the acceleration and y of the rotation change sign (the first instant
         // is on the clock; its two samples share a timestamp and are averaged).
         let w = window();
-        assert!((ev[0][0] + (w[0][0] + w[1][0]) / 2.0).abs() < 1e-5, "{:?}", ev[0]);
-        assert!((ev[0][4] + (w[0][4] + w[1][4]) / 2.0).abs() < 1e-5, "{:?}", ev[0]);
+        assert!(
+            (ev[0][0] + (w[0][0] + w[1][0]) / 2.0).abs() < 1e-5,
+            "{:?}",
+            ev[0]
+        );
+        assert!(
+            (ev[0][4] + (w[0][4] + w[1][4]) / 2.0).abs() < 1e-5,
+            "{:?}",
+            ev[0]
+        );
         // At most max_events come out.
-        let (mut ev, mut ts) = (window(), (0..50).map(|i| i as f64 * 0.1).collect::<Vec<_>>());
+        let (mut ev, mut ts) = (
+            window(),
+            (0..50).map(|i| i as f64 * 0.1).collect::<Vec<_>>(),
+        );
         let fast = AugmentConfig {
             resample_hz: [1000.0, 1000.0],
             ..cfg
@@ -319,7 +337,13 @@ mod tests {
             .contains("rotation_deg")
         );
         assert!(bad(AugmentConfig { gain: 1.0, ..base }).contains("gain"));
-        assert!(bad(AugmentConfig { mirror: 2.0, ..base }).contains("mirror"));
+        assert!(
+            bad(AugmentConfig {
+                mirror: 2.0,
+                ..base
+            })
+            .contains("mirror")
+        );
         assert!(
             bad(AugmentConfig {
                 resample_hz: [50.0, 20.0],

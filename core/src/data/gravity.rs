@@ -188,9 +188,17 @@ mod tests {
         assert!((g[3][0] - 9.81).abs() < 1e-4 && (g[3][1] - 9.81).abs() < 1e-4);
         assert!(g[3][2].abs() < 1e-3 && g.iter().all(|e| e[3..] == [0.0; 3]));
         // No gravity at all (free fall), duplicates only, empty: finite, no panic.
-        assert!(to_gravity_axes(&[[0.0; 6]; 4], &[0.0; 4]).iter().flatten().all(|v| v.is_finite()));
+        assert!(
+            to_gravity_axes(&[[0.0; 6]; 4], &[0.0; 4])
+                .iter()
+                .flatten()
+                .all(|v| v.is_finite())
+        );
         assert!(to_gravity_axes(&[], &[]).is_empty());
-        assert_eq!(gravity_direction(&[[f32::NAN, 0.0, 2.0, 0.0, 0.0, 0.0]], &[0.0]), Some([0.0, 0.0, 1.0]));
+        assert_eq!(
+            gravity_direction(&[[f32::NAN, 0.0, 2.0, 0.0, 0.0, 0.0]], &[0.0]),
+            Some([0.0, 0.0, 1.0])
+        );
     }
 
     #[test]

@@ -61,14 +61,24 @@ fn draw(kind: Impact, at: f64, rng: &mut Rng) -> Drawn {
     let mut flight = None;
     match kind {
         Impact::TableHit => {
-            spikes.push((at, rng.range(0.02, 0.06), rng.range(2.0, 6.0) * G, direction(rng)));
+            spikes.push((
+                at,
+                rng.range(0.02, 0.06),
+                rng.range(2.0, 6.0) * G,
+                direction(rng),
+            ));
         }
         Impact::Claps => {
             let n = 3 + (rng.uniform() * 4.0) as usize;
             let gap = rng.range(0.3, 0.6);
             let d = direction(rng);
             for i in 0..n {
-                spikes.push((at + i as f64 * gap, rng.range(0.02, 0.05), rng.range(1.5, 4.0) * G, d));
+                spikes.push((
+                    at + i as f64 * gap,
+                    rng.range(0.02, 0.05),
+                    rng.range(1.5, 4.0) * G,
+                    d,
+                ));
             }
         }
         Impact::Jump => {
@@ -99,7 +109,11 @@ pub fn with_impact(trial: &Trial, kind: Impact, rng: &mut Rng) -> Trial {
         return out;
     }
     // Claps last up to 3 s: they start early enough to end inside the recording.
-    let last = if kind == Impact::Claps { t1 - 3.6 } else { t1 - 0.5 };
+    let last = if kind == Impact::Claps {
+        t1 - 3.6
+    } else {
+        t1 - 0.5
+    };
     let d = draw(kind, rng.range(t0 + 0.5, last.max(t0 + 0.5)), rng);
     // The recording's gravity direction, for the jump.
     let mut g = [0f64; 3];
@@ -206,14 +220,25 @@ mod tests {
     #[test]
     fn impacts_are_sharp_and_leave_the_rest_of_the_recording() {
         let t = walking(8);
-        for (k, kind) in [Impact::TableHit, Impact::Claps, Impact::Jump].into_iter().enumerate() {
+        for (k, kind) in [Impact::TableHit, Impact::Claps, Impact::Jump]
+            .into_iter()
+            .enumerate()
+        {
             let mut rng = Rng::new(k as u64);
             let hit = with_impact(&t, kind, &mut rng);
             assert_eq!(hit.timestamps, t.timestamps);
             assert!(peak(&hit) > 1.5 * 9.8, "{kind:?}: peak {}", peak(&hit));
-            let changed = hit.events.iter().zip(&t.events).filter(|(a, b)| a != b).count();
+            let changed = hit
+                .events
+                .iter()
+                .zip(&t.events)
+                .filter(|(a, b)| a != b)
+                .count();
             // A few hundred milliseconds at most of a 10 s recording.
-            assert!(changed > 0 && changed < 120, "{kind:?}: {changed} samples changed");
+            assert!(
+                changed > 0 && changed < 120,
+                "{kind:?}: {changed} samples changed"
+            );
             // The recording's own movement goes on around the impact.
             assert_eq!(hit.events[..16], t.events[..16]);
         }
@@ -227,7 +252,11 @@ mod tests {
         assert!(hn.iter().all(|t| !t.key.is_fall()));
         assert_eq!((hn[0].key.trial, hn[1].key.trial), (1001, 2001));
         let again = hard_negatives(&trials, 2, 5);
-        assert!(hn.iter().zip(&again).all(|(a, b)| a.key == b.key && a.events == b.events));
+        assert!(
+            hn.iter()
+                .zip(&again)
+                .all(|(a, b)| a.key == b.key && a.events == b.events)
+        );
         let fall = with_impact(&walking(11), Impact::TableHit, &mut Rng::new(1));
         assert_eq!(fall.events, walking(11).events);
     }

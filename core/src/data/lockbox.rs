@@ -69,7 +69,11 @@ mod tests {
         assert_eq!(rate_group(31), Some("low"));
         assert_eq!(rate_group(44), Some("high"));
         assert_eq!(rate_group(1), None);
-        assert!(YOUNG.iter().all(|&s| rate_group(s).is_some() && is_young(s)));
+        assert!(
+            YOUNG
+                .iter()
+                .all(|&s| rate_group(s).is_some() && is_young(s))
+        );
         assert!(is_old(9) && !is_old(2));
     }
 }

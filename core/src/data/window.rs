@@ -772,7 +772,11 @@ mod tests {
         let even = even_clock(&t, 20.0, 1.0);
         // 4.95 s at 20 Hz is 100 instants, 2.975 s is 60.
         assert_eq!(even.events.len(), 100 + 60);
-        assert!(even.timestamps[..100].windows(2).all(|w| (w[1] - w[0] - 0.05).abs() < 1e-9));
+        assert!(
+            even.timestamps[..100]
+                .windows(2)
+                .all(|w| (w[1] - w[0] - 0.05).abs() < 1e-9)
+        );
         assert!((even.timestamps[100] - 105.0).abs() < 1e-12);
         // Interpolated values: each event holds its timestamp, so values follow the clock.
         assert!((even.events[3][0] - 0.15).abs() < 1e-5);
@@ -783,16 +787,29 @@ mod tests {
         let w = window_trial(0, &t, &cfg, Purpose::Eval);
         assert!(!w.is_empty());
         for w in &w {
-            assert!(w.timestamps.windows(2).all(|p| (p[1] - p[0] - 0.05).abs() < 1e-9));
+            assert!(
+                w.timestamps
+                    .windows(2)
+                    .all(|p| (p[1] - p[0] - 0.05).abs() < 1e-9)
+            );
         }
         let live = last_window(&t, &cfg).unwrap();
-        assert!(live.timestamps.windows(2).all(|p| (p[1] - p[0] - 0.05).abs() < 1e-9));
+        assert!(
+            live.timestamps
+                .windows(2)
+                .all(|p| (p[1] - p[0] - 0.05).abs() < 1e-9)
+        );
         assert!(cfg.validate().is_ok());
         let bad = WindowConfig {
             resample_hz: Some(0.0),
             ..WindowConfig::default()
         };
-        assert!(bad.validate().unwrap_err().to_string().contains("resample_hz"));
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("resample_hz")
+        );
     }
 
     #[test]

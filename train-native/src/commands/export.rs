@@ -66,7 +66,7 @@ pub fn run(
         alarm: Some(alarm),
         gyro_dropout: cfg.train.gyro_dropout,
         description: format!(
-            "{}run {} ({}), split {}, test F1 {:.3} AUC {:.3}",
+            "{}run {} ({}), split {}{}",
             note.map_or(String::new(), |n| format!("{n}; ")),
             run.display(),
             cfg.data
@@ -74,8 +74,12 @@ pub fn run(
                 .as_ref()
                 .map_or("generated data".into(), |r| r.display().to_string()),
             summary.as_ref().map_or("?", |s| s.split.name.as_str()),
-            summary.as_ref().map_or(f64::NAN, |s| s.test.f1),
-            summary.as_ref().map_or(f64::NAN, |s| s.test.auc)
+            // A run without test subjects has no test figures to give (not an F1 of 0).
+            match summary.as_ref() {
+                Some(s) if !s.split.test.is_empty() =>
+                    format!(", test F1 {:.3} AUC {:.3}", s.test.f1, s.test.auc),
+                _ => ", no test subjects".into(),
+            }
         ),
     };
     let bytes = to_bytes(&header, record)?;

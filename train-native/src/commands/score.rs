@@ -127,7 +127,11 @@ pub struct Figures {
 
 fn f1(tp: usize, fn_: usize, fp: usize) -> f64 {
     let d = 2 * tp + fn_ + fp;
-    if d == 0 { 0.0 } else { 2.0 * tp as f64 / d as f64 }
+    if d == 0 {
+        0.0
+    } else {
+        2.0 * tp as f64 / d as f64
+    }
 }
 
 fn auc(pos: &[f64], neg: &[f64]) -> f64 {
@@ -218,14 +222,21 @@ fn items(opts: &ScoreOptions) -> Result<Vec<Item>> {
     }
     if !opts.old.is_empty() {
         let (old, _) = crate::dataset::load_old_adults(&opts.data_root, true)?;
-        let dir = opts.data_root.join("old").join("accelerometer").join("watch");
+        let dir = opts
+            .data_root
+            .join("old")
+            .join("accelerometer")
+            .join("watch");
         for s in &opts.old {
             let mine: Vec<_> = old
                 .iter()
                 .filter(|t| t.key.subject == s + crate::dataset::OLD_SUBJECT_OFFSET)
                 .collect();
             if mine.is_empty() {
-                bail!("older adult S{s:02} has no readable recording under {}", dir.display());
+                bail!(
+                    "older adult S{s:02} has no readable recording under {}",
+                    dir.display()
+                );
             }
             for t in mine {
                 let key = TrialKey {
@@ -260,8 +271,8 @@ fn score_bytes(
     let gyro = gyro.map(|g| (gname.as_str(), g));
     let prepared = prepare_recording((&name, acc), gyro, &det.header.window_config())
         .map_err(|e| e.to_string())?;
-    let a: Analysis = pollster::block_on(analyze(det, (&name, acc), gyro, None))
-        .map_err(|e| e.to_string())?;
+    let a: Analysis =
+        pollster::block_on(analyze(det, (&name, acc), gyro, None)).map_err(|e| e.to_string())?;
     let trial = &prepared.trial;
     let impact = impact_time(trial).unwrap_or(0.0);
     let peak = trial
@@ -269,7 +280,11 @@ fn score_bytes(
         .iter()
         .map(|e| ((e[0] * e[0] + e[1] * e[1] + e[2] * e[2]) as f64).sqrt())
         .fold(0.0, f64::max);
-    let windows: Vec<(f64, f64, f64)> = a.windows.iter().map(|w| (w.start_s, w.end_s, w.prob)).collect();
+    let windows: Vec<(f64, f64, f64)> = a
+        .windows
+        .iter()
+        .map(|w| (w.start_s, w.end_s, w.prob))
+        .collect();
     let holds = |w: &(f64, f64, f64)| !item.is_fall() || (w.0 <= impact && impact <= w.1);
     let alarm_at = |threshold: f64| {
         let cfg = fallkd_core::alarm::AlarmConfig {
@@ -328,7 +343,12 @@ pub struct ModelScore {
     pub recordings: Vec<Scored>,
 }
 
-fn score_model(path: &Path, items: &[Item], invariance: bool, device: &Device) -> Result<ModelScore> {
+fn score_model(
+    path: &Path,
+    items: &[Item],
+    invariance: bool,
+    device: &Device,
+) -> Result<ModelScore> {
     let det = Detector::from_bytes(&read(path)?, device)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let files: Vec<(Vec<u8>, Option<Vec<u8>>)> = items
@@ -383,8 +403,10 @@ fn score_model(path: &Path, items: &[Item], invariance: bool, device: &Device) -
             if t.needs_impact() {
                 let falls: Vec<(&Scored, &Scored)> =
                     rs.iter().zip(&bs).filter(|(r, _)| r.fall).collect();
-                f.agreement = falls.iter().filter(|(a, b)| a.alarm_05 == b.alarm_05).count()
-                    as f64
+                f.agreement = falls
+                    .iter()
+                    .filter(|(a, b)| a.alarm_05 == b.alarm_05)
+                    .count() as f64
                     / falls.len().max(1) as f64;
             }
             variants.push((t.name(), f));
