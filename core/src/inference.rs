@@ -103,8 +103,10 @@ pub struct Analysis {
     pub gyro_missing: bool,
     /// Repairs and notes, for the user.
     pub notes: Vec<String>,
-    /// The recording is shorter than one window or too sparse for any: the probabilities come
-    /// from less than the model was trained on (a note says why).
+    /// No window of the recording holds the events a window needs (too few, or too sparse):
+    /// the probabilities come from less than the model was trained on (a note says why). A
+    /// recording shorter than one window that holds them is scored as training scores it, and
+    /// is not low-confidence.
     #[serde(default)]
     pub low_confidence: bool,
 }
@@ -244,12 +246,19 @@ pub const NO_GYROSCOPE_FILE: &str = "no gyroscope file: gyroscope channels set t
 /// (information, not a repair).
 pub const GYRO_DROPOUT_PATH: &str = "this model was trained with gyroscope dropout";
 
+/// How the note ends on a recording shorter than one window that still holds a window's
+/// events: information, not a reason to trust the result less (training cuts such recordings
+/// into the same one window).
+pub const SHORT_WINDOW_NOTE: &str =
+    "scored as one window of all it holds, as training windows such recordings";
+
 /// Whether a note only informs (no gyroscope file given, and a model made to work without one),
 /// rather than reporting a repair or a reason to trust the result less.
 pub fn is_information_note(note: &str) -> bool {
     note == NO_GYROSCOPE_FILE
         || note.starts_with(GYRO_DROPOUT_PATH)
         || note.contains(": acceleration read as g")
+        || note.ends_with(SHORT_WINDOW_NOTE)
 }
 
 /// Fewest events a recording needs to be scored at all (the accelerometer samples that remain
@@ -275,8 +284,8 @@ pub struct RecordingWindows {
     pub trial: crate::data::trial::Trial,
     /// Repairs and notes, for the user.
     pub notes: Vec<String>,
-    /// The recording is shorter than one window, or no window held enough events: the results
-    /// come from less than the model was trained on.
+    /// No window held enough events: the results come from less than the model was trained on
+    /// (a recording merely shorter than one window is not; see [`Analysis::low_confidence`]).
     pub low_confidence: bool,
 }
 
@@ -595,8 +604,11 @@ fn plan_parsed(
             acc.0
         ));
     } else if shorter_than_a_window {
+        // Training windows such a recording the same way (a segment shorter than a window is
+        // one window of all its events), so the result is not less certain (issue #32).
+        low_confidence = false;
         notes.push(format!(
-            "{}: low confidence: the recording {lasts}, shorter than one {length} window",
+            "{}: the recording {lasts}, shorter than one {length} window: {SHORT_WINDOW_NOTE}",
             acc.0
         ));
     }
@@ -876,7 +888,7 @@ mod tests {
     }
 
     #[test]
-    fn a_recording_shorter_than_a_window_is_scored_with_low_confidence() {
+    fn a_recording_shorter_than_a_window_is_scored_for_what_it_holds() {
         // 10 events over 0.45 s: fewer than a window's 16.
         let acc = csv(10, 0.05);
         let r = prepare_recording(("a.csv", &acc), None, &cfg()).unwrap();
@@ -892,11 +904,21 @@ mod tests {
             note.contains("lasts 0.45 s (10 events), shorter than one 4 s window"),
             "{note}"
         );
-        // Enough events for a window but shorter than one: windowed as usual, still flagged.
+        // Enough events for a window but shorter than one: windowed as training windows it
+        // (one window of all of it), not flagged, with a note that only informs.
         let acc = csv(80, 0.025);
         let r = prepare_recording(("a.csv", &acc), None, &cfg()).unwrap();
         assert_eq!((r.windows.len(), r.windows[0].events.len()), (1, 80));
-        assert!(r.low_confidence);
+        assert!(!r.low_confidence);
+        let note = r
+            .notes
+            .iter()
+            .find(|n| n.contains("shorter than one"))
+            .unwrap();
+        assert!(
+            note.contains("lasts 1.98 s (80 events)") && is_information_note(note),
+            "{note}"
+        );
         // A full window's worth of samples (160 at 40 Hz span 3.975 s) is not short.
         let r = prepare_recording(("a.csv", &csv(160, 0.025)), None, &cfg()).unwrap();
         assert!(!r.low_confidence, "{:?}", r.notes);
