@@ -675,3 +675,64 @@ fn feature_context_travels_from_training_to_predict() {
         assert!((g - w).abs() < 1e-4, "{name}: {g} vs {w}");
     }
 }
+
+#[test]
+fn score_reports_a_wearers_figures_and_the_invariance_table() {
+    let dir = scratch("score");
+    let data = dir.join("data");
+    generate(&data);
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/assets/student.fallkd");
+    let out = dir.join("score");
+    let o = fallkd()
+        .args(["score", "--model"])
+        .arg(&model)
+        .arg("--data-root")
+        .arg(&data)
+        .args(["--young", "1,2", "--invariance", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let md = std::fs::read_to_string(out.join("score.md")).unwrap();
+    assert_eq!(md, stdout);
+    assert!(
+        md.contains("young S01 S02") && md.contains("| falls caught (of "),
+        "{md}"
+    );
+    // The shipped student reads gravity axes: the other wrist, turns and g change no alarm.
+    for v in ["mirror", "turn-90", "turn-180", "in-g"] {
+        let row = md
+            .lines()
+            .find(|l| l.starts_with(&format!("| {v} |")))
+            .unwrap();
+        assert!(
+            row.contains("| 100.0 %") && row.ends_with("| yes |"),
+            "{row}"
+        );
+    }
+    assert_eq!(
+        md.lines().filter(|l| l.starts_with("| resample-")).count(),
+        4
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("score.json")).unwrap()).unwrap();
+    assert_eq!(json[0]["variants"].as_array().unwrap().len(), 11);
+    // An unknown subject is refused, naming it.
+    let o = fallkd()
+        .args(["score", "--model"])
+        .arg(&model)
+        .arg("--data-root")
+        .arg(&data)
+        .args(["--young", "77", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("S77"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
