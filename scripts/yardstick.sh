@@ -7,6 +7,7 @@
 #   bash scripts/yardstick.sh                         # every recipe, seeds 42 43 44, both splits
 #   RECIPES="shipped gravity" SEEDS="42" bash scripts/yardstick.sh
 #   LOCKBOX="gravity shipped" bash scripts/yardstick.sh   # also train and score the lockbox runs
+#   RECIPES= SHIP=gravity-long bash scripts/yardstick.sh  # ship a recipe's lockbox run (page, predict)
 #   FOLDS="gravity" bash scripts/yardstick.sh     # and leave-one-subject-out over the development
 #                                                 # subjects, scored the same way
 #
@@ -142,3 +143,16 @@ for name in $FOLDS; do
   for fold in $FOLD_SUBJECTS; do score "fold-S$fold" "$name"; done
   python3 scripts/yardstick_folds.py "$name" "$OUT" > "results/yardstick/folds-$name.md"
 done
+
+# SHIP=RECIPE: the recipe's seed-42 lockbox run (trained without the lockbox; LOCKBOX=RECIPE
+# first) becomes the default model of the page and `fallkd predict`, alarming at 0.5 (the rule's
+# operating point), with the figures that chose it in its provenance; the web fixture follows.
+if [ -n "${SHIP:-}" ]; then
+  run=$OUT/lockbox/$SHIP/s42/student
+  [ -f "$run/metrics.json" ] || { echo "SHIP=$SHIP: no $run (run LOCKBOX=$SHIP first)" >&2; exit 1; }
+  figures=()
+  while IFS= read -r f; do figures+=(--figure "$f"); done < <(python3 scripts/ship_figures.py "$SHIP" "$OUT")
+  $B export --run "$run" --out web/assets/student.fallkd --threshold 0.5 --refractory-s 30 \
+    --note "$(cat results/shipped-note.txt)" "${figures[@]}"
+  FALLKD_WRITE_FIXTURE=1 cargo test --release --test web_fixture
+fi

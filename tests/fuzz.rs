@@ -176,6 +176,17 @@ fn model_bytes() -> Vec<u8> {
     std::fs::read("web/assets/student.fallkd").expect("the shipped model")
 }
 
+/// The shipped model, read once.
+fn model_bytes_cached() -> &'static [u8] {
+    static M: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    M.get_or_init(model_bytes)
+}
+
+/// A model file written before checksums (format 1), kept to test that it still loads.
+fn model_bytes_v1() -> Vec<u8> {
+    std::fs::read("tests/fixtures/student-format1.fallkd").expect("the kept format-1 model")
+}
+
 /// One mutation step on `b`.
 fn mutate_once(b: &mut Vec<u8>, rng: &mut Rng, seeds: &[Vec<u8>]) {
     let n = b.len();
@@ -360,6 +371,19 @@ impl Upload {
 /// A model file: loading must never panic; one loaded model in `every` scores a fixed upload
 /// through the page's path, with probabilities in [0, 1] (or a clear refusal).
 fn check_model(b: &[u8], every: usize, count: &std::cell::Cell<usize>) -> Result<bool, String> {
+    // A format-2 file with a changed byte must be refused by its checksum; sealed again (a new
+    // checksum over the mutated body) it goes on to the header and weight parsers.
+    let sealed;
+    let b = if b.starts_with(b"FALLKD02") && b.len() >= 44 {
+        let body = &b[..b.len() - 32];
+        if b != model_bytes_cached() && Detector::from_bytes(b, &Device::flex()).is_ok() {
+            return Err("model file: a changed format-2 file passed its checksum".into());
+        }
+        sealed = [body, &fallkd_core::provenance::sha256(body)].concat();
+        &sealed[..]
+    } else {
+        b
+    };
     let Ok(det) = Detector::from_bytes(b, &Device::flex()) else {
         return Ok(false);
     };
@@ -486,12 +510,17 @@ fn all_targets(
         }));
     }
     if on("model-file") {
-        // A quarter of the inputs mutate the whole file (a mutation in the weights reloads the
-        // model); the rest its header and the start of the weights, which fail faster.
+        // Half the inputs mutate a whole file (a mutation in the weights reloads the model),
+        // half its header and the start of the weights, which fail faster; half are format 2
+        // (checksummed, sealed again after the mutation: see `check_model`), half format 1 (the
+        // kept older file).
         let m = model_bytes();
         let len = 12 + u32::from_le_bytes(m[8..12].try_into().unwrap()) as usize;
         let head = m[..len + 64].to_vec();
-        let seeds = vec![m.clone(), head.clone(), head.clone(), head];
+        let v1 = model_bytes_v1();
+        let v1_len = 12 + u32::from_le_bytes(v1[8..12].try_into().unwrap()) as usize;
+        let v1_head = v1[..v1_len + 64].to_vec();
+        let seeds = vec![m.clone(), head.clone(), v1, v1_head];
         f.extend(fuzz("model-file", &seeds, model_inputs, 6, &|b| {
             check_model(b, every, &loaded)
         }));

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod model;
 pub mod model_file;
 pub mod perturb;
+pub mod provenance;
 pub mod rng;
 pub mod stats;
 pub mod synth;

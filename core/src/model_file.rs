@@ -1,21 +1,59 @@
 //! The exported student: one file the CLI writes and the browser reads.
 //!
-//! Layout: the 8 bytes `FALLKD01`, a little-endian u32 length, that many bytes of JSON
-//! ([`ModelHeader`]: architecture, normalisation statistics, decision threshold, provenance),
-//! then the Burnpack bytes of the weights.
+//! Layout (format 2): the 8 bytes `FALLKD02`, a little-endian u32 length, that many bytes of
+//! JSON ([`ModelHeader`]: architecture, normalisation statistics, decision threshold,
+//! provenance), the Burnpack bytes of the weights, then the 32-byte SHA-256 of everything before
+//! it. A file whose checksum does not match is refused: one flipped bit in the weights changes
+//! the answer and would otherwise load silently.
+//!
+//! Format 1 (`FALLKD01`, written before the checksum) has no trailer; it still loads, marked
+//! unchecked ([`FileCheck`]).
 
 use crate::error::Error;
 use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::alarm::AlarmConfig;
 use crate::data::normalize::NormStats;
 use crate::data::window::{FallWindows, WindowConfig, WindowLength};
 use crate::model::{Student, StudentConfig};
+use crate::provenance::{Provenance, hex, sha256_hex};
 
-const MAGIC: &[u8; 8] = b"FALLKD01";
+/// Format 1: no checksum.
+const MAGIC_V1: &[u8; 8] = b"FALLKD01";
+/// Format 2: a SHA-256 trailer over the whole file.
+const MAGIC: &[u8; 8] = b"FALLKD02";
+/// Bytes of the trailer.
+const CHECKSUM_BYTES: usize = 32;
+
+/// What loading found about the file itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileCheck {
+    /// The format version (1 or 2; 0 for a header built in memory).
+    pub format: u8,
+    /// The checksum was present and matched (format 2).
+    pub checked: bool,
+    /// SHA-256 of the whole file, hex: the model's identity (a personal model names its base
+    /// by it).
+    pub sha256: String,
+}
+
+impl FileCheck {
+    /// One line for the user.
+    pub fn describe(&self) -> String {
+        match (self.format, self.checked) {
+            (2, true) => format!("format 2, checksum verified (sha256 {})", &self.sha256),
+            (1, _) => format!(
+                "format 1, unchecked: written before model files carried a checksum, so damage cannot be detected (sha256 {}); export it again to add one",
+                &self.sha256
+            ),
+            _ => "not read from a file".into(),
+        }
+    }
+}
 
 /// Everything needed to run the weights.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,6 +80,12 @@ pub struct ModelHeader {
     /// one; it then expects a gyroscope).
     #[serde(default)]
     pub gyro_dropout: f64,
+    /// Where the model comes from (None in files written before provenance existed).
+    #[serde(default)]
+    pub provenance: Option<Provenance>,
+    /// What loading found about the file (format, checksum); not stored in the header.
+    #[serde(skip)]
+    pub file: FileCheck,
 }
 
 impl ModelHeader {
@@ -78,31 +122,69 @@ pub fn to_bytes(header: &ModelHeader, weights: ModuleRecord) -> Result<Vec<u8>, 
     let pack = weights
         .into_bytes()
         .map_err(|e| Error::ModelFile(format!("cannot encode the weights: {e}")))?;
-    let mut out = Vec::with_capacity(12 + json.len() + pack.len());
+    let len = u32::try_from(json.len())
+        .map_err(|_| Error::ModelFile("the header is over 4 GiB".into()))?;
+    let mut out = Vec::with_capacity(12 + json.len() + pack.len() + CHECKSUM_BYTES);
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&json);
     out.extend_from_slice(&pack);
+    let sum = Sha256::digest(&out);
+    out.extend_from_slice(&sum);
     Ok(out)
 }
 
-/// Reads the header only.
+/// Reads the header only (after checking the file's checksum, format 2), and returns it with
+/// the weights' bytes.
 pub fn read_header(bytes: &[u8]) -> Result<(ModelHeader, &[u8]), Error> {
-    if bytes.len() < 12 || &bytes[..8] != MAGIC {
+    let format = match bytes.get(..8) {
+        Some(m) if m == MAGIC => 2,
+        Some(m) if m == MAGIC_V1 => 1,
+        _ => {
+            return Err(Error::ModelFile(
+                "not a fallkd model file (it should start with FALLKD02, or FALLKD01 for older files; export one with `fallkd export`)".into(),
+            ));
+        }
+    };
+    let body = if format == 2 {
+        let Some(split) = bytes.len().checked_sub(CHECKSUM_BYTES).filter(|&n| n >= 12) else {
+            return Err(Error::ModelFile(
+                "the model file is truncated (shorter than its header and checksum)".into(),
+            ));
+        };
+        let (body, sum) = bytes.split_at(split);
+        let actual = Sha256::digest(body);
+        if actual.as_slice() != sum {
+            return Err(Error::ModelFile(format!(
+                "the model file is damaged: its SHA-256 checksum does not match its contents (stored {}, computed {}); a byte changed after export, or the file is cut short. Download or export it again",
+                hex(sum),
+                hex(&actual)
+            )));
+        }
+        body
+    } else {
+        bytes
+    };
+    if body.len() < 12 {
         return Err(Error::ModelFile(
-            "not a fallkd model file (it should start with FALLKD01; export one with `fallkd export`)".into(),
+            "the model file is truncated (header cut short)".into(),
         ));
     }
-    let len = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize;
-    let json = bytes
+    let len = u32::from_le_bytes(body[8..12].try_into().expect("4 bytes")) as usize;
+    let json = body
         .get(12..12 + len)
         .ok_or_else(|| Error::ModelFile("the model file is truncated (header cut short)".into()))?;
     let mut value: serde_json::Value = serde_json::from_slice(json)
         .map_err(|e| Error::ModelFile(format!("the model header is corrupt: {e}")))?;
     upgrade_header(&mut value);
-    let header: ModelHeader = serde_json::from_value(value)
+    let mut header: ModelHeader = serde_json::from_value(value)
         .map_err(|e| Error::ModelFile(format!("the model header is corrupt: {e}")))?;
-    Ok((header, &bytes[12 + len..]))
+    header.file = FileCheck {
+        format,
+        checked: format == 2,
+        sha256: sha256_hex(bytes),
+    };
+    Ok((header, &body[12 + len..]))
 }
 
 /// Fills in the architecture keys that model files written before they existed lack, with the
@@ -233,7 +315,7 @@ mod tests {
 
     fn file(header: &serde_json::Value) -> Vec<u8> {
         let json = serde_json::to_vec(header).unwrap();
-        let mut b = MAGIC.to_vec();
+        let mut b = MAGIC_V1.to_vec();
         b.extend_from_slice(&(json.len() as u32).to_le_bytes());
         b.extend_from_slice(&json);
         b
@@ -333,5 +415,98 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("reads 7 input channels"), "{e}");
+    }
+
+    /// A format-2 file of a small untrained student.
+    fn v2_file() -> Vec<u8> {
+        let device = Device::flex();
+        let arch = StudentConfig::TimestampAware(TimestampAwareStudentConfig::new());
+        let record = match arch.init(&device) {
+            Student::TimestampAware(m) => m.into_record(),
+            Student::FixedRate(m) => m.into_record(),
+        };
+        let header = ModelHeader {
+            arch,
+            stats: NormStats::default(),
+            threshold: 0.5,
+            window_seconds: 4.0,
+            description: "test".into(),
+            window: None,
+            alarm: None,
+            gyro_dropout: 0.0,
+            provenance: Some(Provenance {
+                run: "runs/x".into(),
+                commit: "abc".into(),
+                ..Default::default()
+            }),
+            file: FileCheck::default(),
+        };
+        to_bytes(&header, record).unwrap()
+    }
+
+    #[test]
+    fn a_written_file_loads_checked_with_its_provenance() {
+        let bytes = v2_file();
+        assert_eq!(&bytes[..8], MAGIC);
+        let (h, _) = from_bytes(&bytes, &Device::flex()).unwrap();
+        assert!(h.file.checked);
+        assert_eq!(h.file.format, 2);
+        assert_eq!(h.file.sha256, sha256_hex(&bytes));
+        assert_eq!(h.provenance.unwrap().commit, "abc");
+    }
+
+    #[test]
+    fn a_flipped_bit_anywhere_or_a_cut_is_refused_as_damaged() {
+        let bytes = v2_file();
+        let json_len = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+        // In the header's JSON, in the weights (start, middle, last byte), in the checksum.
+        let weights = 12 + json_len;
+        for at in [
+            14,
+            12 + json_len / 2,
+            weights,
+            (weights + bytes.len()) / 2,
+            bytes.len() - CHECKSUM_BYTES - 1,
+            bytes.len() - 1,
+        ] {
+            for bit in [0u8, 7] {
+                let mut b = bytes.clone();
+                b[at] ^= 1 << bit;
+                let e = from_bytes(&b, &Device::flex()).unwrap_err().to_string();
+                assert!(e.contains("damaged"), "byte {at} bit {bit}: {e}");
+                let e = read_header(&b).unwrap_err().to_string();
+                assert!(e.contains("damaged"), "byte {at} bit {bit}: {e}");
+            }
+        }
+        let e = from_bytes(&bytes[..bytes.len() - 100], &Device::flex())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("damaged"), "{e}");
+        let e = from_bytes(&bytes[..20], &Device::flex())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("truncated") || e.contains("damaged"), "{e}");
+        // The length field pointing past the body.
+        let mut b = bytes[..bytes.len() - CHECKSUM_BYTES].to_vec();
+        b[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        let sum = Sha256::digest(&b);
+        b.extend_from_slice(&sum);
+        let e = from_bytes(&b, &Device::flex()).unwrap_err().to_string();
+        assert!(e.contains("truncated"), "{e}");
+    }
+
+    #[test]
+    fn a_format_1_file_loads_unchecked() {
+        let bytes = v2_file();
+        let mut v1 = bytes[..bytes.len() - CHECKSUM_BYTES].to_vec();
+        v1[..8].copy_from_slice(MAGIC_V1);
+        let (h, _) = from_bytes(&v1, &Device::flex()).unwrap();
+        assert_eq!(h.file.format, 1);
+        assert!(!h.file.checked);
+        assert!(
+            h.file.describe().contains("unchecked"),
+            "{}",
+            h.file.describe()
+        );
     }
 }

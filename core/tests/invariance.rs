@@ -78,6 +78,8 @@ fn detector(axes: Axes, recs: &[(String, String, String)]) -> Detector {
         window: Some(window),
         alarm: None,
         gyro_dropout: 0.0,
+        provenance: None,
+        file: Default::default(),
     };
     Detector::from_bytes(&to_bytes(&header, record).unwrap(), &device).unwrap()
 }

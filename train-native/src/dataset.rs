@@ -17,6 +17,8 @@ use fallkd_core::data::split::{Split, fixed_split, leave_one_subject_out};
 use fallkd_core::data::trial::{GyroPolicy, Trial, TrialKey, assemble_trial};
 use fallkd_core::data::window::{Purpose, Window, WindowConfig, window_trial, window_trials};
 
+use fallkd_core::provenance::{DataHasher, DataOrigin};
+
 use crate::config::{LockboxPolicy, RunConfig, SplitKind};
 
 /// The three modality folders of a dataset root.
@@ -476,6 +478,49 @@ pub fn prepare(cfg: &RunConfig, root: &Path) -> Result<Prepared> {
         ));
     }
     Ok(p)
+}
+
+/// The data a prepared run trains and validates on, hashed: the young subjects of the split's
+/// training and validation sets (hard negatives written into them included), the older adults
+/// that train or validate. Test subjects are not part of it.
+pub fn data_origin(p: &Prepared, cfg: &RunConfig) -> DataOrigin {
+    let o = &cfg.data.old_adults;
+    let uses = |t: &Trial| match t.key.subject.checked_sub(OLD_SUBJECT_OFFSET) {
+        Some(own) if t.key.subject > OLD_SUBJECT_OFFSET => {
+            o.val.contains(&own) || (o.train && !o.test.contains(&own))
+        }
+        _ => p.split.train.contains(&t.key.subject) || p.split.val.contains(&t.key.subject),
+    };
+    let mut used: Vec<(String, &Trial)> = p
+        .trials
+        .iter()
+        .filter(|t| uses(t))
+        .map(|t| (t.key.to_string(), t))
+        .collect();
+    used.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut hasher = DataHasher::default();
+    let mut old = BTreeSet::new();
+    for (name, t) in &used {
+        hasher.add(name, t.gyro_missing, &t.timestamps, &t.events);
+        if t.key.subject > OLD_SUBJECT_OFFSET {
+            old.insert(t.key.subject - OLD_SUBJECT_OFFSET);
+        }
+    }
+    let (sha256, recordings) = hasher.finish();
+    DataOrigin {
+        sha256,
+        recordings,
+        train_subjects: p.split.train.clone(),
+        val_subjects: p.split.val.clone(),
+        old_adults: old.into_iter().collect(),
+        source: cfg.data.root.as_ref().map_or("generated data".into(), |r| {
+            let lockbox = match cfg.data.lockbox {
+                LockboxPolicy::Exclude => "lockbox excluded",
+                LockboxPolicy::Include => "lockbox included",
+            };
+            format!("{} ({lockbox})", r.display())
+        }),
+    }
 }
 
 /// Windows and statistics for one split of loaded trials.

@@ -13,6 +13,7 @@ pub mod host_step;
 pub mod plot;
 pub mod predictions;
 pub mod run_dir;
+pub mod source;
 pub mod sweep;
 pub mod trainer;
 pub mod weight_average;

@@ -222,6 +222,19 @@ enum Cmd {
         /// leave-one-subject-out figures).
         #[arg(long)]
         note: Option<String>,
+        /// A figure that chose the model, written into its provenance: NAME=VALUE, e.g.
+        /// 'lockbox recording F1=0.812 +- 0.009'. Repeatable.
+        #[arg(long = "figure", value_parser = commands::export::parse_figure)]
+        figures: Vec<fallkd_core::provenance::Figure>,
+    },
+    /// Print what a model file holds: its format and checksum, architecture, threshold and
+    /// alarm logic, windowing, and provenance (data hash, configuration, commit, figures).
+    Inspect {
+        /// The model file.
+        file: PathBuf,
+        /// Print the header as JSON instead (the configuration included).
+        #[arg(long)]
+        json: bool,
     },
     /// Score exported students on the recordings of subjects they never saw, as a wearer feels
     /// them (falls caught, ADL recordings alarming, recording F1, AUC), through the page's path;
@@ -598,17 +611,18 @@ fn run() -> Result<()> {
             threshold,
             alarm,
             note,
+            figures,
         } => {
-            let n = commands::export::run(
-                &run,
-                &out,
+            let opts = commands::export::ExportOptions {
                 threshold,
-                Some(alarm.config()?),
-                note.as_deref(),
-                &burn::tensor::Device::flex(),
-            )?;
+                alarm: Some(alarm.config()?),
+                note,
+                figures,
+            };
+            let n = commands::export::run(&run, &out, &opts, &burn::tensor::Device::flex())?;
             println!("exported {} ({:.1} KiB)", out.display(), n as f64 / 1024.0);
         }
+        Cmd::Inspect { file, json } => print!("{}", commands::inspect::run(&file, json)?),
         Cmd::Score {
             models,
             data_root,

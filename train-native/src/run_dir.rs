@@ -35,6 +35,9 @@ impl RunDir {
     pub const EMA: &'static str = "ema.bpk";
     /// Staged checkpoints of an epoch not yet published (`ckpt/EPOCH/`).
     pub const STAGING: &'static str = "ckpt";
+    /// Where the run's model comes from: the data it trained on (hashed) and the source
+    /// revision ([`RunOrigin`]); written when training starts.
+    pub const ORIGIN: &'static str = "origin.json";
     /// The one-line test result.
     pub const TEST_LINE: &'static str = "test.txt";
 
@@ -96,12 +99,31 @@ impl RunDir {
         self.json(Self::SUMMARY, "did its training finish?")
     }
 
+    /// Where the run comes from; `None` for runs trained before runs recorded it.
+    pub fn origin(&self) -> Result<Option<RunOrigin>> {
+        if !self.file(Self::ORIGIN).is_file() {
+            return Ok(None);
+        }
+        self.json(Self::ORIGIN, "").map(Some)
+    }
+
     fn json<T: serde::de::DeserializeOwned>(&self, name: &str, hint: &str) -> Result<T> {
         let path = self.file(name);
         let bytes = std::fs::read(&path)
             .with_context(|| format!("{} has no {name}: {hint}", self.0.display()))?;
         serde_json::from_slice(&bytes).with_context(|| format!("{} is unreadable", path.display()))
     }
+}
+
+/// Where a run comes from (`origin.json`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct RunOrigin {
+    /// The data it trained and validated on.
+    pub data: fallkd_core::provenance::DataOrigin,
+    /// The source revision ([`crate::source::source_commit`]).
+    pub commit: String,
+    /// When training started (UTC).
+    pub started: String,
 }
 
 #[cfg(test)]

@@ -821,6 +821,15 @@ fn start_or_resume(
             &out.join(RunDir::NORM),
             &serde_json::to_vec_pretty(&data.stats)?,
         )?;
+        let origin = crate::run_dir::RunOrigin {
+            data: crate::dataset::data_origin(data, cfg),
+            commit: crate::source::source_commit(),
+            started: crate::source::now_utc(),
+        };
+        write_atomic(
+            &out.join(RunDir::ORIGIN),
+            &serde_json::to_vec_pretty(&origin)?,
+        )?;
         write_atomic(
             &out.join(RunDir::EPOCHS),
             format!("{CSV_HEADER}\n").as_bytes(),

@@ -674,6 +674,84 @@ fn feature_context_travels_from_training_to_predict() {
     for (g, w) in got.iter().zip(&want) {
         assert!((g - w).abs() < 1e-4, "{name}: {g} vs {w}");
     }
+    // The file says where it comes from, and a damaged copy is refused.
+    let inspect = |m: &Path| fallkd().arg("inspect").arg(m).output().unwrap();
+    let o = inspect(&model);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.contains("checksum verified"), "{text}");
+    let origin: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("origin.json")).unwrap()).unwrap();
+    let sha = origin["data"]["sha256"].as_str().unwrap();
+    assert_eq!(sha.len(), 64);
+    assert!(
+        text.contains(&format!("data         sha256 {sha}")),
+        "{text}"
+    );
+    assert!(text.contains(": train S01, validation S02"), "{text}");
+    assert!(
+        text.contains("the best F1 on the run's validation windows"),
+        "{text}"
+    );
+    let bytes = std::fs::read(&model).unwrap();
+    for at in [20, bytes.len() / 2, bytes.len() - 40] {
+        let mut b = bytes.clone();
+        b[at] ^= 0x10;
+        let bad = dir.join("damaged.fallkd");
+        std::fs::write(&bad, &b).unwrap();
+        for o in [
+            inspect(&bad),
+            fallkd()
+                .args(["predict", "--model"])
+                .arg(&bad)
+                .arg("--acc")
+                .arg(young.join("accelerometer/watch").join(&name))
+                .output()
+                .unwrap(),
+        ] {
+            let e = String::from_utf8_lossy(&o.stderr);
+            assert!(!o.status.success(), "byte {at}");
+            assert!(
+                e.contains("damaged.fallkd") && e.contains("damaged: its SHA-256"),
+                "{e}"
+            );
+        }
+    }
+}
+
+/// A model file written before checksums (format 1) still loads, saying it is unchecked.
+#[test]
+fn a_model_file_without_a_checksum_loads_and_says_so() {
+    let v1 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/student-format1.fallkd");
+    let o = fallkd().arg("inspect").arg(&v1).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.contains("format 1, unchecked"), "{text}");
+    assert!(text.contains("provenance   none"), "{text}");
+    let dir = scratch("format1");
+    let data = dir.join("data");
+    generate(&data);
+    let young = data.join("young/accelerometer/watch");
+    let acc = std::fs::read_dir(&young)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let o = fallkd()
+        .args(["predict", "--model"])
+        .arg(&v1)
+        .arg("--acc")
+        .arg(&acc)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("format 1, unchecked"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -203,7 +203,7 @@ fn distillation_with_every_loss_and_export_round_trip() {
     }
     // Export, reload from bytes, and compare probabilities with the native model.
     let file = dir.join("student.fallkd");
-    fallkd_train::commands::export::run(&out, &file, None, None, None, &Device::flex()).unwrap();
+    fallkd_train::commands::export::run(&out, &file, &Default::default(), &Device::flex()).unwrap();
     let bytes = std::fs::read(&file).unwrap();
     let device = Device::flex();
     let (header, model) = from_bytes(&bytes, &device).unwrap();
@@ -261,8 +261,17 @@ fn distillation_with_every_loss_and_export_round_trip() {
         n: 3,
         refractory_s: 20.0,
     };
-    fallkd_train::commands::export::run(&out, &fixed, Some(0.42), Some(alarm), None, &device)
-        .unwrap();
+    fallkd_train::commands::export::run(
+        &out,
+        &fixed,
+        &fallkd_train::commands::export::ExportOptions {
+            threshold: Some(0.42),
+            alarm: Some(alarm),
+            ..Default::default()
+        },
+        &device,
+    )
+    .unwrap();
     let (h, _) = from_bytes(&std::fs::read(&fixed).unwrap(), &device).unwrap();
     assert_eq!(h.threshold, 0.42);
     // The file carries the alarm logic and every windowing setting of training.
@@ -274,8 +283,16 @@ fn distillation_with_every_loss_and_export_round_trip() {
         }
     );
     assert_eq!(h.window.as_ref(), Some(&kd.window));
-    let e = fallkd_train::commands::export::run(&out, &fixed, Some(1.0), None, None, &device)
-        .unwrap_err();
+    let e = fallkd_train::commands::export::run(
+        &out,
+        &fixed,
+        &fallkd_train::commands::export::ExportOptions {
+            threshold: Some(1.0),
+            ..Default::default()
+        },
+        &device,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("strictly between 0 and 1"), "{e}");
 }
 
@@ -334,7 +351,7 @@ fn exported_student(
     let out = dir.join("student");
     train(&cfg, Role::Student, &data, &Device::flex(), &opts(&out)).unwrap();
     let file = dir.join("student.fallkd");
-    fallkd_train::commands::export::run(&out, &file, None, None, None, &Device::flex()).unwrap();
+    fallkd_train::commands::export::run(&out, &file, &Default::default(), &Device::flex()).unwrap();
     let device = Device::flex();
     let (header, model) = from_bytes(&std::fs::read(&file).unwrap(), &device).unwrap();
     let Student::TimestampAware(student) = model else {

@@ -378,6 +378,20 @@ impl Detector {
         self.inner.header.description.clone()
     }
 
+    /// The model file's format and checksum, in words (a format-1 file says it is unchecked).
+    #[wasm_bindgen(getter)]
+    pub fn file_check(&self) -> String {
+        self.inner.header.file.describe()
+    }
+
+    /// Where the model comes from, as JSON (`null` for files written before provenance):
+    /// run, data hash and subjects, configuration, commit, export date, threshold choice, the
+    /// figures that chose it.
+    #[wasm_bindgen(getter)]
+    pub fn provenance_json(&self) -> String {
+        serde_json::to_string(&self.inner.header.provenance).unwrap_or_else(|_| "null".into())
+    }
+
     /// Decision threshold of the model's alarm logic.
     #[wasm_bindgen(getter)]
     pub fn threshold(&self) -> f64 {

@@ -139,6 +139,27 @@ async fn bad_uploads_and_models_are_clear_errors() {
     );
     let truncated = &DEFAULT_MODEL[..DEFAULT_MODEL.len() / 2];
     assert!(CoreDetector::from_bytes(truncated, &Device::flex()).is_err());
+    // One flipped bit in the header or the weights: refused as damaged, by the page's loader.
+    for at in [20, DEFAULT_MODEL.len() / 2] {
+        let mut b = DEFAULT_MODEL.to_vec();
+        b[at] ^= 1;
+        let e = Detector::load(&b)
+            .err()
+            .expect("a damaged model is refused");
+        let e = format!("{:?}", wasm_bindgen::JsValue::from(e));
+        assert!(e.contains("damaged"), "byte {at}: {e}");
+    }
+    let ok = Detector::load_default().unwrap();
+    assert!(
+        ok.file_check().contains("checksum verified"),
+        "{}",
+        ok.file_check()
+    );
+    assert!(
+        ok.provenance_json().contains("\"figures\""),
+        "{}",
+        ok.provenance_json()
+    );
     let f = fixture();
     assert!(
         predict_live(&det, &f.events[..7], &f.timestamps)

@@ -2,28 +2,57 @@
 
 use std::path::Path;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::tensor::Device;
 use fallkd_core::alarm::AlarmConfig;
 use fallkd_core::data::window::WindowLength;
 use fallkd_core::model::Student;
 use fallkd_core::model_file::{ModelHeader, to_bytes};
+use fallkd_core::provenance::{Figure, Provenance};
 
 use crate::checkpoint::write_atomic;
-use crate::run_dir::RunDir;
+use crate::config::RunConfig;
+use crate::dataset::{data_origin, prepare};
+use crate::run_dir::{RunDir, RunOrigin};
+use crate::source::now_utc;
 use crate::trainer::{Model, Role, load_trained};
 
+/// What an export adds to the run's model.
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    /// Alarm threshold (default: the run's validation threshold).
+    pub threshold: Option<f64>,
+    /// Alarm logic (its threshold is replaced by the one above).
+    pub alarm: Option<AlarmConfig>,
+    /// What the page says of the model before its provenance.
+    pub note: Option<String>,
+    /// The figures that chose the model (lockbox, across-watch, folds), as reported.
+    pub figures: Vec<Figure>,
+}
+
+/// Parses `NAME=VALUE` (a figure of `--figure`).
+pub fn parse_figure(s: &str) -> Result<Figure, String> {
+    match s.split_once('=') {
+        Some((n, v)) if !n.trim().is_empty() && !v.trim().is_empty() => Ok(Figure {
+            name: n.trim().into(),
+            value: v.trim().into(),
+        }),
+        _ => Err(format!(
+            "`{s}`: a figure is NAME=VALUE, e.g. 'lockbox recording F1=0.812 +- 0.009'"
+        )),
+    }
+}
+
 /// Exports a student run with its alarm threshold (`threshold`, else the one that maximised
-/// validation F1); returns the file size in bytes.
-pub fn run(
-    run: &Path,
-    out: &Path,
-    threshold: Option<f64>,
-    alarm: Option<AlarmConfig>,
-    note: Option<&str>,
-    device: &Device,
-) -> Result<usize> {
+/// validation F1) and its provenance; returns the file size in bytes.
+pub fn run(run: &Path, out: &Path, opts: &ExportOptions, device: &Device) -> Result<usize> {
+    let ExportOptions {
+        threshold,
+        alarm,
+        note,
+        figures,
+    } = opts.clone();
     if let Some(t) = threshold
         && !(t > 0.0 && t < 1.0)
     {
@@ -40,6 +69,10 @@ pub fn run(
     let stats = dir.norm()?;
     let state = dir.state()?;
     let summary = dir.summary().ok();
+    let origin = match dir.origin()? {
+        Some(o) => o,
+        None => origin_now(&cfg, run)?,
+    };
     let net = load_trained(&cfg, Role::Student, run, device)?;
     let record = match net.model {
         Model::Student(Student::TimestampAware(m)) => m.into_record(),
@@ -50,6 +83,13 @@ pub fn run(
     let window_seconds = match cfg.window.length {
         WindowLength::Duration { seconds } => seconds,
         WindowLength::Count { .. } => 4.0,
+    };
+    let threshold_choice = match threshold {
+        Some(t) => format!("{t} given at export (--threshold)"),
+        None => format!(
+            "{:.4}: the best F1 on the run's validation windows (subjects {:?})",
+            state.best_threshold, origin.data.val_subjects
+        ),
     };
     let threshold = threshold.unwrap_or(state.best_threshold);
     let alarm = AlarmConfig {
@@ -67,7 +107,7 @@ pub fn run(
         gyro_dropout: cfg.train.gyro_dropout,
         description: format!(
             "{}run {} ({}), split {}{}",
-            note.map_or(String::new(), |n| format!("{n}; ")),
+            note.as_deref().map_or(String::new(), |n| format!("{n}; ")),
             run.display(),
             cfg.data
                 .root
@@ -81,8 +121,44 @@ pub fn run(
                 _ => ", no test subjects".into(),
             }
         ),
+        provenance: Some(Provenance {
+            run: run.display().to_string(),
+            data: origin.data,
+            config: serde_yaml::to_string(&cfg)?,
+            commit: origin.commit,
+            exported: now_utc(),
+            threshold_choice,
+            figures,
+            base_model: String::new(),
+        }),
+        file: Default::default(),
     };
     let bytes = to_bytes(&header, record)?;
     write_atomic(out, &bytes)?;
     Ok(bytes.len())
+}
+
+/// The origin of a run trained before runs recorded it: its data loaded and hashed again now
+/// (the commit is then unknown).
+fn origin_now(cfg: &RunConfig, run: &Path) -> Result<RunOrigin> {
+    let root = match &cfg.data.root {
+        Some(r) => r.clone(),
+        None => bail!(
+            "{} has no {} and trained on generated data that is gone: train it again to export it with its provenance",
+            run.display(),
+            RunDir::ORIGIN
+        ),
+    };
+    let prepared = prepare(cfg, &root).with_context(|| {
+        format!(
+            "hashing the data of {} (it has no {})",
+            run.display(),
+            RunDir::ORIGIN
+        )
+    })?;
+    Ok(RunOrigin {
+        data: data_origin(&prepared, cfg),
+        commit: "unknown (trained before runs recorded it)".into(),
+        started: String::new(),
+    })
 }

@@ -6,6 +6,7 @@ pub mod evaluate;
 pub mod export;
 pub mod features;
 pub mod generate;
+pub mod inspect;
 pub mod loso;
 pub mod pipeline;
 pub mod predict;

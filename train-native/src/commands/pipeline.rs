@@ -101,7 +101,7 @@ pub fn run(
         .map(|(d, _)| d.clone())
         .expect("three KD runs");
     let model_path = out.join("student.fallkd");
-    let size = export::run(&best, &model_path, None, None, None, device)?;
+    let size = export::run(&best, &model_path, &Default::default(), device)?;
 
     let mut md = String::new();
     md.push_str("# fallkd pipeline report\n\n");

@@ -14,9 +14,15 @@ pub fn run(model: &Path, acc: &Path, gyro: Option<&Path>, device: &Device) -> Re
     analyze_files(&load(model, device)?, acc, gyro)
 }
 
+/// Loads a model file; a file without a checksum (format 1) loads with a note on stderr.
 fn load(model: &Path, device: &Device) -> Result<Detector> {
     let bytes = read(model)?;
-    Detector::from_bytes(&bytes, device).map_err(|e| anyhow::anyhow!("{}: {e}", model.display()))
+    let det = Detector::from_bytes(&bytes, device)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", model.display()))?;
+    if !det.header.file.checked {
+        eprintln!("note: {}: {}", model.display(), det.header.file.describe());
+    }
+    Ok(det)
 }
 
 /// One recording's files through the page's path (`analyze`).
