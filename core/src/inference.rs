@@ -466,7 +466,13 @@ fn plan_parsed(
     let mut gyro_explained = false;
     let gyro_rec = match gyro_parsed {
         Some((name, parsed)) => match parsed {
-            Ok(r) => Some(r),
+            Ok(mut r) => {
+                // Rotation written in degrees per second: to the rad/s the models read.
+                if let Some(note) = crate::data::units::gyro_to_si(&mut r.values) {
+                    notes.push(format!("{name}: {note}"));
+                }
+                Some(r)
+            }
             Err(e) => {
                 let at = e.line.map(|l| format!("line {l}: ")).unwrap_or_default();
                 notes.push(format!(
@@ -811,9 +817,23 @@ mod tests {
         WindowConfig::default()
     }
 
+    /// A gyroscope file of `n` samples `dt` apart, turning at up to 0.6 rad/s.
+    fn gyro_csv(n: usize, dt: f64) -> Vec<u8> {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "{:.4},{},0.2,0.05\n",
+                    1000.0 + i as f64 * dt,
+                    (i % 7) as f64 * 0.1
+                )
+            })
+            .collect::<String>()
+            .into_bytes()
+    }
+
     #[test]
     fn a_normal_recording_is_not_low_confidence() {
-        let (acc, gyro) = (csv(400, 0.025), csv(400, 0.025));
+        let (acc, gyro) = (csv(400, 0.025), gyro_csv(400, 0.025));
         let r = prepare_recording(("a.csv", &acc), Some(("g.csv", &gyro)), &cfg()).unwrap();
         assert!(r.windows.len() > 1);
         assert!(!r.low_confidence && !r.trial.gyro_missing);

@@ -1,6 +1,12 @@
-//! Watch accelerometer / gyroscope CSV: no header, `timestamp,x,y,z` per line.
+//! Watch accelerometer / gyroscope CSV: `timestamp,x,y,z` per line (SmartFallMM), or a logger's
+//! file with a header row of column names ([`super::columns`]: time and x, y, z found by name,
+//! other columns ignored).
 //!
 //! Repairs (each counted in [`ImuRecording::repairs`], none silent):
+//! - a first line of column names (no field a number or a timestamp) is read as the header;
+//! - numeric times whose median step between samples is 4 or more, in a file whose header gives
+//!   no unit, are milliseconds (steps under 4000: a watch at 250 Hz or less), microseconds
+//!   (under 4e6) or nanoseconds: no watch worth reading samples once in 4 seconds;
 //! - a first line that is a pandas header (a field is `Unnamed: N`, or it has no timestamp) is
 //!   skipped;
 //! - the same kind of pandas line (a field `Unnamed: N`) as the last line of the file is dropped;
@@ -22,6 +28,7 @@
 //! Order is kept as recorded: sorting and duplicate handling belong to trial assembly and the
 //! audit.
 
+use super::columns::{Columns, TimeUnit, header_columns};
 use super::error::DataError;
 use super::timestamp::{Stamp, parse_stamp, parse_timestamp, parse_written_stamp};
 
@@ -42,6 +49,10 @@ pub struct Repairs {
     pub timestamp_column: Option<usize>,
     /// Pandas junk lines (`...,Unnamed: 3`) dropped from the end of the file.
     pub trailing_lines_dropped: usize,
+    /// What a header row of column names said (which columns were read).
+    pub header: Option<String>,
+    /// The unit numeric times were read in when the file does not say (from their steps).
+    pub time_unit: Option<String>,
 }
 
 impl Repairs {
@@ -53,6 +64,8 @@ impl Repairs {
     /// One sentence per kind of repair, for the user (empty when nothing was repaired).
     pub fn describe(&self) -> Vec<String> {
         let mut out = Vec::new();
+        out.extend(self.header.clone());
+        out.extend(self.time_unit.clone());
         if self.header_lines_skipped > 0 {
             out.push(format!(
                 "skipped {} (pandas column names such as 'Unnamed: 3')",
@@ -183,6 +196,45 @@ fn timestamp_column(fields: &[&str]) -> usize {
     }
 }
 
+/// A line of column names: two or more fields, none empty, a number or a timestamp.
+fn is_named_header(fields: &[&str]) -> bool {
+    fields.len() >= 2
+        && fields.iter().all(|f| {
+            let f = f.trim().trim_matches('"');
+            !f.is_empty() && f.parse::<f64>().is_err() && parse_stamp(f).is_err()
+        })
+}
+
+/// Numeric times whose median step is 4 or more are not a watch's seconds (a sample every 4 s
+/// cannot show a fall): they are milliseconds, microseconds or nanoseconds (by the step's size),
+/// rescaled with a note.
+fn relative_time_unit(rec: &mut ImuRecording) {
+    let mut steps: Vec<f64> = rec
+        .timestamps
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| *d > 0.0)
+        .collect();
+    if steps.is_empty() {
+        return;
+    }
+    let mid = steps.len() / 2;
+    let step = *steps.select_nth_unstable_by(mid, f64::total_cmp).1;
+    let unit = match step {
+        s if s < 4.0 => return,
+        s if s < 4e3 => TimeUnit::Millis,
+        s if s < 4e6 => TimeUnit::Micros,
+        _ => TimeUnit::Nanos,
+    };
+    for t in &mut rec.timestamps {
+        *t *= unit.seconds();
+    }
+    rec.repairs.time_unit = Some(format!(
+        "times read as {} (their median step is {step}; in seconds that would be one sample every {step} s)",
+        unit.name()
+    ));
+}
+
 /// Turns time-of-day stamps into a continuous clock across midnight.
 #[derive(Default)]
 struct Clock {
@@ -241,6 +293,10 @@ pub struct ImuParser<'a> {
     /// Whether timestamps are times of day, and the line that decided it.
     kind: Option<(bool, usize)>,
     clock: Clock,
+    /// The columns a header row named.
+    columns: Option<Columns>,
+    /// Times were plain numbers (not written dates or times of day).
+    numeric_times: bool,
 }
 
 impl<'a> ImuParser<'a> {
@@ -261,6 +317,8 @@ impl<'a> ImuParser<'a> {
             layout: None,
             kind: None,
             clock: Clock::default(),
+            columns: None,
+            numeric_times: false,
         }
     }
 
@@ -305,6 +363,43 @@ impl<'a> ImuParser<'a> {
         if is_first && is_pandas_header(&fields) {
             rec.repairs.header_lines_skipped += 1;
             return Ok(());
+        }
+        if is_first && is_named_header(&fields) {
+            let c = header_columns(&fields).map_err(|r| DataError::line(file, line_no, r))?;
+            rec.repairs.header = Some(c.note.clone());
+            self.columns = Some(c);
+            return Ok(());
+        }
+        if let Some(c) = &self.columns {
+            if fields.len() < c.width() {
+                return Err(DataError::line(
+                    file,
+                    line_no,
+                    format!(
+                        "expected at least {} columns, as the header line names, found {}",
+                        c.width(),
+                        fields.len()
+                    ),
+                ));
+            }
+            let field = fields[c.time];
+            let stamp = match (field.trim().parse::<f64>(), c.time_unit) {
+                (Ok(v), Some(unit)) if v.is_finite() => {
+                    self.numeric_times = true;
+                    Stamp::Absolute(v * unit.seconds())
+                }
+                (Ok(_), None) => {
+                    self.numeric_times = true;
+                    Stamp::Absolute(
+                        parse_timestamp(field).map_err(|r| DataError::line(file, line_no, r))?,
+                    )
+                }
+                _ => parse_stamp(field).map_err(|r| {
+                    DataError::line(file, line_no, format!("column {}: {r}", c.time + 1))
+                })?,
+            };
+            let values: Vec<(usize, &str)> = c.xyz.iter().map(|&k| (k + 1, fields[k])).collect();
+            return self.sample(line_no, stamp, field, &values, is_first);
         }
         if let Some(junk) = pandas_junk_field(&fields) {
             // A pandas line may only be the first or the last with content.
@@ -354,6 +449,25 @@ impl<'a> ImuParser<'a> {
                 )
             })?
         };
+        if ts_col == 0 && fields[0].trim().parse::<f64>().is_ok() {
+            self.numeric_times = true;
+        }
+        let values = value_fields(&fields, ts_col);
+        self.sample(line_no, stamp, fields[ts_col], &values, is_first)
+    }
+
+    /// Adds one sample: its time (checked against the file's form) and its x, y, z fields with
+    /// their 1-based columns.
+    fn sample(
+        &mut self,
+        line_no: usize,
+        stamp: Stamp,
+        stamp_field: &str,
+        values: &[(usize, &str)],
+        is_first: bool,
+    ) -> Result<(), DataError> {
+        let file = self.file;
+        let rec = &mut self.rec;
         let is_time_of_day = matches!(stamp, Stamp::TimeOfDay(_));
         let (first_kind, kind_line) = *self.kind.get_or_insert((is_time_of_day, line_no));
         if first_kind != is_time_of_day {
@@ -368,7 +482,7 @@ impl<'a> ImuParser<'a> {
                 format!(
                     "timestamp '{}' holds {this}, but line {kind_line} holds {that}; a file \
                  must use one form",
-                    field_text(fields[ts_col])
+                    field_text(stamp_field)
                 ),
             ));
         }
@@ -379,7 +493,6 @@ impl<'a> ImuParser<'a> {
                 self.clock.time(t, &mut rec.repairs.midnight_rollovers)
             }
         };
-        let values = value_fields(&fields, ts_col);
         let row: Vec<&str> = values.iter().map(|(_, f)| *f).collect();
         let mut xyz = [0f32; 3];
         let mut finite = true;
@@ -418,7 +531,11 @@ impl<'a> ImuParser<'a> {
     /// # Errors
     /// When the file held no sample.
     pub fn finish(self) -> Result<ImuRecording, DataError> {
-        let (file, rec) = (self.file, self.rec);
+        let named_unit = self.columns.as_ref().and_then(|c| c.time_unit).is_some();
+        let (file, mut rec) = (self.file, self.rec);
+        if self.numeric_times && !named_unit {
+            relative_time_unit(&mut rec);
+        }
         if rec.values.is_empty() {
             let why = if rec.repairs.header_lines_skipped > 0 {
                 "holds only a header line and no samples"

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod augment;
 pub mod batch;
+pub mod columns;
 pub mod dedup;
 pub mod error;
 pub mod events;

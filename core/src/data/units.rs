@@ -1,4 +1,5 @@
-//! Units of a watch's acceleration: m/s^2 (what the models read) or g, told apart by gravity.
+//! Units of a watch's acceleration: m/s^2 (what the models read) or g, told apart by gravity;
+//! and of its rotation: rad/s or degrees per second, told apart by size ([`gyro_to_si`]).
 //!
 //! At rest a watch feels 1 g, which is 9.81 in m/s^2 and 1.0 in g; over any recording of a
 //! person wearing it the median |a| stays near that (falls and jumps are short). A median |a|
@@ -57,6 +58,43 @@ pub fn acc_to_si(values: &mut [[f32; 3]]) -> Option<String> {
     }
 }
 
+/// A gyroscope is in degrees per second when the 99th percentile of |omega| is above this
+/// (60 rad/s, 3400 deg/s: past the 2000 deg/s range of watch gyroscopes; the SmartFallMM
+/// watch's files reach 40 rad/s at most) ...
+pub const DEG_PER_S_P99_ABOVE: f64 = 60.0;
+/// ... or its median |omega| is above this (8 rad/s would be a wrist spinning most of the time;
+/// the SmartFallMM files' medians stay under 3.7 rad/s, while an arm that moves at all passes
+/// 8 deg/s). A calm recording in deg/s can pass for rad/s: the note then says nothing, and
+/// only the file's own unit tells.
+pub const DEG_PER_S_MEDIAN_ABOVE: f64 = 8.0;
+
+/// Converts gyroscope `values` written in degrees per second to rad/s in place, and says so;
+/// leaves values in rad/s alone (`None`).
+pub fn gyro_to_si(values: &mut [[f32; 3]]) -> Option<String> {
+    let mut m: Vec<f64> = values
+        .iter()
+        .map(|v| ((v[0] * v[0] + v[1] * v[1] + v[2] * v[2]) as f64).sqrt())
+        .filter(|m| m.is_finite())
+        .collect();
+    if m.is_empty() {
+        return None;
+    }
+    let k = (m.len() * 99 / 100).min(m.len() - 1);
+    let p99 = *m.select_nth_unstable_by(k, f64::total_cmp).1;
+    let mid = m.len() / 2;
+    let median = *m.select_nth_unstable_by(mid, f64::total_cmp).1;
+    if p99 <= DEG_PER_S_P99_ABOVE && median <= DEG_PER_S_MEDIAN_ABOVE {
+        return None;
+    }
+    let f = std::f64::consts::PI / 180.0;
+    for v in values.iter_mut() {
+        *v = v.map(|x| (x as f64 * f) as f32);
+    }
+    Some(format!(
+        "rotation read as degrees per second (median |omega| {median:.1}, 99th percentile {p99:.0}: too fast for rad/s) and converted to rad/s"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +119,23 @@ mod tests {
         spiky[10] = [0.0, 0.0, 6.0];
         assert_eq!(detect_acc_unit(&spiky), AccUnit::G);
         assert_eq!(detect_acc_unit(&[]), AccUnit::MetresPerSecond2);
+    }
+
+    #[test]
+    fn degrees_per_second_are_told_by_their_size() {
+        // Up to 40 rad/s in a few samples, as the SmartFallMM watch records.
+        let mut moving: Vec<[f32; 3]> =
+            (0..200).map(|i| [(i % 7) as f32 * 0.5, 1.0, 0.2]).collect();
+        moving[3] = [40.0, 0.0, 0.0];
+        let mut rad = moving.clone();
+        assert_eq!(gyro_to_si(&mut rad), None);
+        assert_eq!(rad, moving);
+        let mut deg: Vec<[f32; 3]> = moving.iter().map(|v| v.map(|x| x.to_degrees())).collect();
+        let note = gyro_to_si(&mut deg).unwrap();
+        assert!(note.contains("degrees per second"), "{note}");
+        for (a, b) in deg.iter().zip(&moving) {
+            assert!((a[0] - b[0]).abs() < 1e-5 && (a[1] - b[1]).abs() < 1e-5);
+        }
+        assert_eq!(gyro_to_si(&mut []), None);
     }
 }
