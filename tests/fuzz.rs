@@ -126,6 +126,32 @@ fn imu_seeds() -> Vec<Vec<u8>> {
         b"timestamp,x,y,z\n".to_vec(),
         Vec::new(),
     ]
+    .into_iter()
+    .chain(logger_seeds())
+    .collect()
+}
+
+/// The first 40 lines of the logger fixtures (header rows, named columns, time units).
+fn logger_seeds() -> Vec<Vec<u8>> {
+    [
+        "phyphox-accelerometer.csv",
+        "sensor-logger-TotalAcceleration.csv",
+        "android-gyroscope-deg.csv",
+        "core-motion-export.csv",
+        "accel-time-list.csv",
+        "ms-from-start.csv",
+    ]
+    .iter()
+    .map(|f| {
+        let text = std::fs::read_to_string(format!("core/tests/fixtures/loggers/{f}"))
+            .expect("logger fixture");
+        text.lines()
+            .take(40)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .into_bytes()
+    })
+    .collect()
 }
 
 fn skeleton_seeds() -> Vec<Vec<u8>> {

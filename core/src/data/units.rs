@@ -18,18 +18,24 @@ pub enum AccUnit {
     G,
 }
 
-/// The median |a| of `values` (0 without samples; non-finite samples skipped).
-pub fn median_magnitude(values: &[[f32; 3]]) -> f64 {
-    let mut m: Vec<f64> = values
+/// The size of each sample of `values`, non-finite ones skipped.
+fn magnitudes(values: &[[f32; 3]]) -> Vec<f64> {
+    values
         .iter()
         .map(|v| ((v[0] * v[0] + v[1] * v[1] + v[2] * v[2]) as f64).sqrt())
         .filter(|m| m.is_finite())
-        .collect();
-    if m.is_empty() {
-        return 0.0;
-    }
-    let mid = m.len() / 2;
-    *m.select_nth_unstable_by(mid, f64::total_cmp).1
+        .collect()
+}
+
+/// The `q`-quantile (0..=1, the lower neighbour) of `m`, reordering it; `None` when empty.
+fn quantile(m: &mut [f64], q: f64) -> Option<f64> {
+    let k = ((m.len() as f64 * q) as usize).min(m.len().checked_sub(1)?);
+    Some(*m.select_nth_unstable_by(k, f64::total_cmp).1)
+}
+
+/// The median |a| of `values` (0 without samples; non-finite samples skipped).
+pub fn median_magnitude(values: &[[f32; 3]]) -> f64 {
+    quantile(&mut magnitudes(values), 0.5).unwrap_or(0.0)
 }
 
 /// The unit `values` are written in, from their median |a| (module docs).
@@ -71,18 +77,9 @@ pub const DEG_PER_S_MEDIAN_ABOVE: f64 = 8.0;
 /// Converts gyroscope `values` written in degrees per second to rad/s in place, and says so;
 /// leaves values in rad/s alone (`None`).
 pub fn gyro_to_si(values: &mut [[f32; 3]]) -> Option<String> {
-    let mut m: Vec<f64> = values
-        .iter()
-        .map(|v| ((v[0] * v[0] + v[1] * v[1] + v[2] * v[2]) as f64).sqrt())
-        .filter(|m| m.is_finite())
-        .collect();
-    if m.is_empty() {
-        return None;
-    }
-    let k = (m.len() * 99 / 100).min(m.len() - 1);
-    let p99 = *m.select_nth_unstable_by(k, f64::total_cmp).1;
-    let mid = m.len() / 2;
-    let median = *m.select_nth_unstable_by(mid, f64::total_cmp).1;
+    let mut m = magnitudes(values);
+    let p99 = quantile(&mut m, 0.99)?;
+    let median = quantile(&mut m, 0.5)?;
     if p99 <= DEG_PER_S_P99_ABOVE && median <= DEG_PER_S_MEDIAN_ABOVE {
         return None;
     }
