@@ -14,13 +14,12 @@ use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::alarm::AlarmConfig;
 use crate::data::normalize::NormStats;
 use crate::data::window::{FallWindows, WindowConfig, WindowLength};
 use crate::model::{Student, StudentConfig};
-use crate::provenance::{Provenance, hex, sha256_hex};
+use crate::provenance::{Provenance, hex, sha256, sha256_hex};
 
 /// Format 1: no checksum.
 const MAGIC_V1: &[u8; 8] = b"FALLKD01";
@@ -129,7 +128,7 @@ pub fn to_bytes(header: &ModelHeader, weights: ModuleRecord) -> Result<Vec<u8>, 
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&json);
     out.extend_from_slice(&pack);
-    let sum = Sha256::digest(&out);
+    let sum = sha256(&out);
     out.extend_from_slice(&sum);
     Ok(out)
 }
@@ -153,8 +152,8 @@ pub fn read_header(bytes: &[u8]) -> Result<(ModelHeader, &[u8]), Error> {
             ));
         };
         let (body, sum) = bytes.split_at(split);
-        let actual = Sha256::digest(body);
-        if actual.as_slice() != sum {
+        let actual = sha256(body);
+        if actual != sum {
             return Err(Error::ModelFile(format!(
                 "the model file is damaged: its SHA-256 checksum does not match its contents (stored {}, computed {}); a byte changed after export, or the file is cut short. Download or export it again",
                 hex(sum),
@@ -489,7 +488,7 @@ mod tests {
         // The length field pointing past the body.
         let mut b = bytes[..bytes.len() - CHECKSUM_BYTES].to_vec();
         b[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
-        let sum = Sha256::digest(&b);
+        let sum = sha256(&b);
         b.extend_from_slice(&sum);
         let e = from_bytes(&b, &Device::flex()).unwrap_err().to_string();
         assert!(e.contains("truncated"), "{e}");

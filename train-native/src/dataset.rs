@@ -485,11 +485,13 @@ pub fn prepare(cfg: &RunConfig, root: &Path) -> Result<Prepared> {
 /// that train or validate. Test subjects are not part of it.
 pub fn data_origin(p: &Prepared, cfg: &RunConfig) -> DataOrigin {
     let o = &cfg.data.old_adults;
-    let uses = |t: &Trial| match t.key.subject.checked_sub(OLD_SUBJECT_OFFSET) {
-        Some(own) if t.key.subject > OLD_SUBJECT_OFFSET => {
-            o.val.contains(&own) || (o.train && !o.test.contains(&own))
-        }
-        _ => p.split.train.contains(&t.key.subject) || p.split.val.contains(&t.key.subject),
+    // An older adult's own number (S01 for subject 101); None for a young subject.
+    let old_own = |t: &Trial| {
+        (t.key.subject > OLD_SUBJECT_OFFSET).then(|| t.key.subject - OLD_SUBJECT_OFFSET)
+    };
+    let uses = |t: &Trial| match old_own(t) {
+        Some(own) => o.val.contains(&own) || (o.train && !o.test.contains(&own)),
+        None => p.split.train.contains(&t.key.subject) || p.split.val.contains(&t.key.subject),
     };
     let mut used: Vec<(String, &Trial)> = p
         .trials
@@ -502,9 +504,7 @@ pub fn data_origin(p: &Prepared, cfg: &RunConfig) -> DataOrigin {
     let mut old = BTreeSet::new();
     for (name, t) in &used {
         hasher.add(name, t.gyro_missing, &t.timestamps, &t.events);
-        if t.key.subject > OLD_SUBJECT_OFFSET {
-            old.insert(t.key.subject - OLD_SUBJECT_OFFSET);
-        }
+        old.extend(old_own(t));
     }
     let (sha256, recordings) = hasher.finish();
     DataOrigin {

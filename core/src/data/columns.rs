@@ -180,6 +180,11 @@ pub fn header_columns(fields: &[&str]) -> Result<Columns, String> {
     let times: Vec<usize> = (0..names.len())
         .filter(|&c| is_time_name(names[c]))
         .collect();
+    let listed = names
+        .iter()
+        .map(|n| quote(n))
+        .collect::<Vec<_>>()
+        .join(", ");
     let Some(&(sensor, xyz)) = chosen else {
         if names.len() == 4 && complete.is_empty() && times.len() <= 1 {
             return Ok(Columns {
@@ -187,22 +192,12 @@ pub fn header_columns(fields: &[&str]) -> Result<Columns, String> {
                 xyz: [1, 2, 3],
                 time_unit: time_unit(names[0]),
                 note: format!(
-                    "skipped the header line ({}): its names say nothing of the columns, read in order as time, x, y, z",
-                    names
-                        .iter()
-                        .map(|n| quote(n))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "skipped the header line ({listed}): its names say nothing of the columns, read in order as time, x, y, z"
                 ),
             });
         }
         return Err(format!(
-            "a header line without x, y and z columns (names ending in x, y and z, such as accel_x or 'Acceleration x (m/s^2)'): {}",
-            names
-                .iter()
-                .map(|n| quote(n))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "a header line without x, y and z columns (names ending in x, y and z, such as accel_x or 'Acceleration x (m/s^2)'): {listed}"
         ));
     };
     let prefix: String = sensor.chars().take(3).collect();
@@ -213,8 +208,7 @@ pub fn header_columns(fields: &[&str]) -> Result<Columns, String> {
         .or_else(|| times.first().copied())
         .ok_or_else(|| {
             format!(
-                "a header line without a time column (a name holding 'time', 'stamp', 'elapsed' or 'date'): {}",
-                names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ")
+                "a header line without a time column (a name holding 'time', 'stamp', 'elapsed' or 'date'): {listed}"
             )
         })?;
     let unit = time_unit(names[time]);

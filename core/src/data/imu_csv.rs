@@ -30,7 +30,7 @@
 
 use super::columns::{Columns, TimeUnit, header_columns};
 use super::error::DataError;
-use super::timestamp::{Stamp, parse_stamp, parse_timestamp, parse_written_stamp};
+use super::timestamp::{Stamp, parse_number_in, parse_stamp, parse_timestamp, parse_written_stamp};
 
 /// What was repaired while parsing one file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -383,20 +383,16 @@ impl<'a> ImuParser<'a> {
                 ));
             }
             let field = fields[c.time];
-            let stamp = match (field.trim().parse::<f64>(), c.time_unit) {
-                (Ok(v), Some(unit)) if v.is_finite() => {
-                    self.numeric_times = true;
-                    Stamp::Absolute(v * unit.seconds())
-                }
-                (Ok(_), None) => {
-                    self.numeric_times = true;
-                    Stamp::Absolute(
-                        parse_timestamp(field).map_err(|r| DataError::line(file, line_no, r))?,
-                    )
-                }
-                _ => parse_stamp(field).map_err(|r| {
-                    DataError::line(file, line_no, format!("column {}: {r}", c.time + 1))
-                })?,
+            let at =
+                |r: String| DataError::line(file, line_no, format!("column {}: {r}", c.time + 1));
+            let stamp = if field.trim().trim_matches('"').parse::<f64>().is_ok() {
+                self.numeric_times = true;
+                Stamp::Absolute(match c.time_unit {
+                    Some(unit) => parse_number_in(field, unit.seconds()).map_err(at)?,
+                    None => parse_timestamp(field).map_err(at)?,
+                })
+            } else {
+                parse_stamp(field).map_err(at)?
             };
             let values: Vec<(usize, &str)> = c.xyz.iter().map(|&k| (k + 1, fields[k])).collect();
             return self.sample(line_no, stamp, field, &values, is_first);
@@ -554,6 +550,21 @@ impl<'a> ImuParser<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A time in a unit its column names is held to the bounds of any other time.
+    #[test]
+    fn a_named_unit_time_beyond_the_year_5138_or_negative_is_refused() {
+        let e = parse_imu_csv("f.csv", b"Time (s),x,y,z\n0,1,2,3\n1e30,1,2,3\n").unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(
+            e.reason.contains("column 1") && e.reason.contains("too large"),
+            "{e}"
+        );
+        let e = parse_imu_csv("f.csv", b"t_ms,x,y,z\n-5,1,2,3\n").unwrap_err();
+        assert!(e.reason.contains("not a time"), "{e}");
+        let r = parse_imu_csv("f.csv", b"t_ms,x,y,z\n0,1,2,3\n20,1,2,3\n").unwrap();
+        assert_eq!(r.timestamps, vec![0.0, 0.02]);
+    }
 
     /// Every line count per chunk gives what one pass gives, repairs and errors alike.
     #[test]

@@ -131,16 +131,41 @@ pub fn parse_timestamp(field: &str) -> Result<f64, String> {
             } else {
                 v
             };
-            if secs >= MAX_UNIX_SECONDS {
-                return Err(format!(
-                    "'{}' is too large for a Unix time in seconds, milliseconds, microseconds or nanoseconds",
-                    truncate(s)
-                ));
-            }
-            Ok(secs)
+            in_range(
+                secs,
+                s,
+                "a Unix time in seconds, milliseconds, microseconds or nanoseconds",
+            )
         }
         _ => Err(format!("'{}' is not a timestamp ({EXPECTED})", truncate(s))),
     }
+}
+
+/// A numeric time field in a unit the file names (`seconds_per_unit`: 1e-3 for milliseconds),
+/// in seconds; refused when negative or not finite, and beyond [`MAX_UNIX_SECONDS`] as
+/// [`parse_timestamp`] refuses it.
+pub fn parse_number_in(field: &str, seconds_per_unit: f64) -> Result<f64, String> {
+    let s = field.trim().trim_matches('"');
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => in_range(
+            v * seconds_per_unit,
+            s,
+            "a time in the unit its column names",
+        ),
+        _ => Err(format!(
+            "'{}' is not a time (a number at least 0 in the unit its column names)",
+            truncate(s)
+        )),
+    }
+}
+
+/// `secs` when below [`MAX_UNIX_SECONDS`] (past it a double cannot hold the milliseconds
+/// between samples), else why `field`, read as `what`, is refused.
+fn in_range(secs: f64, field: &str, what: &str) -> Result<f64, String> {
+    if secs >= MAX_UNIX_SECONDS {
+        return Err(format!("'{}' is too large for {what}", truncate(field)));
+    }
+    Ok(secs)
 }
 
 fn truncate(s: &str) -> String {
