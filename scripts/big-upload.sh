@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Memory and time of a long recording (README, "Long recordings"): a generated accelerometer file
+# Memory and time of a long recording (docs/data.md, "Long recordings"): a generated accelerometer file
 # of about 215 MiB (5,063,089 samples, 35 h at 40 Hz, Unix milliseconds) through `fallkd predict`
 # (peak resident memory by /usr/bin/time) and through the page in headless Chromium on the CPU
 # backend, the release build the published page uses (scripts/big_upload.py). Outside CI: about

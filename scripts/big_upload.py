@@ -1,5 +1,5 @@
 """A long recording through the page in headless Chromium (CPU backend): memory, time, progress
-and responsiveness figures for README ("Long recordings"). Standard library only; the WebDriver
+and responsiveness figures for docs/data.md ("Long recordings"). Standard library only; the WebDriver
 calls are those of scripts/e2e.py.
 
     python3 scripts/big_upload.py SITE_DIR BIG.csv OUT.json

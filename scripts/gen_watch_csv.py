@@ -1,5 +1,5 @@
 """A generated accelerometer file (40 Hz, Unix milliseconds, a slow sine on x, noise on y): the long
-recordings of README ("Long recordings", scripts/big-upload.sh) and BENCHMARKS (benches/wasm/run.sh,
+recordings of docs/data.md ("Long recordings", scripts/big-upload.sh) and BENCHMARKS (benches/wasm/run.sh,
 its first 480,000 rows). Written to OUT.part, then renamed.
     python3 scripts/gen_watch_csv.py ROWS OUT"""
 import math, os, random, sys

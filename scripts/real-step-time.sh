@@ -4,12 +4,12 @@
 # seed 42, one run at a time, with the given fallkd binary. Prints the wall time, then each run's
 # training steps per second (the mean over its epochs, from metrics.csv) and its test line.
 #   bash scripts/real-step-time.sh FALLKD_BINARY OUT_DIR [FOLD]
-# Needs data/young and data/old (README, "Real data"); run it on an otherwise idle machine.
+# Needs data/young and data/old (docs/data.md, "Real data"); run it on an otherwise idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=$1; OUT=$2; FOLD=${3:-30}
 if [ ! -d data/young ] || [ ! -d data/old ]; then
-  echo "unpack both archives into data/ first (README, Real data)" >&2; exit 2
+  echo "unpack both archives into data/ first (docs/data.md, Real data)" >&2; exit 2
 fi
 rm -rf "$OUT" && mkdir -p "$OUT"
 KD='student.time_mode=timestamps;train.gyro_dropout=0.5;data.old_adults.train=true;student.window_features=true'

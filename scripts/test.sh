@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one command that runs every fallkd test (README "Tests"). Idempotent; installs what it needs
+# The one command that runs every fallkd test (README, "The two commands"). Idempotent; installs what it needs
 # (wasm32 target; Chromium, ChromeDriver and wasm-bindgen-cli through scripts/setup-wasm.sh).
 #   bash scripts/test.sh
 # Real-data tests run when FALLKD_SMARTFALLMM points at the unpacked SmartFallMM archive

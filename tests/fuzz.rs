@@ -8,7 +8,7 @@
 //! misordered or mis-sized output). The inputs that once failed live in `tests/fuzz-regressions/`
 //! and run in the normal test command, with a short burst of every target.
 //!
-//! The long run, outside CI (README, "Fuzzing"):
+//! The long run, outside CI (docs/data.md, "Fuzzing"):
 //! `FALLKD_FUZZ_INPUTS=1000000 cargo test --locked --test fuzz -- --ignored --nocapture`
 //! writes any failing input to `target/fuzz-failures/` and fails naming them. What no panic hook
 //! can catch (an abort, running out of memory) is found with `FALLKD_FUZZ_DUMP=1`, which writes

@@ -16,7 +16,7 @@ use fallkd_train::dataset::{
 fn root() -> PathBuf {
     let p = PathBuf::from(std::env::var_os("FALLKD_SMARTFALLMM").unwrap_or_else(|| {
         panic!(
-            "FALLKD_SMARTFALLMM is not set. Unpack ../shared/smartfallmm/*.tar.gz into data/ and set FALLKD_SMARTFALLMM=data (README, \"Real data\")"
+            "FALLKD_SMARTFALLMM is not set. Unpack ../shared/smartfallmm/*.tar.gz into data/ and set FALLKD_SMARTFALLMM=data (docs/data.md, \"Real data\")"
         )
     }));
     assert!(

@@ -58,7 +58,7 @@ enum Status {
 
 /// CPU threads per child when `parallel` children share this machine: `RAYON_NUM_THREADS` if
 /// set, else the cores divided among the children (burn's CPU backend uses rayon; on 2 cores one
-/// two-thread run trained as fast as each of two one-thread runs side by side: README, "Splits").
+/// two-thread run trained as fast as each of two one-thread runs side by side: docs/cli.md, "Splits").
 fn threads_per_child(parallel: usize) -> Option<String> {
     if std::env::var_os("RAYON_NUM_THREADS").is_some() || parallel <= 1 {
         return None;

@@ -130,9 +130,9 @@ impl Default for DataSection {
 pub struct SplitSection {
     /// `fixed` (lists below) or `loso` (fold below).
     pub kind: SplitKind,
-    /// Validation subjects (fixed). Empty: chosen automatically (README "Splits").
+    /// Validation subjects (fixed). Empty: chosen automatically (docs/cli.md, "Splits").
     pub val: Vec<u16>,
-    /// Test subjects (fixed). Empty: chosen automatically (README "Splits").
+    /// Test subjects (fixed). Empty: chosen automatically (docs/cli.md, "Splits").
     pub test: Vec<u16>,
     /// Test subject of the leave-one-subject-out fold.
     pub fold: Option<u16>,

@@ -31,6 +31,6 @@ fn tch_device(name: &str) -> Result<Device> {
 fn tch_device(name: &str) -> Result<Device> {
     bail!(
         "--device {name} needs the libtorch backend: rebuild with `cargo build --release -p fallkd-train --features tch` \
-         against a libtorch (README, \"GPU training\")"
+         against a libtorch (docs/gpu.md)"
     )
 }

@@ -737,7 +737,7 @@ fn host_and_tensor_steps_train_alike() {
         "student.window_features=true",
         "kd.enabled=true",
         &teacher,
-        // Every KD loss but COMODO, whose queue a resumed run refills (README).
+        // Every KD loss but COMODO, whose queue a resumed run refills (docs/cli.md).
         "kd.weights={task: 1, embedding: 1, gram: 1, comodo: 0, attention: 1, response: 1}",
     ];
     let (host, switched) = run(Role::Student, "student", &kd);
