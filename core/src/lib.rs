@@ -16,6 +16,7 @@ pub mod losses;
 pub mod metrics;
 pub mod model;
 pub mod model_file;
+pub mod onnx;
 pub mod perturb;
 pub mod provenance;
 pub mod rng;

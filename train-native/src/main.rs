@@ -227,6 +227,10 @@ enum Cmd {
         #[arg(long = "figure", value_parser = commands::export::parse_figure)]
         figures: Vec<fallkd_core::provenance::Figure>,
     },
+    /// Write an exported student as ONNX for watch apps (windows of up to the model's
+    /// `max_events` events with their timestamps and a mask, to the fall probability), with test
+    /// vectors of the pre-processing that stays outside the graph (docs/deploy.md).
+    ExportOnnx(commands::export_onnx::Args),
     /// Print what a model file holds: its format and checksum, architecture, threshold and
     /// alarm logic, windowing, and provenance (data hash, configuration, commit, figures).
     Inspect {
@@ -622,6 +626,7 @@ fn run() -> Result<()> {
             let n = commands::export::run(&run, &out, &opts, &burn::tensor::Device::flex())?;
             println!("exported {} ({:.1} KiB)", out.display(), n as f64 / 1024.0);
         }
+        Cmd::ExportOnnx(a) => print!("{}", commands::export_onnx::run(&a)?),
         Cmd::Inspect { file, json } => print!("{}", commands::inspect::run(&file, json)?),
         Cmd::Score {
             models,

@@ -814,3 +814,87 @@ fn score_reports_a_wearers_figures_and_the_invariance_table() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("S77"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `fallkd export-onnx` writes the ONNX model and test vectors whose probabilities are
+/// `fallkd predict`'s on the same recording; a damaged model is refused (the parity of the ONNX
+/// model itself is tests/onnx_export.rs's, with tract).
+#[test]
+fn export_onnx_writes_the_model_and_test_vectors_of_a_recording() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let model = root.join("web/assets/student.fallkd");
+    let dir = scratch("onnx");
+    let data = dir.join("data");
+    generate(&data);
+    let acc = data.join("young/accelerometer/watch/S01A10T01.csv");
+    let gyro = data.join("young/gyroscope/watch/S01A10T01.csv");
+    let (onnx, vectors) = (dir.join("student.onnx"), dir.join("vectors.json"));
+    let o = fallkd()
+        .args(["export-onnx", "--model"])
+        .arg(&model)
+        .arg("--out")
+        .arg(&onnx)
+        .arg("--vectors")
+        .arg(&vectors)
+        .arg("--acc")
+        .arg(&acc)
+        .arg("--gyro")
+        .arg(&gyro)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bytes = std::fs::read(&onnx).unwrap();
+    // ModelProto field 1 (ir_version) first, as a varint.
+    assert_eq!(bytes[0], 0x08, "a protobuf ModelProto");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&vectors).unwrap()).unwrap();
+    let got: Vec<f64> = v["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["probability"].as_f64().unwrap())
+        .collect();
+    let p = fallkd()
+        .args(["predict", "--json", "--model"])
+        .arg(&model)
+        .arg("--acc")
+        .arg(&acc)
+        .arg("--gyro")
+        .arg(&gyro)
+        .output()
+        .unwrap();
+    assert!(p.status.success(), "{}", String::from_utf8_lossy(&p.stderr));
+    let stdout = String::from_utf8_lossy(&p.stdout);
+    let json = stdout.lines().find(|l| l.starts_with('{')).unwrap();
+    let want: Vec<f64> = serde_json::from_str::<serde_json::Value>(json).unwrap()["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["prob"].as_f64().unwrap())
+        .collect();
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 1e-4, "vector {g}, predict {w}");
+    }
+    let n = v["max_events"].as_u64().unwrap() as usize;
+    let first = &v["windows"][0]["inputs"];
+    assert_eq!(first["mask"].as_array().unwrap().len(), n);
+    assert_eq!(first["timestamps"].as_array().unwrap().len(), n);
+    // A damaged model is refused, naming it.
+    let mut b = std::fs::read(&model).unwrap();
+    let at = b.len() / 2;
+    b[at] ^= 0x04;
+    let bad = dir.join("damaged.fallkd");
+    std::fs::write(&bad, &b).unwrap();
+    let o = fallkd()
+        .args(["export-onnx", "--model"])
+        .arg(&bad)
+        .arg("--out")
+        .arg(dir.join("bad.onnx"))
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && e.contains("damaged.fallkd") && e.contains("damaged"),
+        "{e}"
+    );
+    assert!(!dir.join("bad.onnx").exists());
+}

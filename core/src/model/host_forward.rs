@@ -20,33 +20,33 @@ use crate::error::Error;
 
 /// A linear layer's weights, `w` as `[input][output]` (burn's layout) and the bias.
 #[derive(Debug, Clone)]
-struct Dense {
-    w: Vec<f32>,
-    b: Vec<f32>,
-    input: usize,
-    output: usize,
+pub(crate) struct Dense {
+    pub(crate) w: Vec<f32>,
+    pub(crate) b: Vec<f32>,
+    pub(crate) input: usize,
+    pub(crate) output: usize,
 }
 
 /// LayerNorm's scale and shift (epsilon 1e-5, burn's default, which every norm here uses).
 #[derive(Debug, Clone)]
-struct Norm {
-    gamma: Vec<f32>,
-    beta: Vec<f32>,
+pub(crate) struct Norm {
+    pub(crate) gamma: Vec<f32>,
+    pub(crate) beta: Vec<f32>,
 }
 
-const LAYER_NORM_EPSILON: f32 = 1e-5;
+pub(crate) const LAYER_NORM_EPSILON: f32 = 1e-5;
 
 /// One pre-norm encoder layer.
 #[derive(Debug, Clone)]
-struct EncoderLayer {
-    norm_attention: Norm,
-    query: Dense,
-    key: Dense,
-    value: Dense,
-    output: Dense,
-    norm_ffn: Norm,
-    inner: Dense,
-    outer: Dense,
+pub(crate) struct EncoderLayer {
+    pub(crate) norm_attention: Norm,
+    pub(crate) query: Dense,
+    pub(crate) key: Dense,
+    pub(crate) value: Dense,
+    pub(crate) output: Dense,
+    pub(crate) norm_ffn: Norm,
+    pub(crate) inner: Dense,
+    pub(crate) outer: Dense,
 }
 
 /// One window's forward as a pulp operation: compiled once per instruction set (SSE2, AVX2 and
@@ -72,33 +72,33 @@ impl pulp::WithSimd for Window<'_> {
 /// See the module documentation.
 #[derive(Debug, Clone)]
 pub struct HostStudent {
-    time_mode: TimeMode,
-    heads: usize,
-    dim: usize,
-    tokens: usize,
-    event_proj: Dense,
-    event_norm: Norm,
+    pub(crate) time_mode: TimeMode,
+    pub(crate) heads: usize,
+    pub(crate) dim: usize,
+    pub(crate) tokens: usize,
+    pub(crate) event_proj: Dense,
+    pub(crate) event_norm: Norm,
     /// The resampler's query tokens `MLP(tau_j) + bias_j`, `(L, D)`: they do not depend on the
     /// window.
-    queries: Vec<f32>,
+    pub(crate) queries: Vec<f32>,
     /// `wq` of the queries, `(L, D)`.
-    queries_projected: Vec<f32>,
-    anchors: Vec<f32>,
-    locality: Option<Vec<f32>>,
-    wk: Dense,
-    wv: Dense,
-    wo: Dense,
-    out_norm: Norm,
-    positions: Option<Vec<f32>>,
-    layers: Vec<EncoderLayer>,
-    final_norm: Norm,
-    squeeze: Dense,
-    excite: Dense,
-    pool_hidden: Dense,
-    pool_score: Dense,
-    classifier: Dense,
-    feature_hidden: Option<Dense>,
-    feature_out: Option<Dense>,
+    pub(crate) queries_projected: Vec<f32>,
+    pub(crate) anchors: Vec<f32>,
+    pub(crate) locality: Option<Vec<f32>>,
+    pub(crate) wk: Dense,
+    pub(crate) wv: Dense,
+    pub(crate) wo: Dense,
+    pub(crate) out_norm: Norm,
+    pub(crate) positions: Option<Vec<f32>>,
+    pub(crate) layers: Vec<EncoderLayer>,
+    pub(crate) final_norm: Norm,
+    pub(crate) squeeze: Dense,
+    pub(crate) excite: Dense,
+    pub(crate) pool_hidden: Dense,
+    pub(crate) pool_score: Dense,
+    pub(crate) classifier: Dense,
+    pub(crate) feature_hidden: Option<Dense>,
+    pub(crate) feature_out: Option<Dense>,
 }
 
 /// `Ok` for an encoder layer the host code computes: pre-norm, plain softmax, exact GELU; else an

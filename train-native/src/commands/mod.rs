@@ -4,6 +4,7 @@ pub mod ablation;
 pub mod audit;
 pub mod evaluate;
 pub mod export;
+pub mod export_onnx;
 pub mod features;
 pub mod generate;
 pub mod inspect;
