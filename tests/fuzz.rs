@@ -20,10 +20,12 @@ use std::time::Instant;
 
 use fallkd_core::burn::tensor::Device;
 use fallkd_core::data::batch::{EventWindow, window_feature_row};
-use fallkd_core::data::imu_csv::parse_imu_csv;
+use fallkd_core::data::columns::Sensor;
+use fallkd_core::data::imu_csv::{parse_imu_csv, parse_imu_csv_for};
 use fallkd_core::data::skeleton_csv::parse_skeleton_csv;
 use fallkd_core::data::timestamp::{parse_time_of_day, parse_timestamp};
-use fallkd_core::inference::{Detector, analyze, prepare_recording};
+use fallkd_core::data::units::{AccUnit, GyroUnit, Units};
+use fallkd_core::inference::{Detector, analyze, prepare_recording, prepare_recording_in};
 use fallkd_core::rng::Rng;
 use fallkd_train::config::RunConfig;
 
@@ -140,6 +142,8 @@ fn logger_seeds() -> Vec<Vec<u8>> {
         "core-motion-export.csv",
         "accel-time-list.csv",
         "ms-from-start.csv",
+        "combined-one-time.csv",
+        "android-sensor-rows.csv",
     ]
     .iter()
     .map(|f| {
@@ -290,7 +294,13 @@ type Check<'a> = dyn Fn(&[u8]) -> Result<bool, String> + 'a;
 fn check_imu(b: &[u8]) -> Result<bool, String> {
     let parsed = parse_imu_csv("fuzz.csv", b);
     let ok = parsed.is_ok();
-    if let Ok(r) = parsed {
+    // A file holding the gyroscope too is read again for it (as the upload path does).
+    let gyro = parsed
+        .as_ref()
+        .ok()
+        .filter(|r| r.gyroscope_too)
+        .map(|_| parse_imu_csv_for("fuzz.csv", b, Sensor::Gyroscope));
+    for r in std::iter::once(parsed).chain(gyro).flatten() {
         if r.values.len() != r.timestamps.len() || r.lines.len() != r.values.len() {
             return Err("imu: columns of different lengths".into());
         }
@@ -358,6 +368,17 @@ impl Upload {
     /// every window; the model itself on one scored upload in `every`.
     fn check(&self, acc: &[u8], gyro: &[u8]) -> Result<bool, String> {
         let cfg = self.detector.header.window_config();
+        // The accelerometer file alone (it may hold the gyroscope too), with units given or not.
+        let k = self.count.get();
+        let units = Units {
+            acc: [None, Some(AccUnit::G), Some(AccUnit::MetresPerSecond2)][k % 3],
+            gyro: [None, Some(GyroUnit::DegPerS), Some(GyroUnit::RadPerS)][(k / 3) % 3],
+        };
+        if let Ok(r) = prepare_recording_in(("acc.csv", acc), None, &cfg, units)
+            && r.windows.is_empty()
+        {
+            return Err("upload: one file accepted with no window".into());
+        }
         let Ok(r) = prepare_recording(("acc.csv", acc), Some(("gyro.csv", gyro)), &cfg) else {
             return Ok(false);
         };

@@ -217,8 +217,7 @@ fn batched_analysis_equals_scoring_every_window_at_once() {
     let calls = std::cell::RefCell::new(Vec::new());
     let a = pollster::block_on(analyze_with_progress(
         &det,
-        ("a.csv", &acc),
-        None,
+        (("a.csv", &acc), None, Default::default()),
         Some(stress),
         &|p| {
             // (file being parsed, done, total); no file while scoring.

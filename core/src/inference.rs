@@ -14,8 +14,10 @@ use crate::alarm::alarms;
 use crate::data::batch::{
     EventWindow, relative_times, student_batch, student_events, window_feature_row_in,
 };
-use crate::data::imu_csv::{ImuParser, ImuRecording, parse_imu_csv};
+use crate::data::columns::Sensor;
+use crate::data::imu_csv::{ImuParser, ImuRecording, parse_imu_csv, parse_imu_csv_for};
 use crate::data::trial::{GyroPolicy, Skipped, TrialKey, assemble_trial};
+use crate::data::units::Units;
 use crate::data::window::{Purpose, WindowConfig, WindowLength, WindowPlan};
 use crate::error::{DataError, Error};
 use crate::model::{HostStudent, Student};
@@ -257,7 +259,7 @@ pub const SHORT_WINDOW_NOTE: &str =
 pub fn is_information_note(note: &str) -> bool {
     note == NO_GYROSCOPE_FILE
         || note.starts_with(GYRO_DROPOUT_PATH)
-        || note.contains(": acceleration read as g")
+        || note.contains(": acceleration read as g") && !note.contains("although")
         || note.ends_with(SHORT_WINDOW_NOTE)
 }
 
@@ -389,7 +391,17 @@ pub fn prepare_recording(
     gyro: Option<(&str, &[u8])>,
     cfg: &WindowConfig,
 ) -> Result<RecordingWindows, Error> {
-    let p = prepare_plan(acc, gyro, cfg)?;
+    prepare_recording_in(acc, gyro, cfg, Units::default())
+}
+
+/// [`prepare_recording`] with the files' units given (`None` in `units`: detected).
+pub fn prepare_recording_in(
+    acc: (&str, &[u8]),
+    gyro: Option<(&str, &[u8])>,
+    cfg: &WindowConfig,
+    units: Units,
+) -> Result<RecordingWindows, Error> {
+    let p = prepare_plan(acc, gyro, cfg, units)?;
     Ok(RecordingWindows {
         windows: (0..p.plan.len())
             .map(|i| p.plan.window(&p.trial, i))
@@ -419,12 +431,20 @@ fn prepare_plan(
     acc: (&str, &[u8]),
     gyro: Option<(&str, &[u8])>,
     cfg: &WindowConfig,
+    units: Units,
 ) -> Result<RecordingPlan, Error> {
     check_file_sizes(acc, gyro)?;
     // An unusable accelerometer file is the answer: the gyroscope's is not read then.
     let acc_rec = parse_imu_csv(acc.0, acc.1)?;
-    let gyro_rec = gyro.map(|(name, bytes)| parse_imu_csv(name, bytes));
-    plan_parsed(acc.0, acc_rec, gyro.map(|g| g.0).zip(gyro_rec), cfg)
+    let gyro_rec = match gyro {
+        Some((name, bytes)) => Some((name, parse_imu_csv(name, bytes))),
+        // A file holding both sensors: its gyroscope too.
+        None if acc_rec.gyroscope_too => {
+            Some((acc.0, parse_imu_csv_for(acc.0, acc.1, Sensor::Gyroscope)))
+        }
+        None => None,
+    };
+    plan_parsed(acc.0, acc_rec, gyro_rec, cfg, units)
 }
 
 /// Refuses a file over [`MAX_FILE_BYTES`] before anything reads it.
@@ -453,13 +473,14 @@ fn plan_parsed(
     mut acc_rec: ImuRecording,
     gyro_parsed: Option<(&str, Result<ImuRecording, DataError>)>,
     cfg: &WindowConfig,
+    units: Units,
 ) -> Result<RecordingPlan, Error> {
     let acc = (acc_name, ());
     let gyro = gyro_parsed.as_ref().map(|(name, _)| (*name, ()));
     let mut notes = Vec::new();
     // Acceleration written in g (another brand of watch, many loggers): to the m/s^2 the
     // models read, with a note.
-    if let Some(note) = crate::data::units::acc_to_si(&mut acc_rec.values) {
+    if let Some(note) = crate::data::units::acc_to_si(&mut acc_rec.values, units.acc) {
         notes.push(format!("{acc_name}: {note}"));
     }
     // Whether a note already says why the gyroscope is not used.
@@ -468,7 +489,7 @@ fn plan_parsed(
         Some((name, parsed)) => match parsed {
             Ok(mut r) => {
                 // Rotation written in degrees per second: to the rad/s the models read.
-                if let Some(note) = crate::data::units::gyro_to_si(&mut r.values) {
+                if let Some(note) = crate::data::units::gyro_to_si(&mut r.values, units.gyro) {
                     notes.push(format!("{name}: {note}"));
                 }
                 Some(r)
@@ -626,14 +647,19 @@ fn plan_parsed(
     })
 }
 
-/// Analyses a recording with `detector`, optionally under a stress perturbation.
+/// A recording's files as [`analyze_with_progress`] takes them: the accelerometer file's name and
+/// bytes (it may hold the gyroscope too), the gyroscope file's, and the units given for them.
+pub type Recording<'a> = ((&'a str, &'a [u8]), Option<(&'a str, &'a [u8])>, Units);
+
+/// Analyses a recording with `detector`, optionally under a stress perturbation (units detected;
+/// [`analyze_with_progress`] takes them given).
 pub async fn analyze(
     detector: &Detector,
     acc: (&str, &[u8]),
     gyro: Option<(&str, &[u8])>,
     stress: Option<Stress>,
 ) -> Result<Analysis, Error> {
-    analyze_with_progress(detector, acc, gyro, stress, &|_| {}).await
+    analyze_with_progress(detector, (acc, gyro, Units::default()), stress, &|_| {}).await
 }
 
 /// How far [`analyze_with_progress`] has come.
@@ -665,13 +691,13 @@ pub const PARSE_CHUNK_LINES: usize = 50_000;
 /// reporting [`Progress::Parsing`] there, so that a long file never blocks the page for long.
 async fn parse_in_chunks(
     detector: &Detector,
-    file: &str,
-    bytes: &[u8],
+    (file, bytes): (&str, &[u8]),
+    sensor: Sensor,
     progress: &dyn Fn(Progress),
 ) -> Result<ImuRecording, DataError> {
     let text = crate::data::error::csv_text(file, bytes)?;
     let total = text.len();
-    let mut parser = ImuParser::new(file, text);
+    let mut parser = ImuParser::for_sensor(file, text, sensor);
     while parser.parse(PARSE_CHUNK_LINES)? {
         progress(Progress::Parsing {
             file,
@@ -694,15 +720,22 @@ async fn parse_in_chunks(
 /// the recording only one batch of windows and the per-window results are held.
 pub async fn analyze_with_progress(
     detector: &Detector,
-    acc: (&str, &[u8]),
-    gyro: Option<(&str, &[u8])>,
+    (acc, gyro, units): Recording<'_>,
     stress: Option<Stress>,
     progress: &dyn Fn(Progress),
 ) -> Result<Analysis, Error> {
     check_file_sizes(acc, gyro)?;
-    let acc_rec = parse_in_chunks(detector, acc.0, acc.1, progress).await?;
+    let acc_rec = parse_in_chunks(detector, acc, Sensor::Accelerometer, progress).await?;
     let gyro_rec = match gyro {
-        Some((name, bytes)) => Some((name, parse_in_chunks(detector, name, bytes, progress).await)),
+        Some(g) => Some((
+            g.0,
+            parse_in_chunks(detector, g, Sensor::Gyroscope, progress).await,
+        )),
+        // A file holding both sensors: its gyroscope too.
+        None if acc_rec.gyroscope_too => Some((
+            acc.0,
+            parse_in_chunks(detector, acc, Sensor::Gyroscope, progress).await,
+        )),
         None => None,
     };
     let RecordingPlan {
@@ -710,7 +743,13 @@ pub async fn analyze_with_progress(
         trial,
         mut notes,
         low_confidence,
-    } = plan_parsed(acc.0, acc_rec, gyro_rec, &detector.header.window_config())?;
+    } = plan_parsed(
+        acc.0,
+        acc_rec,
+        gyro_rec,
+        &detector.header.window_config(),
+        units,
+    )?;
     if trial.gyro_missing {
         notes.push(if detector.header.gyro_dropout > 0.0 {
             format!(

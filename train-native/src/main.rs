@@ -278,9 +278,18 @@ enum Cmd {
         /// same names (the archive's layout), or *.csv accelerometer files.
         #[arg(long)]
         dir: Option<PathBuf>,
-        /// Gyroscope CSV (zeros when absent).
+        /// Gyroscope CSV (zeros when absent, unless the accelerometer file holds the gyroscope
+        /// too).
         #[arg(long, conflicts_with = "dir")]
         gyro: Option<PathBuf>,
+        /// The accelerometer's unit (default: detected from gravity; a note says when the values
+        /// suggest the other).
+        #[arg(long, value_enum)]
+        acc_unit: Option<fallkd_core::data::units::AccUnit>,
+        /// The gyroscope's unit (default: detected from the values' size; a note says when they
+        /// suggest the other).
+        #[arg(long, value_enum)]
+        gyro_unit: Option<fallkd_core::data::units::GyroUnit>,
         /// Print every window as JSON too.
         #[arg(long)]
         json: bool,
@@ -654,9 +663,16 @@ fn run() -> Result<()> {
             acc: None,
             dir: Some(dir),
             json,
+            acc_unit,
+            gyro_unit,
             ..
         } => {
-            let s = commands::predict::run_folder(&model, &dir, &burn::tensor::Device::flex())?;
+            let units = fallkd_core::data::units::Units {
+                acc: acc_unit,
+                gyro: gyro_unit,
+            };
+            let s =
+                commands::predict::run_folder(&model, &dir, units, &burn::tensor::Device::flex())?;
             if json {
                 println!("{}", serde_json::to_string(&s)?);
             }
@@ -685,13 +701,18 @@ fn run() -> Result<()> {
             acc,
             gyro,
             json,
+            acc_unit,
+            gyro_unit,
             ..
         } => {
             let acc = acc.context("--acc or --dir is needed")?;
+            let units = fallkd_core::data::units::Units {
+                acc: acc_unit,
+                gyro: gyro_unit,
+            };
             let a = commands::predict::run(
                 &model,
-                &acc,
-                gyro.as_deref(),
+                (&acc, gyro.as_deref(), units),
                 &burn::tensor::Device::flex(),
             )?;
             if json {

@@ -12,8 +12,10 @@
 //!   WebGPU shader compilation.
 //! - `Detector.load_default()` / `Detector.load(bytes)`: the bundled distilled student or a user's
 //!   exported `.fallkd` file; a wrong or corrupt file is a clear error.
-//! - `detector.analyze(acc, acc_name, gyro, gyro_name, stress_kind, severity, seed, on_progress)`:
-//!   parses the watch CSV with the same `fallkd-core` code as the CLI (a chunk of lines at a
+//! - `detector.analyze(acc, acc_name, gyro, gyro_name, units, stress_kind, severity, seed,
+//!   on_progress)`: parses the watch CSV (with `units` as JSON, `{"acc": "g", "gyro": null}`;
+//!   empty: detected; a file holding both sensors gives the gyroscope too) with the same
+//!   `fallkd-core` code as the CLI (a chunk of lines at a
 //!   time, yielding to the page between chunks; on the CPU backend once about 40 ms have passed),
 //!   windows it, runs the student on the clean and
 //!   (optionally) perturbed events a batch at a time, calling `on_progress(done, total, phase,
@@ -35,6 +37,7 @@ use serde::Serialize;
 use burn::tensor::Device;
 use fallkd_core::Error as CoreError;
 use fallkd_core::data::batch::EventWindow;
+use fallkd_core::data::units::Units;
 use fallkd_core::inference::{
     Analysis, Detector as CoreDetector, Pause, Progress, Stress, analyze_with_progress,
     predict_live,
@@ -436,6 +439,7 @@ impl Detector {
         acc_name: String,
         gyro: Option<Vec<u8>>,
         gyro_name: String,
+        units: String,
         stress_kind: String,
         severity: f64,
         seed: u64,
@@ -454,6 +458,7 @@ impl Detector {
                     seed,
                 })
             };
+            let units = parse_units(&units).map_err(|e| fail(&e))?;
             let t0 = now_ms();
             let progress = |p: Progress| {
                 if let Some(f) = &on_progress {
@@ -472,8 +477,11 @@ impl Detector {
             };
             let mut result = analyze_with_progress(
                 &inner,
-                (&acc_name, &acc),
-                gyro.as_deref().map(|g| (gyro_name.as_str(), g)),
+                (
+                    (&acc_name, &acc),
+                    gyro.as_deref().map(|g| (gyro_name.as_str(), g)),
+                    units,
+                ),
                 stress,
                 &progress,
             )
@@ -527,4 +535,13 @@ pub fn sample_recording(activity: u16, seed: u64) -> Result<JsValue, JsError> {
     let v = serde_json::json!({ "name": name, "accelerometer": pick("accelerometer/watch"), "gyroscope": pick("gyroscope/watch") });
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(err)
+}
+
+/// The units the page's choices give, as JSON (`{"acc": "g" | "m/s^2" | null, "gyro": "rad/s" |
+/// "deg/s" | null}`; empty: both detected), as `fallkd predict --acc-unit/--gyro-unit` take them.
+fn parse_units(json: &str) -> Result<Units, String> {
+    if json.trim().is_empty() {
+        return Ok(Units::default());
+    }
+    serde_json::from_str(json).map_err(|e| format!("units {json}: {e}"))
 }

@@ -16,6 +16,14 @@
 //!   `millis`, `(us)`, `micros`, `(ns)`, `_ns`, `nanos`.
 //!
 //! A header of four names none of which can be read is taken as time, x, y, z in that order.
+//!
+//! **One file, both sensors.** A file read for a [`Sensor`] takes that sensor's columns: the
+//! accelerometer's triple (a name with `acc`, not a `user` or `linear` acceleration without
+//! gravity), or the gyroscope's (`gyr`, `rot`, `angular`, or a bare `g`/`w` before the axis). A
+//! file with one row per sample of either sensor names it in a column `sensor`, `type`,
+//! `sensor_type` or `sensor_name`; rows of the other sensors are skipped and counted
+//! ([`Sensor::matches_value`]). [`Columns::other_sensor`] says whether the file holds a gyroscope
+//! beside the accelerometer, so that the caller reads it too.
 
 /// The unit of a numeric time column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +60,62 @@ impl TimeUnit {
     }
 }
 
+/// The sensor a file is read for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sensor {
+    /// The accelerometer (every file's, unless told otherwise).
+    #[default]
+    Accelerometer,
+    /// The gyroscope.
+    Gyroscope,
+}
+
+impl Sensor {
+    /// Its name in notes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sensor::Accelerometer => "accelerometer",
+            Sensor::Gyroscope => "gyroscope",
+        }
+    }
+
+    /// The other one.
+    pub fn other(self) -> Sensor {
+        match self {
+            Sensor::Accelerometer => Sensor::Gyroscope,
+            Sensor::Gyroscope => Sensor::Accelerometer,
+        }
+    }
+
+    /// Whether a triple's name (the columns' names less the axis, squeezed) is this sensor's.
+    fn matches_name(self, rest: &str) -> bool {
+        match self {
+            Sensor::Accelerometer => {
+                rest.contains("acc") && !rest.contains("user") && !rest.contains("linear")
+                    || rest == "a"
+            }
+            Sensor::Gyroscope => {
+                ["gyr", "rot", "angular"].iter().any(|w| rest.contains(w))
+                    || rest == "g"
+                    || rest == "w"
+            }
+        }
+    }
+
+    /// Whether a sensor column's value names this sensor: a name holding `acc` (not a linear or
+    /// uncalibrated acceleration) or Android's type number 1; `gyr` (not uncalibrated) or 4.
+    pub fn matches_value(self, value: &str) -> bool {
+        let v = value.trim().trim_matches('"').to_lowercase();
+        let uncal = v.contains("uncal");
+        match self {
+            Sensor::Accelerometer => {
+                v == "1" || v.contains("acc") && !v.contains("linear") && !uncal
+            }
+            Sensor::Gyroscope => v == "4" || v.contains("gyr") && !uncal,
+        }
+    }
+}
+
 /// Where a header row says the data is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Columns {
@@ -61,6 +125,11 @@ pub struct Columns {
     pub xyz: [usize; 3],
     /// The time unit the name gives, if it gives one.
     pub time_unit: Option<TimeUnit>,
+    /// The column naming each row's sensor, in a file of several sensors' rows, and its name.
+    pub sensor_column: Option<(usize, String)>,
+    /// The header names columns of the other sensor too (read for the accelerometer: a
+    /// gyroscope's columns). A file with a sensor column tells by its rows instead.
+    pub other_sensor: bool,
     /// What was read, for the user's notes.
     pub note: String,
 }
@@ -68,8 +137,17 @@ pub struct Columns {
 impl Columns {
     /// Fields a data line needs.
     pub fn width(&self) -> usize {
-        1 + self.time.max(self.xyz[0]).max(self.xyz[1]).max(self.xyz[2])
+        1 + self
+            .time
+            .max(self.xyz[0])
+            .max(self.xyz[1])
+            .max(self.xyz[2])
+            .max(self.sensor_column.as_ref().map_or(0, |c| c.0))
     }
+}
+
+fn is_sensor_column(name: &str) -> bool {
+    ["sensor", "type", "sensortype", "sensorname"].contains(&squeeze(name).as_str())
 }
 
 /// The name without units in brackets, lower-case, letters and digits only.
@@ -147,13 +225,14 @@ fn quote(name: &str) -> String {
 }
 
 /// Reads a header row (`fields` of a line none of whose fields is a number or a timestamp;
-/// the caller checks that). `Err` says what is missing.
-pub fn header_columns(fields: &[&str]) -> Result<Columns, String> {
+/// the caller checks that) for `sensor`. `Err` says what is missing.
+pub fn header_columns(fields: &[&str], sensor: Sensor) -> Result<Columns, String> {
     let names: Vec<&str> = fields.iter().map(|f| f.trim().trim_matches('"')).collect();
+    let sensor_column = names.iter().position(|n| is_sensor_column(n));
     // Sensors: the rest of the name -> [x, y, z] columns, in order of first appearance.
     let mut sensors: Vec<(String, [Option<usize>; 3])> = Vec::new();
     for (c, n) in names.iter().enumerate() {
-        if is_time_name(n) {
+        if is_time_name(n) || sensor_column == Some(c) {
             continue;
         }
         if let Some((k, rest)) = axis(n) {
@@ -173,10 +252,20 @@ pub fn header_columns(fields: &[&str]) -> Result<Columns, String> {
         .iter()
         .filter_map(|(r, s)| Some((r, [s[0]?, s[1]?, s[2]?])))
         .collect();
-    let chosen = complete
-        .iter()
-        .find(|(r, _)| r.contains("acc"))
-        .or_else(|| complete.first());
+    let named = |s: Sensor| complete.iter().find(|(r, _)| s.matches_name(r));
+    // The sensor's columns, else the first triple that is not the other sensor's (a file of one
+    // sensor, `time,x,y,z`, or of rows naming their sensor); read for the accelerometer (what a
+    // file is read for unless it is given as a gyroscope), any first triple.
+    let chosen = named(sensor)
+        .or_else(|| {
+            complete
+                .iter()
+                .find(|(r, _)| !sensor.other().matches_name(r))
+        })
+        .or_else(|| complete.first().filter(|_| sensor == Sensor::Accelerometer));
+    let other_sensor = sensor == Sensor::Accelerometer
+        && sensor_column.is_none()
+        && named(Sensor::Gyroscope).is_some_and(|g| Some(g) != chosen);
     let times: Vec<usize> = (0..names.len())
         .filter(|&c| is_time_name(names[c]))
         .collect();
@@ -185,12 +274,19 @@ pub fn header_columns(fields: &[&str]) -> Result<Columns, String> {
         .map(|n| quote(n))
         .collect::<Vec<_>>()
         .join(", ");
-    let Some(&(sensor, xyz)) = chosen else {
+    let Some(&(triple, xyz)) = chosen else {
+        if sensor == Sensor::Gyroscope && !complete.is_empty() {
+            return Err(format!(
+                "a header line without gyroscope columns (names holding 'gyr' or 'rot' and ending in x, y and z): {listed}"
+            ));
+        }
         if names.len() == 4 && complete.is_empty() && times.len() <= 1 {
             return Ok(Columns {
                 time: 0,
                 xyz: [1, 2, 3],
                 time_unit: time_unit(names[0]),
+                sensor_column: None,
+                other_sensor: false,
                 note: format!(
                     "skipped the header line ({listed}): its names say nothing of the columns, read in order as time, x, y, z"
                 ),
@@ -200,7 +296,7 @@ pub fn header_columns(fields: &[&str]) -> Result<Columns, String> {
             "a header line without x, y and z columns (names ending in x, y and z, such as accel_x or 'Acceleration x (m/s^2)'): {listed}"
         ));
     };
-    let prefix: String = sensor.chars().take(3).collect();
+    let prefix: String = triple.chars().take(3).collect();
     let time = times
         .iter()
         .copied()
@@ -220,16 +316,22 @@ pub fn header_columns(fields: &[&str]) -> Result<Columns, String> {
         quote(names[xyz[1]]),
         quote(names[xyz[2]]),
     );
-    if complete.len() > 1 {
+    let sensor_column = sensor_column.map(|c| (c, names[c].to_string()));
+    if let Some((c, _)) = sensor_column {
+        note += &format!(", the {}'s rows by {}", sensor.name(), quote(names[c]));
+    } else if complete.len() > 1 {
         note += &format!(
-            " (the file holds {} sensors; this one was read)",
-            complete.len()
+            " (the file holds {} sensors; the {}'s were read here)",
+            complete.len(),
+            sensor.name()
         );
     }
     Ok(Columns {
         time,
         xyz,
         time_unit: unit,
+        sensor_column,
+        other_sensor,
         note,
     })
 }
@@ -239,7 +341,11 @@ mod tests {
     use super::*;
 
     fn cols(line: &str) -> Columns {
-        header_columns(&line.split(',').collect::<Vec<_>>()).unwrap()
+        cols_for(line, Sensor::Accelerometer).unwrap()
+    }
+
+    fn cols_for(line: &str, sensor: Sensor) -> Result<Columns, String> {
+        header_columns(&line.split(',').collect::<Vec<_>>(), sensor)
     }
 
     #[test]
@@ -264,7 +370,7 @@ mod tests {
             "loggingTime(txt),accelerometerTimestamp_sinceReboot(s),accelerometerAccelerationX(G),accelerometerAccelerationY(G),accelerometerAccelerationZ(G),gyroTimestamp_sinceReboot(s),gyroRotationX(rad/s),gyroRotationY(rad/s),gyroRotationZ(rad/s)",
         );
         assert_eq!((c.time, c.xyz), (1, [2, 3, 4]));
-        assert!(c.note.contains("2 sensors"), "{}", c.note);
+        assert!(c.note.contains("2 sensors") && c.other_sensor, "{}", c.note);
         let c = cols(
             "gyroTimestamp_sinceReboot(s),gyroRotationX(rad/s),gyroRotationY(rad/s),gyroRotationZ(rad/s)",
         );
@@ -276,13 +382,50 @@ mod tests {
 
     #[test]
     fn headers_that_name_no_axes_or_no_time_are_refused_saying_what_is_missing() {
-        let e = header_columns(&["a", "b", "c", "d", "e"]).unwrap_err();
+        let acc = Sensor::Accelerometer;
+        let e = header_columns(&["a", "b", "c", "d", "e"], acc).unwrap_err();
         assert!(e.contains("without x, y and z") && e.contains("'e'"), "{e}");
-        let e = header_columns(&["ax", "ay", "az", "label"]).unwrap_err();
+        let e = header_columns(&["ax", "ay", "az", "label"], acc).unwrap_err();
         assert!(e.contains("without a time column"), "{e}");
         assert_eq!(
-            header_columns(&["a", "b", "c", "d"]).unwrap().xyz,
+            header_columns(&["a", "b", "c", "d"], acc).unwrap().xyz,
             [1, 2, 3]
         );
+        let e = cols_for("time,ax,ay,az", Sensor::Gyroscope).unwrap_err();
+        assert!(e.contains("without gyroscope columns"), "{e}");
+    }
+
+    #[test]
+    fn each_sensor_of_a_combined_file_is_found() {
+        let both = "loggingTime(txt),accelerometerTimestamp_sinceReboot(s),accelerometerAccelerationX(G),accelerometerAccelerationY(G),accelerometerAccelerationZ(G),gyroTimestamp_sinceReboot(s),gyroRotationX(rad/s),gyroRotationY(rad/s),gyroRotationZ(rad/s)";
+        let g = cols_for(both, Sensor::Gyroscope).unwrap();
+        assert_eq!((g.time, g.xyz), (5, [6, 7, 8]));
+        assert!(
+            !g.other_sensor && g.note.contains("gyroscope's"),
+            "{}",
+            g.note
+        );
+        // One time, both triples; the gyroscope first does not fool the accelerometer.
+        let a = cols("t,gx,gy,gz,ax,ay,az");
+        assert_eq!((a.time, a.xyz, a.other_sensor), (0, [4, 5, 6], true));
+        let g = cols_for("t,gx,gy,gz,ax,ay,az", Sensor::Gyroscope).unwrap();
+        assert_eq!(g.xyz, [1, 2, 3]);
+        // Gravity-free accelerations are not the accelerometer when it is there.
+        let a = cols(
+            "time,userAccelerationX,userAccelerationY,userAccelerationZ,accelerometerX,accelerometerY,accelerometerZ",
+        );
+        assert_eq!(a.xyz, [4, 5, 6]);
+        // Rows naming their sensor.
+        for sensor in [Sensor::Accelerometer, Sensor::Gyroscope] {
+            let c = cols_for("timestamp,sensor,x,y,z", sensor).unwrap();
+            assert_eq!((c.time, c.xyz), (0, [2, 3, 4]));
+            assert_eq!(c.sensor_column, Some((1, "sensor".to_string())));
+            assert!(c.note.contains("'sensor'"), "{}", c.note);
+        }
+        assert!(Sensor::Accelerometer.matches_value("android.sensor.accelerometer"));
+        assert!(!Sensor::Accelerometer.matches_value("android.sensor.linear_acceleration"));
+        assert!(Sensor::Gyroscope.matches_value("GYRO") && Sensor::Gyroscope.matches_value("4"));
+        assert!(!Sensor::Gyroscope.matches_value("android.sensor.gyroscope_uncalibrated"));
+        assert!(!Sensor::Gyroscope.matches_value("magnetometer"));
     }
 }

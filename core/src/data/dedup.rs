@@ -105,6 +105,7 @@ mod tests {
             values: t.iter().map(|_| [x, 1.0, 2.0]).collect(),
             lines: (1..=t.len()).collect(),
             repairs: Default::default(),
+            gyroscope_too: false,
         }
     }
 

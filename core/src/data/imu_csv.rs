@@ -28,7 +28,7 @@
 //! Order is kept as recorded: sorting and duplicate handling belong to trial assembly and the
 //! audit.
 
-use super::columns::{Columns, TimeUnit, header_columns};
+use super::columns::{Columns, Sensor, TimeUnit, header_columns};
 use super::error::DataError;
 use super::timestamp::{Stamp, parse_number_in, parse_stamp, parse_timestamp, parse_written_stamp};
 
@@ -53,6 +53,9 @@ pub struct Repairs {
     pub header: Option<String>,
     /// The unit numeric times were read in when the file does not say (from their steps).
     pub time_unit: Option<String>,
+    /// Rows of other sensors skipped in a file whose sensor column names each row's, with the
+    /// column's name.
+    pub other_sensor_lines: Option<(usize, String)>,
 }
 
 impl Repairs {
@@ -66,6 +69,12 @@ impl Repairs {
         let mut out = Vec::new();
         out.extend(self.header.clone());
         out.extend(self.time_unit.clone());
+        if let Some((n, column)) = &self.other_sensor_lines {
+            out.push(format!(
+                "skipped {} of other sensors (by the '{column}' column)",
+                count(*n, "line")
+            ));
+        }
         if self.header_lines_skipped > 0 {
             out.push(format!(
                 "skipped {} (pandas column names such as 'Unnamed: 3')",
@@ -129,6 +138,9 @@ pub struct ImuRecording {
     pub lines: Vec<usize>,
     /// What was repaired.
     pub repairs: Repairs,
+    /// Read for the accelerometer, the file holds a gyroscope too (its columns, or rows naming
+    /// it): [`parse_imu_csv_for`] with [`Sensor::Gyroscope`] reads it.
+    pub gyroscope_too: bool,
 }
 
 fn is_pandas_header(fields: &[&str]) -> bool {
@@ -270,9 +282,20 @@ fn field_text(f: &str) -> String {
     f.trim().chars().take(30).collect()
 }
 
-/// Parses one accelerometer or gyroscope file.
+/// Parses one accelerometer or gyroscope file (the accelerometer's columns of a file holding
+/// both).
 pub fn parse_imu_csv(file: &str, bytes: &[u8]) -> Result<ImuRecording, DataError> {
-    let mut parser = ImuParser::new(file, super::error::csv_text(file, bytes)?);
+    parse_imu_csv_for(file, bytes, Sensor::Accelerometer)
+}
+
+/// Parses `sensor`'s samples of a file ([`super::columns`]: a file holding both sensors gives
+/// each its own columns or rows; a file of one sensor is read alike for either).
+pub fn parse_imu_csv_for(
+    file: &str,
+    bytes: &[u8],
+    sensor: Sensor,
+) -> Result<ImuRecording, DataError> {
+    let mut parser = ImuParser::for_sensor(file, super::error::csv_text(file, bytes)?, sensor);
     while parser.parse(usize::MAX)? {}
     parser.finish()
 }
@@ -297,12 +320,20 @@ pub struct ImuParser<'a> {
     columns: Option<Columns>,
     /// Times were plain numbers (not written dates or times of day).
     numeric_times: bool,
+    /// The sensor read.
+    sensor: Sensor,
 }
 
 impl<'a> ImuParser<'a> {
-    /// A parser for `text`, the whole of `file`.
+    /// A parser for `text`, the whole of `file`, read for the accelerometer.
     pub fn new(file: &'a str, text: &'a str) -> ImuParser<'a> {
+        ImuParser::for_sensor(file, text, Sensor::Accelerometer)
+    }
+
+    /// A parser for `sensor`'s samples of `text`, the whole of `file`.
+    pub fn for_sensor(file: &'a str, text: &'a str, sensor: Sensor) -> ImuParser<'a> {
         ImuParser {
+            sensor,
             file,
             text,
             pos: 0,
@@ -312,6 +343,7 @@ impl<'a> ImuParser<'a> {
                 values: Vec::new(),
                 lines: Vec::new(),
                 repairs: Repairs::default(),
+                gyroscope_too: false,
             },
             first_content: true,
             layout: None,
@@ -365,8 +397,10 @@ impl<'a> ImuParser<'a> {
             return Ok(());
         }
         if is_first && is_named_header(&fields) {
-            let c = header_columns(&fields).map_err(|r| DataError::line(file, line_no, r))?;
+            let c = header_columns(&fields, self.sensor)
+                .map_err(|r| DataError::line(file, line_no, r))?;
             rec.repairs.header = Some(c.note.clone());
+            rec.gyroscope_too = self.sensor == Sensor::Accelerometer && c.other_sensor;
             self.columns = Some(c);
             return Ok(());
         }
@@ -381,6 +415,21 @@ impl<'a> ImuParser<'a> {
                         fields.len()
                     ),
                 ));
+            }
+            if let Some((k, column)) = &c.sensor_column {
+                let named = fields[*k];
+                if !self.sensor.matches_value(named) {
+                    if self.sensor == Sensor::Accelerometer
+                        && Sensor::Gyroscope.matches_value(named)
+                    {
+                        rec.gyroscope_too = true;
+                    }
+                    rec.repairs
+                        .other_sensor_lines
+                        .get_or_insert_with(|| (0, field_text(column)))
+                        .0 += 1;
+                    return Ok(());
+                }
             }
             let field = fields[c.time];
             let at =

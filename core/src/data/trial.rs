@@ -182,6 +182,7 @@ mod tests {
             values: v.iter().map(|&x| [x, x, x]).collect(),
             lines: (1..=t.len()).collect(),
             repairs: Default::default(),
+            gyroscope_too: false,
         }
     }
 

@@ -5,13 +5,18 @@ use std::path::Path;
 
 use anyhow::Result;
 use burn::tensor::Device;
-use fallkd_core::inference::{Analysis, Detector, analyze, is_information_note};
+use fallkd_core::data::units::Units;
+use fallkd_core::inference::{Analysis, Detector, analyze_with_progress, is_information_note};
 
 use crate::dataset::read;
 
+/// A recording's files: the accelerometer's (it may hold the gyroscope too), the gyroscope's,
+/// and the units given for them.
+pub type Files<'a> = (&'a Path, Option<&'a Path>, Units);
+
 /// Runs the model on the recording and returns the analysis.
-pub fn run(model: &Path, acc: &Path, gyro: Option<&Path>, device: &Device) -> Result<Analysis> {
-    analyze_files(&load(model, device)?, acc, gyro)
+pub fn run(model: &Path, files: Files<'_>, device: &Device) -> Result<Analysis> {
+    analyze_files(&load(model, device)?, files)
 }
 
 /// Loads a model file; a file without a checksum (format 1) loads with a note on stderr.
@@ -26,18 +31,22 @@ fn load(model: &Path, device: &Device) -> Result<Detector> {
 }
 
 /// One recording's files through the page's path (`analyze`).
-fn analyze_files(det: &Detector, acc: &Path, gyro: Option<&Path>) -> Result<Analysis> {
+fn analyze_files(det: &Detector, (acc, gyro, units): Files<'_>) -> Result<Analysis> {
     let acc_bytes = read(acc)?;
     let gyro_bytes = gyro.map(read).transpose()?;
     let (an, gn) = (
         acc.display().to_string(),
         gyro.map(|g| g.display().to_string()).unwrap_or_default(),
     );
-    Ok(pollster::block_on(analyze(
+    Ok(pollster::block_on(analyze_with_progress(
         det,
-        (&an, &acc_bytes),
-        gyro_bytes.as_deref().map(|g| (gn.as_str(), g)),
+        (
+            (&an, &acc_bytes),
+            gyro_bytes.as_deref().map(|g| (gn.as_str(), g)),
+            units,
+        ),
         None,
+        &|_| {},
     ))?)
 }
 
@@ -106,12 +115,17 @@ pub fn recordings_in(dir: &Path) -> Result<Vec<(std::path::PathBuf, Option<std::
 
 /// Scores every recording of `dir` (see [`recordings_in`]); a refused recording is reported
 /// with its reason and the rest go on.
-pub fn run_folder(model: &Path, dir: &Path, device: &Device) -> Result<FolderSummary> {
+pub fn run_folder(
+    model: &Path,
+    dir: &Path,
+    units: Units,
+    device: &Device,
+) -> Result<FolderSummary> {
     let det = load(model, device)?;
     let mut items = Vec::new();
     for (acc, gyro) in recordings_in(dir)? {
         let file = acc.display().to_string();
-        let result = analyze_files(&det, &acc, gyro.as_deref());
+        let result = analyze_files(&det, (&acc, gyro.as_deref(), units));
         items.push(match result {
             Ok(a) => FolderItem {
                 file,
