@@ -169,3 +169,35 @@ async fn bad_uploads_and_models_are_clear_errors() {
             .contains("6 per event")
     );
 }
+
+/// A logger's file holding both sensors, uploaded alone with its units given, is read in the
+/// browser as natively: the gyroscope from its rows, the units as given, and the same notes as
+/// the CLI's (`core/tests/logger_files.rs` reads the same fixture).
+#[wasm_bindgen_test]
+async fn one_file_of_both_sensors_with_given_units_is_read_as_natively() {
+    use fallkd_core::data::units::{GyroUnit, Units};
+    use fallkd_core::inference::{analyze_with_progress, prepare_recording_in};
+    const FILE: &[u8] = include_bytes!("../../core/tests/fixtures/loggers/android-sensor-rows.csv");
+    let det = CoreDetector::from_bytes(DEFAULT_MODEL, &Device::flex()).unwrap();
+    let units = Units {
+        acc: None,
+        gyro: Some(GyroUnit::DegPerS),
+    };
+    let a = analyze_with_progress(&det, (("rows.csv", FILE), None, units), None, &|_| {})
+        .await
+        .unwrap();
+    let has = |what: &str| a.notes.iter().any(|n| n.contains(what));
+    assert!(has("the gyroscope's rows by 'sensor'"), "{:?}", a.notes);
+    assert!(
+        has("rotation read as degrees per second, as given"),
+        "{:?}",
+        a.notes
+    );
+    assert!(!a.windows.is_empty());
+    let native =
+        prepare_recording_in(("rows.csv", FILE), None, &det.header.window_config(), units).unwrap();
+    assert!(!native.trial.gyro_missing);
+    for n in &native.notes {
+        assert!(a.notes.contains(n), "{n} missing from {:?}", a.notes);
+    }
+}
