@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod model;
 pub mod model_file;
 pub mod onnx;
+pub mod personalize;
 pub mod perturb;
 pub mod provenance;
 pub mod rng;

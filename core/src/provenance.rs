@@ -55,6 +55,35 @@ pub struct Provenance {
     pub figures: Vec<Figure>,
     /// SHA-256 of the model file this one adapted, for a personal model; empty otherwise.
     pub base_model: String,
+    /// What personalisation did, for a personal model.
+    pub personalization: Option<Personalization>,
+}
+
+/// What personalisation did (`core::personalize`), kept in a personal model's provenance.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Personalization {
+    /// Labelled recordings it learnt from.
+    pub recordings: usize,
+    /// Of them, falls.
+    pub falls: usize,
+    /// Their windows.
+    pub windows: usize,
+    /// What adapted: `threshold`, or `head and threshold`.
+    pub adapted: String,
+    /// The personal alarm threshold.
+    pub threshold: f64,
+    /// Errors (missed falls plus alarming daily-living recordings) of the base model on the
+    /// labelled recordings, each held out in cross-validation.
+    pub base_errors: usize,
+    /// The same for the personal model.
+    pub personal_errors: usize,
+    /// Whether the personal model is used (it made no more errors than the base model).
+    pub used: bool,
+    /// Why, in a sentence for the wearer.
+    pub why: String,
+    /// When (UTC, ISO 8601; from the caller's clock).
+    pub date: String,
 }
 
 /// SHA-256 of the assembled recordings, independent of file layout and order: each recording's

@@ -231,6 +231,14 @@ enum Cmd {
     /// `max_events` events with their timestamps and a mask, to the fall probability), with test
     /// vectors of the pre-processing that stays outside the graph (docs/deploy.md).
     ExportOnnx(commands::export_onnx::Args),
+    /// Adapt an exported student to its wearer from labelled recordings (a CSV of
+    /// `acc,gyro,label`): the alarm threshold, or the head and the threshold, checked by
+    /// cross-validation on the wearer's labels (the base model is kept when the personal one
+    /// does worse).
+    Personalize(commands::personalize::Args),
+    /// The personalisation protocols (full calibration, ADL-only calibration, feedback) on every
+    /// fold and lockbox wearer, each variant against the base models (results/personalize/).
+    PersonalizeStudy(commands::personalize_study::Args),
     /// Print what a model file holds: its format and checksum, architecture, threshold and
     /// alarm logic, windowing, and provenance (data hash, configuration, commit, figures).
     Inspect {
@@ -636,6 +644,8 @@ fn run() -> Result<()> {
             println!("exported {} ({:.1} KiB)", out.display(), n as f64 / 1024.0);
         }
         Cmd::ExportOnnx(a) => print!("{}", commands::export_onnx::run(&a)?),
+        Cmd::Personalize(a) => print!("{}", commands::personalize::run(&a)?),
+        Cmd::PersonalizeStudy(a) => print!("{}", commands::personalize_study::run(&a)?),
         Cmd::Inspect { file, json } => print!("{}", commands::inspect::run(&file, json)?),
         Cmd::Score {
             models,

@@ -59,8 +59,20 @@ struct Window<'a> {
     features: Option<&'a [f32]>,
 }
 
+/// One window's forward, in parts: what personalisation adapts reads the pooled trunk features
+/// and the window features apart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForwardParts {
+    /// The fall logit (the trunk's plus the window-feature path's).
+    pub logit: f32,
+    /// The trunk's pooled features `(D)`, before its classifier.
+    pub pooled: Vec<f32>,
+    /// The temporal attention over the L tokens.
+    pub attention: Vec<f32>,
+}
+
 impl pulp::WithSimd for Window<'_> {
-    type Output = Result<(f32, Vec<f32>), Error>;
+    type Output = Result<ForwardParts, Error>;
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) -> Self::Output {
@@ -120,7 +132,7 @@ pub(super) fn check_layer(
     }
 }
 
-pub(super) fn values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, Error> {
+pub(crate) fn values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, Error> {
     t.into_data()
         .convert::<f32>()
         .try_into_vec::<f32>()
@@ -569,6 +581,17 @@ impl HostStudent {
         timestamps: &[f32],
         features: Option<&[f32]>,
     ) -> Result<(f32, Vec<f32>), Error> {
+        self.forward_parts(events, timestamps, features)
+            .map(|p| (p.logit, p.attention))
+    }
+
+    /// [`Self::forward`], also returning the trunk's pooled features.
+    pub fn forward_parts(
+        &self,
+        events: &[f32],
+        timestamps: &[f32],
+        features: Option<&[f32]>,
+    ) -> Result<ForwardParts, Error> {
         pulp::Arch::new().dispatch(Window {
             host: self,
             events,
@@ -583,7 +606,7 @@ impl HostStudent {
         events: &[f32],
         timestamps: &[f32],
         features: Option<&[f32]>,
-    ) -> Result<(f32, Vec<f32>), Error> {
+    ) -> Result<ForwardParts, Error> {
         let (n, d, l) = (timestamps.len(), self.dim, self.tokens);
         let c = self.event_channels();
         if events.len() != n * c {
@@ -700,7 +723,11 @@ impl HostStudent {
             h.iter_mut().for_each(|v| *v = gelu(*v));
             logit += fo.apply(&h, 1)[0];
         }
-        Ok((logit, attention))
+        Ok(ForwardParts {
+            logit,
+            pooled,
+            attention,
+        })
     }
 }
 

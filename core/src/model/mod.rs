@@ -23,7 +23,7 @@ pub use attention_pooling::{TemporalAttentionPooling, TemporalAttentionPoolingCo
 pub use dropout::{dropout, seed_dropout, seed_training};
 pub use encoder::encoder_forward;
 pub use fixed_rate::{FixedRateStudent, FixedRateStudentConfig};
-pub use host_forward::HostStudent;
+pub use host_forward::{ForwardParts, HostStudent};
 #[cfg(not(target_arch = "wasm32"))]
 pub use host_train::{HostForward, HostInputs, HostNet, HostOutputs, OutputGrads, ParamGrad};
 pub use joint_embedding::{JointEmbedding, JointEmbeddingConfig};

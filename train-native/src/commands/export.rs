@@ -130,6 +130,7 @@ pub fn run(run: &Path, out: &Path, opts: &ExportOptions, device: &Device) -> Res
             threshold_choice,
             figures,
             base_model: String::new(),
+            personalization: None,
         }),
         file: Default::default(),
     };

@@ -9,6 +9,8 @@ pub mod features;
 pub mod generate;
 pub mod inspect;
 pub mod loso;
+pub mod personalize;
+pub mod personalize_study;
 pub mod pipeline;
 pub mod predict;
 pub mod score;

@@ -1,0 +1,490 @@
+//! Personalisation: a wearer's labelled recordings adapt an exported student to that wearer
+//! (issue #33), on the device: natively (`fallkd personalize`) and, with the same code, in the
+//! browser.
+//!
+//! What adapts ([`Adapt`]):
+//! - **threshold**: the alarm threshold, chosen on the labelled recordings (the best recording
+//!   F1; with no labelled fall, just above the highest daily-living score, never above
+//!   [`PersonalizeConfig::max_threshold`]);
+//! - **head**: the trunk's classifier and the window-feature path, fine-tuned with burn's
+//!   autodiff on the frozen trunk's pooled features, each recording scored by a smooth maximum
+//!   over its windows (an alarm is any window over the threshold), pulled toward the base
+//!   weights (an L2 anchor) with clipped steps; then the threshold as above.
+//!
+//! Safeguard: the adapted model is scored by cross-validation on the wearer's own labels
+//! (recordings held out in turn, adapted on the rest); when it makes more errors than the base
+//! model there, the base model is kept and the report says why.
+//!
+//! Only the timestamp-aware student adapts; its trunk is frozen, so every window's pooled
+//! features are computed once ([`represent`]).
+
+use burn::module::Module;
+use burn::nn::{DropoutConfig, Linear};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Tensor, TensorData, activation::log_sigmoid};
+use serde::{Deserialize, Serialize};
+
+use crate::data::batch::{EventWindow, relative_times, student_events, window_feature_row_in};
+use crate::error::Error;
+use crate::model::student::FeatureHead;
+use crate::model::{HostStudent, Student, TimestampAwareStudent};
+use crate::model_file::ModelHeader;
+
+/// What adapts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum Adapt {
+    /// The alarm threshold only.
+    Threshold,
+    /// The classifier and window-feature path, then the threshold.
+    #[default]
+    Head,
+}
+
+/// Settings of [`personalize`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PersonalizeConfig {
+    /// What adapts.
+    pub adapt: Adapt,
+    /// Full-batch Adam steps of the head.
+    pub steps: usize,
+    /// Learning rate.
+    pub lr: f64,
+    /// Weight of the L2 pull toward the base weights (per parameter, summed).
+    pub anchor: f64,
+    /// Largest gradient norm of a step.
+    pub clip: f64,
+    /// Temperature of the smooth maximum over a recording's windows (logit units).
+    pub temperature: f64,
+    /// The highest threshold adaptation may choose.
+    pub max_threshold: f64,
+    /// Folds of the cross-validation safeguard (at most one per labelled recording).
+    pub folds: usize,
+}
+
+impl Default for PersonalizeConfig {
+    fn default() -> Self {
+        PersonalizeConfig {
+            adapt: Adapt::Head,
+            steps: 60,
+            lr: 0.02,
+            anchor: 0.05,
+            clip: 1.0,
+            temperature: 0.5,
+            max_threshold: 0.9,
+            folds: 5,
+        }
+    }
+}
+
+/// One window as personalisation sees it: the frozen trunk's pooled features and the scaled
+/// window features.
+#[derive(Debug, Clone)]
+pub struct WindowRep {
+    /// Pooled trunk features `(D)`.
+    pub pooled: Vec<f32>,
+    /// Scaled window features `(F)`; empty without the window-feature path.
+    pub features: Vec<f32>,
+}
+
+/// A labelled recording's windows.
+#[derive(Debug, Clone)]
+pub struct LabelledRecording {
+    /// Its windows.
+    pub windows: Vec<WindowRep>,
+    /// Whether it holds a fall.
+    pub fall: bool,
+}
+
+/// The frozen part of the forward for each window of a recording.
+pub fn represent(
+    host: &HostStudent,
+    header: &ModelHeader,
+    windows: &[EventWindow],
+) -> Result<Vec<WindowRep>, Error> {
+    let stats = &header.stats;
+    windows
+        .iter()
+        .map(|w| {
+            let features = stats
+                .features
+                .as_ref()
+                .map(|fs| fs.apply(&window_feature_row_in(w, stats.axes)))
+                .unwrap_or_default();
+            let parts = host.forward_parts(
+                &student_events(w, stats),
+                &relative_times(w),
+                (!features.is_empty()).then_some(&features[..]),
+            )?;
+            Ok(WindowRep {
+                pooled: parts.pooled,
+                features,
+            })
+        })
+        .collect()
+}
+
+/// The adapted part of the student: its classifier and window-feature path.
+#[derive(Module, Debug)]
+pub struct Head {
+    classifier: Linear,
+    feature_head: Option<FeatureHead>,
+}
+
+impl Head {
+    /// The head of `student`, without dropout.
+    pub fn of(student: &TimestampAwareStudent) -> Head {
+        Head {
+            classifier: student.trunk.classifier.clone(),
+            feature_head: student.feature_head.as_ref().map(|h| FeatureHead {
+                hidden: h.hidden.clone(),
+                dropout: DropoutConfig::new(0.0).init(),
+                out: h.out.clone(),
+            }),
+        }
+    }
+
+    /// `student` with this head.
+    pub fn into_student(self, mut student: TimestampAwareStudent) -> TimestampAwareStudent {
+        student.trunk.classifier = self.classifier;
+        if let (Some(mine), Some(theirs)) = (self.feature_head, student.feature_head.as_mut()) {
+            theirs.hidden = mine.hidden;
+            theirs.out = mine.out;
+        }
+        student
+    }
+
+    /// The squared L2 distance of the weights from `base`'s (a head of the same shape), `(1)`.
+    pub fn distance(&self, base: &Head) -> Tensor<1> {
+        fn linear(a: &Linear, b: &Linear) -> Tensor<1> {
+            let w = (a.weight.val() - b.weight.val().detach())
+                .powf_scalar(2.0)
+                .sum();
+            match (&a.bias, &b.bias) {
+                (Some(x), Some(y)) => w + (x.val() - y.val().detach()).powf_scalar(2.0).sum(),
+                _ => w,
+            }
+        }
+        let mut d = linear(&self.classifier, &base.classifier);
+        if let (Some(a), Some(b)) = (&self.feature_head, &base.feature_head) {
+            d = d + linear(&a.hidden, &b.hidden) + linear(&a.out, &b.out);
+        }
+        d
+    }
+
+    /// Window logits.
+    ///
+    /// # Shapes
+    /// - pooled: `(W, D)`; features: `(W, F)` (a head with the window-feature path)
+    /// - output: `(W)`
+    pub fn forward(&self, pooled: Tensor<2>, features: Option<Tensor<2>>) -> Tensor<1> {
+        let [w, _] = pooled.dims();
+        let mut logits = self.classifier.forward(pooled).reshape([w]);
+        if let (Some(h), Some(f)) = (&self.feature_head, features) {
+            logits = logits + h.forward(f);
+        }
+        logits
+    }
+}
+
+/// The head's logits of every window of `recs`, on the CPU backend (no autodiff).
+fn window_logits(head: &Head, recs: &[&LabelledRecording]) -> Result<Vec<Vec<f32>>, Error> {
+    if recs.iter().all(|r| r.windows.is_empty()) {
+        return Ok(vec![Vec::new(); recs.len()]);
+    }
+    let device = Device::flex();
+    let head = head.clone().fork(&device);
+    let (pooled, features, sizes) = stack(recs, &device);
+    let logits = crate::model::host_forward::values(head.forward(pooled, features))?;
+    let mut out = Vec::with_capacity(recs.len());
+    let mut at = 0;
+    for n in sizes {
+        out.push(logits[at..at + n].to_vec());
+        at += n;
+    }
+    Ok(out)
+}
+
+/// The windows of `recs` as `(W, D)` and `(W, F)` tensors, with each recording's window count.
+fn stack(
+    recs: &[&LabelledRecording],
+    device: &Device,
+) -> (Tensor<2>, Option<Tensor<2>>, Vec<usize>) {
+    let sizes: Vec<usize> = recs.iter().map(|r| r.windows.len()).collect();
+    let all: Vec<&WindowRep> = recs.iter().flat_map(|r| &r.windows).collect();
+    let w = all.len();
+    let d = all.first().map_or(0, |x| x.pooled.len());
+    let f = all.first().map_or(0, |x| x.features.len());
+    let pooled: Vec<f32> = all.iter().flat_map(|x| x.pooled.iter().copied()).collect();
+    let pooled = Tensor::from_data(TensorData::new(pooled, [w, d]), device);
+    let features = (f > 0).then(|| {
+        let v: Vec<f32> = all
+            .iter()
+            .flat_map(|x| x.features.iter().copied())
+            .collect();
+        Tensor::from_data(TensorData::new(v, [w, f]), device)
+    });
+    (pooled, features, sizes)
+}
+
+/// A recording's score: its highest window probability (the alarm logic of one window over the
+/// threshold).
+fn score(logits: &[f32]) -> f64 {
+    let m = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    1.0 / (1.0 + (-(m as f64)).exp())
+}
+
+/// Fine-tunes `head` on `recs` (see the module documentation).
+fn fine_tune(
+    head: &Head,
+    recs: &[&LabelledRecording],
+    cfg: &PersonalizeConfig,
+) -> Result<Head, Error> {
+    let ad = Device::flex().autodiff();
+    let base = head.clone().fork(&ad).no_grad();
+    let mut head = head.clone().fork(&ad).train();
+    let (pooled, features, sizes) = stack(recs, &ad);
+    let r = recs.len();
+    let m = sizes.iter().copied().max().unwrap_or(0);
+    let w: usize = sizes.iter().sum();
+    if r == 0 || w == 0 {
+        return Ok(head.fork(&Device::flex()));
+    }
+    // Window k of recording i at (i, k) of an (R, M) grid; empty cells read a far-negative
+    // logit (index w of the logits padded by one).
+    let mut index = Vec::with_capacity(r * m);
+    let mut at = 0i64;
+    for &n in &sizes {
+        for k in 0..m {
+            index.push(if k < n { at + k as i64 } else { w as i64 });
+        }
+        at += n as i64;
+    }
+    let index = Tensor::<1, burn::tensor::Int>::from_data(TensorData::new(index, [r * m]), &ad);
+    let counts: Vec<f32> = sizes.iter().map(|&n| (n.max(1) as f32).ln()).collect();
+    let log_counts = Tensor::<1>::from_data(TensorData::new(counts, [r]), &ad);
+    let falls = recs.iter().filter(|x| x.fall).count();
+    let (pos, neg) = (falls.max(1) as f32, (r - falls).max(1) as f32);
+    let targets: Vec<f32> = recs.iter().map(|x| x.fall as u8 as f32).collect();
+    // Each class weighs half of the loss.
+    let weights: Vec<f32> = recs
+        .iter()
+        .map(|x| if x.fall { 0.5 / pos } else { 0.5 / neg })
+        .collect();
+    let targets = Tensor::<1>::from_data(TensorData::new(targets, [r]), &ad);
+    let weights = Tensor::<1>::from_data(TensorData::new(weights, [r]), &ad);
+    let tau = cfg.temperature as f32;
+    let mut optim = AdamConfig::new()
+        .with_grad_clipping(Some(burn::grad_clipping::GradientClippingConfig::Norm(
+            cfg.clip as f32,
+        )))
+        .init();
+    for _ in 0..cfg.steps {
+        let logits = head.forward(pooled.clone(), features.clone());
+        let padded = Tensor::cat(vec![logits, Tensor::full([1], -1e4, &ad)], 0);
+        let grid = padded.select(0, index.clone()).reshape([r, m]) / tau;
+        // Smooth maximum: tau log mean exp(logit / tau) over the recording's windows.
+        let top = grid.clone().max_dim(1).detach();
+        let lse = (grid - top.clone()).exp().sum_dim(1).log() + top;
+        let z = (lse.reshape([r]) - log_counts.clone()) * tau;
+        let bce = (targets.clone() * log_sigmoid(z.clone())
+            + (targets.clone().neg() + 1.0) * log_sigmoid(z.neg()))
+        .neg();
+        let loss = (bce * weights.clone()).sum() + head.distance(&base) * cfg.anchor as f32;
+        let grads = GradientsParams::from_grads(loss.backward(), &head);
+        head = optim.step(cfg.lr, head, grads);
+    }
+    Ok(head.fork(&Device::flex()))
+}
+
+/// The threshold adaptation chooses from recordings' scores: the best recording F1 (ties: the
+/// one nearest `base`), or with no fall, just above the highest daily-living score; never below
+/// the lowest score a threshold can split at, never above `max`.
+pub fn choose_threshold(scores: &[(f64, bool)], base: f64, max: f64) -> f64 {
+    let falls = scores.iter().filter(|s| s.1).count();
+    if falls == 0 {
+        let top = scores.iter().map(|s| s.0).fold(0.0, f64::max);
+        return base.max((top + 0.02).min(max));
+    }
+    let mut sorted: Vec<f64> = scores.iter().map(|s| s.0).collect();
+    sorted.sort_by(f64::total_cmp);
+    let mut candidates: Vec<f64> = sorted.windows(2).map(|w| (w[0] + w[1]) / 2.0).collect();
+    candidates.push(base);
+    let f1 = |t: f64| {
+        let tp = scores.iter().filter(|s| s.1 && s.0 >= t).count() as f64;
+        let fp = scores.iter().filter(|s| !s.1 && s.0 >= t).count() as f64;
+        let fn_ = falls as f64 - tp;
+        2.0 * tp / (2.0 * tp + fp + fn_).max(1.0)
+    };
+    candidates
+        .into_iter()
+        .filter(|&t| t <= max)
+        .map(|t| (f1(t), -(t - base).abs(), t))
+        .max_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)))
+        .map_or(base.min(max), |c| c.2)
+}
+
+/// A head and its threshold fitted to `recs`.
+fn fit(
+    base: &Head,
+    base_threshold: f64,
+    recs: &[&LabelledRecording],
+    cfg: &PersonalizeConfig,
+) -> Result<(Head, f64), Error> {
+    let head = match cfg.adapt {
+        Adapt::Threshold => base.clone(),
+        Adapt::Head => fine_tune(base, recs, cfg)?,
+    };
+    let scores: Vec<(f64, bool)> = window_logits(&head, recs)?
+        .iter()
+        .zip(recs)
+        .map(|(l, r)| (score(l), r.fall))
+        .collect();
+    Ok((
+        head,
+        choose_threshold(&scores, base_threshold, cfg.max_threshold),
+    ))
+}
+
+/// Missed falls plus alarming daily-living recordings of `head` at `threshold` on `recs`.
+fn errors(head: &Head, threshold: f64, recs: &[&LabelledRecording]) -> Result<usize, Error> {
+    Ok(window_logits(head, recs)?
+        .iter()
+        .zip(recs)
+        .filter(|(l, r)| (score(l) >= threshold) != r.fall)
+        .count())
+}
+
+/// A personal model: the adapted student, its header and what was done.
+#[derive(Debug, Clone)]
+pub struct Personal {
+    /// The student (the base model's when the safeguard kept it).
+    pub model: Student,
+    /// Its header: the personal threshold, the provenance of the adaptation.
+    pub header: ModelHeader,
+    /// What was done, and whether it is used.
+    pub report: crate::provenance::Personalization,
+}
+
+/// Adapts `model` (with `header`, the file's SHA-256 `base_sha256`) to a wearer's labelled
+/// recordings; `date` is written into the provenance. See the module documentation.
+///
+/// Errors: a model other than the timestamp-aware student, fewer than 2 labelled recordings,
+/// or weights the host forward cannot read.
+pub fn personalize(
+    model: &Student,
+    header: &ModelHeader,
+    recordings: &[LabelledRecording],
+    cfg: &PersonalizeConfig,
+    date: &str,
+) -> Result<Personal, Error> {
+    let Some(student) = model.timestamp_aware() else {
+        return Err(Error::Invalid(
+            "only the timestamp-aware student personalises, not the fixed-rate baseline".into(),
+        ));
+    };
+    let recs: Vec<&LabelledRecording> = recordings
+        .iter()
+        .filter(|r| !r.windows.is_empty())
+        .collect();
+    if recs.len() < 2 {
+        return Err(Error::Invalid(format!(
+            "{} labelled recording{} with windows: personalisation needs at least 2 (it checks \
+             itself on recordings it did not learn from)",
+            recs.len(),
+            if recs.len() == 1 { "" } else { "s" }
+        )));
+    }
+    let base = Head::of(student);
+    let base_threshold = header.alarm_config().threshold;
+    // The safeguard: each recording held out once (in `folds` folds), adapted on the rest.
+    let k = cfg.folds.clamp(2, recs.len());
+    let (mut base_errors, mut personal_errors) = (0, 0);
+    for fold in 0..k {
+        let (held, rest): (Vec<_>, Vec<_>) =
+            recs.iter().enumerate().partition(|(i, _)| i % k == fold);
+        let held: Vec<&LabelledRecording> = held.into_iter().map(|(_, r)| *r).collect();
+        let rest: Vec<&LabelledRecording> = rest.into_iter().map(|(_, r)| *r).collect();
+        let (head, t) = fit(&base, base_threshold, &rest, cfg)?;
+        base_errors += errors(&base, base_threshold, &held)?;
+        personal_errors += errors(&head, t, &held)?;
+    }
+    let (head, threshold) = fit(&base, base_threshold, &recs, cfg)?;
+    let used = personal_errors <= base_errors;
+    let falls = recs.iter().filter(|r| r.fall).count();
+    let adapted = match cfg.adapt {
+        Adapt::Threshold => "threshold",
+        Adapt::Head => "head and threshold",
+    };
+    let why = if used {
+        format!(
+            "on the labelled recordings, each held out in turn, the personal model made \
+             {personal_errors} error{} and the base model {base_errors}",
+            if personal_errors == 1 { "" } else { "s" }
+        )
+    } else {
+        format!(
+            "not used: on the labelled recordings, each held out in turn, the personal model made \
+             {personal_errors} errors and the base model {base_errors}; the base model is kept"
+        )
+    };
+    let report = crate::provenance::Personalization {
+        recordings: recs.len(),
+        falls,
+        windows: recs.iter().map(|r| r.windows.len()).sum(),
+        adapted: adapted.into(),
+        threshold: if used { threshold } else { base_threshold },
+        base_errors,
+        personal_errors,
+        used,
+        why,
+        date: date.into(),
+    };
+    let mut out = header.clone();
+    let mut provenance = out.provenance.clone().unwrap_or_default();
+    provenance.base_model = header.file.sha256.clone();
+    provenance.personalization = Some(report.clone());
+    provenance.exported = date.into();
+    out.provenance = Some(provenance);
+    let model = if used {
+        let t = threshold;
+        out.threshold = t;
+        if let Some(a) = out.alarm.as_mut() {
+            a.threshold = t;
+        }
+        Student::TimestampAware(head.into_student(student.clone()))
+    } else {
+        model.clone()
+    };
+    Ok(Personal {
+        model,
+        header: out,
+        report,
+    })
+}
+
+/// Each recording's score under `head`: its highest window probability.
+pub fn recording_scores(head: &Head, recs: &[&LabelledRecording]) -> Result<Vec<f64>, Error> {
+    Ok(window_logits(head, recs)?
+        .iter()
+        .map(|l| score(l))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_split_the_labelled_scores_or_clear_the_daily_living() {
+        // Falls at 0.4 and 0.6, daily living at 0.1 and 0.3: a threshold between 0.3 and 0.4.
+        let s = [(0.4, true), (0.6, true), (0.1, false), (0.3, false)];
+        let t = choose_threshold(&s, 0.5, 0.9);
+        assert!((t - 0.35).abs() < 1e-12, "{t}");
+        // No fall: just above the highest daily-living score, not below the base, capped.
+        assert!((choose_threshold(&[(0.7, false), (0.2, false)], 0.5, 0.9) - 0.72).abs() < 1e-12);
+        assert_eq!(choose_threshold(&[(0.2, false)], 0.5, 0.9), 0.5);
+        assert_eq!(choose_threshold(&[(0.99, false)], 0.5, 0.9), 0.9);
+    }
+}
