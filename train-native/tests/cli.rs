@@ -898,3 +898,75 @@ fn export_onnx_writes_the_model_and_test_vectors_of_a_recording() {
     );
     assert!(!dir.join("bad.onnx").exists());
 }
+
+/// `fallkd personalize`: a labels file of generated recordings gives a personal model that
+/// `inspect` describes and `predict` runs; a bad labels file is refused naming its line.
+#[test]
+fn personalize_writes_a_personal_model_from_a_labels_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let model = root.join("web/assets/student.fallkd");
+    let dir = scratch("personalize");
+    let data = dir.join("data");
+    generate(&data);
+    let mut labels = String::from("acc,gyro,label\n");
+    for a in 1..=14 {
+        let name = format!("S01A{a:02}T01.csv");
+        labels += &format!(
+            "data/young/accelerometer/watch/{name},data/young/gyroscope/watch/{name},{}\n",
+            if a >= 10 { "fall" } else { "adl" }
+        );
+    }
+    std::fs::write(dir.join("labels.csv"), &labels).unwrap();
+    let out = dir.join("personal.fallkd");
+    let o = fallkd()
+        .args(["personalize", "--model"])
+        .arg(&model)
+        .arg("--labels")
+        .arg(dir.join("labels.csv"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.contains("14 labelled recordings (5 falls"), "{text}");
+    let o = fallkd().arg("inspect").arg(&out).output().unwrap();
+    let info = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && info.contains("checksum verified"),
+        "{info}"
+    );
+    assert!(
+        info.contains("adapted from") && info.contains("personal     "),
+        "{info}"
+    );
+    let o = fallkd()
+        .args(["predict", "--model"])
+        .arg(&out)
+        .arg("--acc")
+        .arg(data.join("young/accelerometer/watch/S01A10T01.csv"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // A bad label names the file and the line.
+    std::fs::write(
+        dir.join("bad.csv"),
+        "acc,gyro,label\ndata/young/accelerometer/watch/S01A01T01.csv,,maybe\n",
+    )
+    .unwrap();
+    let o = fallkd()
+        .args(["personalize", "--model"])
+        .arg(&model)
+        .arg("--labels")
+        .arg(dir.join("bad.csv"))
+        .arg("--out")
+        .arg(dir.join("never.fallkd"))
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && e.contains("bad.csv:2") && e.contains("'maybe'"),
+        "{e}"
+    );
+    assert!(!dir.join("never.fallkd").exists());
+}

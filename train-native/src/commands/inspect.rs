@@ -123,6 +123,16 @@ pub fn run(file: &Path, json: bool) -> Result<String> {
             if !p.base_model.is_empty() {
                 line(&mut o, "adapted from", &p.base_model);
             }
+            if let Some(r) = &p.personalization {
+                line(
+                    &mut o,
+                    "personal",
+                    &format!(
+                        "{} from {} labelled recordings ({} falls, {} windows) on {}, threshold {:.3}; {}",
+                        r.adapted, r.recordings, r.falls, r.windows, r.date, r.threshold, r.why
+                    ),
+                );
+            }
             for f in &p.figures {
                 line(&mut o, "figure", &format!("{}: {}", f.name, f.value));
             }

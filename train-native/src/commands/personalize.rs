@@ -30,7 +30,7 @@ pub struct Args {
     #[arg(long)]
     pub out: PathBuf,
     /// What adapts.
-    #[arg(long, value_enum, default_value_t = Adapt::Head)]
+    #[arg(long, value_enum, default_value_t = Adapt::Auto)]
     pub adapt: Adapt,
 }
 

@@ -262,7 +262,11 @@ pub fn run(a: &Args) -> Result<String> {
                 };
                 let base_test: Vec<f64> = test.iter().map(|&i| base_scores[i]).collect();
                 let (bc, ba) = count(&base_test, base_t);
-                for (variant, adapt) in [("threshold", Adapt::Threshold), ("head", Adapt::Head)] {
+                for (variant, adapt) in [
+                    ("threshold", Adapt::Threshold),
+                    ("head", Adapt::Head),
+                    ("auto", Adapt::Auto),
+                ] {
                     let cfg = PersonalizeConfig {
                         adapt,
                         ..Default::default()
@@ -317,7 +321,7 @@ fn report(rows: &[Row]) -> String {
     );
     for group in ["folds", "lockbox"] {
         for protocol in ["full", "adl-only", "feedback"] {
-            for variant in ["threshold", "head"] {
+            for variant in ["threshold", "head", "auto"] {
                 let sel: Vec<&Row> = rows
                     .iter()
                     .filter(|r| r.group == group && r.protocol == protocol && r.variant == variant)
