@@ -186,6 +186,55 @@ fn kd_losses(c: &mut Criterion) {
     g.finish();
 }
 
+/// Personalisation of the shipped student on 20 labelled generated recordings (14 activities of
+/// one subject's first trial, 6 of its second; 10 falls), from the files' bytes to the personal
+/// model's: parsing, windowing, the frozen forward of every window, the head's fine-tuning and
+/// the 5-fold safeguard (what `fallkd personalize` and the page run).
+fn personalisation(c: &mut Criterion) {
+    use fallkd_core::personalize::{LabelledFiles, PersonalizeConfig, personalize_files};
+    let model = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/web/assets/student.fallkd"
+    ))
+    .expect("the shipped student");
+    let files = fallkd_core::synth::generate(&fallkd_core::synth::SynthConfig {
+        subjects: 1,
+        trials: 2,
+        seed: 7,
+        subject_without_gyro: false,
+    });
+    let names: Vec<(String, bool)> = (1..=14)
+        .map(|a| (format!("S01A{a:02}T01.csv"), a >= 10))
+        .chain((9..=14).map(|a| (format!("S01A{a:02}T02.csv"), a >= 10)))
+        .collect();
+    let get = |p: String| {
+        files
+            .iter()
+            .find(|(n, _)| *n == p)
+            .map(|(_, t)| t.as_bytes())
+            .expect("a generated file")
+    };
+    let labelled: Vec<LabelledFiles> = names
+        .iter()
+        .map(|(n, fall)| LabelledFiles {
+            acc: (n.as_str(), get(format!("young/accelerometer/watch/{n}"))),
+            gyro: Some((n.as_str(), get(format!("young/gyroscope/watch/{n}")))),
+            fall: *fall,
+        })
+        .collect();
+    let mut g = c.benchmark_group("personalize");
+    g.sample_size(10);
+    g.bench_function("20_recordings", |bch| {
+        bch.iter(|| {
+            personalize_files(&model, &labelled, &PersonalizeConfig::default(), "bench")
+                .expect("personalised")
+                .0
+                .len()
+        })
+    });
+    g.finish();
+}
+
 /// Every bench of this file (what `criterion_group!` would write, with a doc comment).
 pub fn benches() {
     let mut c = Criterion::default().configure_from_args();
@@ -193,6 +242,7 @@ pub fn benches() {
     inference(&mut c);
     training_step(&mut c);
     kd_losses(&mut c);
+    personalisation(&mut c);
 }
 
 criterion_main!(benches);

@@ -11,6 +11,7 @@ import base64, tempfile, http.server, json, os, socket, subprocess, sys, threadi
 from webdriver import start
 
 site, recording, out = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
+gyro_file = os.path.abspath(sys.argv[5]) if len(sys.argv) > 5 else None
 
 
 def native(arg):
@@ -116,6 +117,52 @@ try:
     print(f"[e2e] bad upload: {err!r}")
     if "broken.csv:2" not in err or "not a number" not in err:
         failures.append(f"bad upload message unclear: {err!r}")
+    # Personalisation (issue #33): a generated walk (A08) alarms; the wearer says it was not a
+    # fall, labels a generated fall (A10), personalises in the page; the walk no longer alarms,
+    # a held-out fall (the uploaded recording, another generated subject) still does, the personal
+    # model survives a reload and resets to the default.
+    call("POST", s + "/url", {"url": f"http://127.0.0.1:{http_port}/index.html?cpu"})
+    wait(lambda: js("return document.getElementById('backend').dataset.final === '1'"), "the CPU backend", timeout=300)
+
+    def analyse_sample(activity):
+        js(f"document.getElementById('result-prob').textContent = '–'; document.getElementById('sample').value = '{activity}'")
+        call("POST", f"{s}/element/{find('#load-sample')}/click", {})
+        call("POST", f"{s}/element/{find('#analyze')}/click", {})
+        wait(lambda: (t := text("#result-prob")) not in ("", "–") and t, f"the result of sample A{activity:02}", timeout=300)
+        return text("#verdict")
+
+    verdict = analyse_sample(8)
+    print(f"[e2e] personalisation: generated walk A08 before: {verdict!r}")
+    if verdict != "FALL":
+        failures.append(f"the generated walk A08 should alarm under the default model (the test's premise): {verdict!r}")
+    call("POST", f"{s}/element/{find('#label-adl')}/click", {})
+    analyse_sample(10)
+    call("POST", f"{s}/element/{find('#label-fall')}/click", {})
+    call("POST", f"{s}/element/{find('#personalize')}/click", {})
+    report = wait(lambda: text("#personal-report") or text("#error"), "the personalisation report", timeout=300)
+    print(f"[e2e] personalisation: {report!r} ({js('return window.lastPersonalizeMs'):.0f} ms in the page)")
+    if not report.startswith("Personal model in use"):
+        failures.append(f"personalisation did not give a personal model: {report!r}")
+    verdict = analyse_sample(8)
+    print(f"[e2e] personalisation: A08 after: {verdict!r}")
+    if verdict != "no fall":
+        failures.append(f"the walk labelled 'not a fall' still alarms after personalising: {verdict!r}")
+    js("document.getElementById('result-prob').textContent = '–'")
+    call("POST", f"{s}/element/{find('#acc-file')}/value", {"text": recording})
+    if gyro_file:
+        call("POST", f"{s}/element/{find('#gyro-file')}/value", {"text": gyro_file})
+    call("POST", f"{s}/element/{find('#analyze')}/click", {})
+    wait(lambda: (t := text("#result-prob")) not in ("", "–") and t, "the held-out fall's result", timeout=300)
+    print(f"[e2e] personalisation: held-out fall after: {text('#verdict')!r} ({text('#result-prob')})")
+    if text("#verdict") != "FALL":
+        failures.append(f"the held-out fall no longer alarms after personalising: {text('#verdict')!r}")
+    call("POST", s + "/url", {"url": f"http://127.0.0.1:{http_port}/index.html?cpu"})
+    wait(lambda: js("return document.getElementById('backend').dataset.final === '1'"), "the CPU backend", timeout=300)
+    if not text("#model-desc").startswith("personal model"):
+        failures.append(f"the personal model was not kept over a reload: {text('#model-desc')!r}")
+    call("POST", f"{s}/element/{find('#reset-personal')}/click", {})
+    if not text("#model-desc").startswith("default student"):
+        failures.append(f"reset did not bring the default model back: {text('#model-desc')!r}")
 except Exception as e:  # noqa: BLE001
     failures.append(f"{type(e).__name__}: {e}")
     try:

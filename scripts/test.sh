@@ -52,7 +52,7 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/web/webdriver.json" \
 CHROMEDRIVER="$(command -v chromedriver)" \
 WASM_BINDGEN_TEST_TIMEOUT=600 \
-  cargo test -p fallkd-web --target wasm32-unknown-unknown --locked
+  cargo test -p fallkd-web --target wasm32-unknown-unknown --locked -- --nocapture
 
 log "4/4 end-to-end: the page in headless Chromium (upload, result, bad upload, screenshots; its CPU bundle is the web crate without WebGPU, clippy-linted)"
 bash scripts/e2e.sh

@@ -6,7 +6,7 @@
 
 use fallkd_core::burn::tensor::Device;
 use fallkd_core::data::batch::EventWindow;
-use fallkd_core::inference::{Detector, predict_live, recording_windows};
+use fallkd_core::inference::{Detector, predict_live, prepare_recording, recording_windows};
 use fallkd_core::synth::{SynthConfig, generate};
 
 #[test]
@@ -248,4 +248,80 @@ fn batched_analysis_equals_scoring_every_window_at_once() {
     assert_eq!(calls.len(), n.div_ceil(det.batch_size));
     assert_eq!(calls.last(), Some(&(n, n)));
     assert!(calls.windows(2).all(|c| c[0].0 < c[1].0));
+}
+
+/// The personal model's side of the browser comparison (issue #33: the page and `fallkd
+/// personalize` give the same model): the bundled student personalised on generated recordings
+/// (the first trial of every activity labelled), then its threshold and its probabilities on two
+/// held-out recordings, stored in `web/tests/personal-fixture.json`, which the browser test
+/// computes again in the page's code and compares within 1e-4.
+#[test]
+fn personal_model_matches_the_browser_fixture() {
+    use fallkd_core::personalize::{LabelledFiles, PersonalizeConfig, personalize_files};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let model = std::fs::read(root.join("web/assets/student.fallkd")).unwrap();
+    let files = generate(&SynthConfig {
+        subjects: 1,
+        trials: 2,
+        seed: 7,
+        subject_without_gyro: false,
+    });
+    let get = |p: String| {
+        files
+            .iter()
+            .find(|(n, _)| *n == p)
+            .map(|(_, t)| t.as_bytes())
+            .unwrap()
+    };
+    let names: Vec<String> = (1..=14).map(|a| format!("S01A{a:02}T01.csv")).collect();
+    let labelled: Vec<LabelledFiles> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| LabelledFiles {
+            acc: (n.as_str(), get(format!("young/accelerometer/watch/{n}"))),
+            gyro: Some((n.as_str(), get(format!("young/gyroscope/watch/{n}")))),
+            fall: i + 1 >= 10,
+        })
+        .collect();
+    let (bytes, report) =
+        personalize_files(&model, &labelled, &PersonalizeConfig::default(), "fixture").unwrap();
+    let det = Detector::from_bytes(&bytes, &Device::flex()).unwrap();
+    let mut probs = Vec::new();
+    for n in ["S01A10T02.csv", "S01A01T02.csv"] {
+        let acc = get(format!("young/accelerometer/watch/{n}"));
+        let gyro = get(format!("young/gyroscope/watch/{n}"));
+        let r = prepare_recording((n, acc), Some((n, gyro)), &det.header.window_config()).unwrap();
+        let ws: Vec<EventWindow> = r.windows.iter().map(EventWindow::from).collect();
+        probs.extend(
+            pollster::block_on(det.run(&ws))
+                .unwrap()
+                .iter()
+                .map(|p| p.0),
+        );
+    }
+    let fixture = serde_json::json!({
+        "threshold": det.header.threshold,
+        "adapted": report.adapted,
+        "used": report.used,
+        "probs": probs,
+    });
+    let path = root.join("web/tests/personal-fixture.json");
+    if std::env::var_os("FALLKD_WRITE_FIXTURE").is_some() {
+        std::fs::write(&path, serde_json::to_string(&fixture).unwrap()).unwrap();
+    }
+    let stored: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&path).expect("web/tests/personal-fixture.json"),
+    )
+    .unwrap();
+    assert_eq!(stored["adapted"], fixture["adapted"]);
+    assert_eq!(stored["used"], fixture["used"]);
+    assert!((stored["threshold"].as_f64().unwrap() - det.header.threshold).abs() < 1e-9);
+    let want: Vec<f64> = serde_json::from_value(stored["probs"].clone()).unwrap();
+    assert_eq!(want.len(), probs.len());
+    for (w, p) in want.iter().zip(&probs) {
+        assert!(
+            (w - p).abs() < 1e-6,
+            "stored {w}, now {p}: regenerate the fixture"
+        );
+    }
 }

@@ -478,6 +478,55 @@ pub fn personalize(
     })
 }
 
+/// A labelled recording's files as the user gives them: the accelerometer file (it may hold the
+/// gyroscope too), the gyroscope file, and whether it holds a fall.
+#[derive(Debug, Clone, Copy)]
+pub struct LabelledFiles<'a> {
+    /// The accelerometer file's name and bytes.
+    pub acc: (&'a str, &'a [u8]),
+    /// The gyroscope file's, if any.
+    pub gyro: Option<(&'a str, &'a [u8])>,
+    /// Whether it holds a fall.
+    pub fall: bool,
+}
+
+/// The whole of personalisation as `fallkd personalize` and the page run it: the base model
+/// file's bytes and the labelled recordings' files in, the personal model file's bytes (format
+/// 2, with its provenance) and what was done out. `date` goes into the provenance.
+///
+/// Errors: a damaged base model, an unreadable recording (naming its file and line), too few
+/// labelled recordings.
+pub fn personalize_files(
+    base: &[u8],
+    files: &[LabelledFiles<'_>],
+    cfg: &PersonalizeConfig,
+    date: &str,
+) -> Result<(Vec<u8>, crate::provenance::Personalization), Error> {
+    let (header, model) = crate::model_file::from_bytes(base, &Device::flex())?;
+    let student = model.timestamp_aware().ok_or_else(|| {
+        Error::Invalid(
+            "only the timestamp-aware student personalises, not the fixed-rate baseline".into(),
+        )
+    })?;
+    let host = HostStudent::new(student)?;
+    let window = header.window_config();
+    let mut recs = Vec::with_capacity(files.len());
+    for f in files {
+        let r = crate::inference::prepare_recording(f.acc, f.gyro, &window)?;
+        let windows: Vec<EventWindow> = r.windows.iter().map(EventWindow::from).collect();
+        recs.push(LabelledRecording {
+            windows: represent(&host, &header, &windows)?,
+            fall: f.fall,
+        });
+    }
+    let p = personalize(&model, &header, &recs, cfg, date)?;
+    let record = match p.model {
+        Student::TimestampAware(m) => m.into_record(),
+        Student::FixedRate(m) => m.into_record(),
+    };
+    Ok((crate::model_file::to_bytes(&p.header, record)?, p.report))
+}
+
 /// Each recording's score under `head`: its highest window probability.
 pub fn recording_scores(head: &Head, recs: &[&LabelledRecording]) -> Result<Vec<f64>, Error> {
     Ok(window_logits(head, recs)?

@@ -940,6 +940,15 @@ fn personalize_writes_a_personal_model_from_a_labels_file() {
         info.contains("adapted from") && info.contains("personal     "),
         "{info}"
     );
+    // A personal model exports for watch apps as any model does.
+    let o = fallkd()
+        .args(["export-onnx", "--model"])
+        .arg(&out)
+        .arg("--out")
+        .arg(dir.join("personal.onnx"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = fallkd()
         .args(["predict", "--model"])
         .arg(&out)

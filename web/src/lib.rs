@@ -512,6 +512,87 @@ impl Detector {
     }
 }
 
+/// Adapts a model to its wearer (core's `personalize_files`, what `fallkd personalize` runs):
+/// `base` the model file's bytes; per labelled recording its accelerometer file (`accs[i]`, a
+/// `Uint8Array`, named `acc_names[i]`), its gyroscope file (`gyros[i]`, a `Uint8Array` or null,
+/// named `gyro_names[i]`) and `falls[i]` (1 for a fall); `adapt` is `auto`, `threshold` or `head`;
+/// `date` goes into the provenance. Resolves to `{bytes, report}`: the personal model file (load
+/// it with `Detector.load`) and what was done, as JSON (`adapted`, `recordings`, `falls`,
+/// `windows`, `threshold`, `base_errors`, `personal_errors`, `used`, `why`, `date`). Runs on the
+/// CPU backend (burn's autodiff); nothing leaves the page.
+#[allow(clippy::too_many_arguments)]
+#[wasm_bindgen]
+pub fn personalize(
+    base: Vec<u8>,
+    accs: js_sys::Array,
+    acc_names: Vec<String>,
+    gyros: js_sys::Array,
+    gyro_names: Vec<String>,
+    falls: Vec<u8>,
+    adapt: String,
+    date: String,
+) -> Result<JsValue, JsError> {
+    use fallkd_core::personalize::{Adapt, LabelledFiles, PersonalizeConfig, personalize_files};
+    let n = falls.len();
+    if accs.length() as usize != n
+        || acc_names.len() != n
+        || gyros.length() as usize != n
+        || gyro_names.len() != n
+    {
+        return Err(JsError::new(
+            "personalize: one accelerometer file, gyroscope entry, name and label per recording",
+        ));
+    }
+    let bytes = |v: JsValue| {
+        (!v.is_null() && !v.is_undefined()).then(|| js_sys::Uint8Array::new(&v).to_vec())
+    };
+    let acc: Vec<Vec<u8>> = (0..n)
+        .map(|i| bytes(accs.get(i as u32)).unwrap_or_default())
+        .collect();
+    let gyro: Vec<Option<Vec<u8>>> = (0..n).map(|i| bytes(gyros.get(i as u32))).collect();
+    let files: Vec<LabelledFiles> = (0..n)
+        .map(|i| LabelledFiles {
+            acc: (acc_names[i].as_str(), acc[i].as_slice()),
+            gyro: gyro[i].as_deref().map(|g| (gyro_names[i].as_str(), g)),
+            fall: falls[i] != 0,
+        })
+        .collect();
+    let adapt = match adapt.as_str() {
+        "auto" | "" => Adapt::Auto,
+        "threshold" => Adapt::Threshold,
+        "head" => Adapt::Head,
+        other => {
+            return Err(JsError::new(&format!(
+                "adapt '{other}': expected auto, threshold or head"
+            )));
+        }
+    };
+    let cfg = PersonalizeConfig {
+        adapt,
+        ..Default::default()
+    };
+    let (model, report) = personalize_files(&base, &files, &cfg, &date).map_err(err)?;
+    let out = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(
+        &out,
+        &"bytes".into(),
+        &js_sys::Uint8Array::from(&model[..]).into(),
+    );
+    let _ = js_sys::Reflect::set(
+        &out,
+        &"report".into(),
+        &serde_json::to_string(&report).map_err(err)?.into(),
+    );
+    Ok(out.into())
+}
+
+/// The bundled default student's file (the base a personal model adapts when no other model was
+/// loaded).
+#[wasm_bindgen]
+pub fn default_model() -> Vec<u8> {
+    DEFAULT_MODEL.to_vec()
+}
+
 /// A generated recording of `activity` (1-14): `{name, accelerometer, gyroscope}` CSV text.
 #[wasm_bindgen]
 pub fn sample_recording(activity: u16, seed: u64) -> Result<JsValue, JsError> {

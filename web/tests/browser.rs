@@ -201,3 +201,118 @@ async fn one_file_of_both_sensors_with_given_units_is_read_as_natively() {
         assert!(a.notes.contains(n), "{n} missing from {:?}", a.notes);
     }
 }
+
+/// The page's personalisation (the `personalize` binding, on the CPU backend) gives the model
+/// `fallkd personalize` gives: the same threshold and, on two held-out recordings, the same
+/// probabilities within 1e-4 as `personal-fixture.json`, which `tests/web_fixture.rs` checks
+/// against the native computation.
+#[wasm_bindgen_test]
+async fn personalising_in_the_page_gives_the_native_model() {
+    use fallkd_core::data::batch::EventWindow;
+    use fallkd_core::inference::prepare_recording;
+    use fallkd_core::synth::{SynthConfig, generate};
+    #[derive(Deserialize)]
+    struct Personal {
+        threshold: f64,
+        adapted: String,
+        used: bool,
+        probs: Vec<f64>,
+    }
+    let want: Personal = serde_json::from_str(include_str!("personal-fixture.json")).unwrap();
+    let files = generate(&SynthConfig {
+        subjects: 1,
+        trials: 2,
+        seed: 7,
+        subject_without_gyro: false,
+    });
+    let get = |p: String| {
+        files
+            .iter()
+            .find(|(n, _)| *n == p)
+            .map(|(_, t)| t.as_bytes().to_vec())
+            .unwrap()
+    };
+    let (accs, gyros) = (js_sys::Array::new(), js_sys::Array::new());
+    let names: Vec<String> = (1..=14).map(|a| format!("S01A{a:02}T01.csv")).collect();
+    for n in &names {
+        accs.push(&js_sys::Uint8Array::from(
+            &get(format!("young/accelerometer/watch/{n}"))[..],
+        ));
+        gyros.push(&js_sys::Uint8Array::from(
+            &get(format!("young/gyroscope/watch/{n}"))[..],
+        ));
+    }
+    let falls: Vec<u8> = (1..=14).map(|a| u8::from(a >= 10)).collect();
+    let out = fallkd_web::personalize(
+        DEFAULT_MODEL.to_vec(),
+        accs,
+        names.clone(),
+        gyros,
+        names,
+        falls,
+        "auto".into(),
+        "browser".into(),
+    )
+    .unwrap();
+    let bytes =
+        js_sys::Uint8Array::new(&js_sys::Reflect::get(&out, &"bytes".into()).unwrap()).to_vec();
+    let report: serde_json::Value = serde_json::from_str(
+        &js_sys::Reflect::get(&out, &"report".into())
+            .unwrap()
+            .as_string()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["adapted"], want.adapted.as_str());
+    assert_eq!(report["used"], want.used);
+    let det = CoreDetector::from_bytes(&bytes, &Device::flex()).unwrap();
+    assert!((det.header.threshold - want.threshold).abs() < 1e-9);
+    let mut probs = Vec::new();
+    for n in ["S01A10T02.csv", "S01A01T02.csv"] {
+        let acc = get(format!("young/accelerometer/watch/{n}"));
+        let gyro = get(format!("young/gyroscope/watch/{n}"));
+        let r =
+            prepare_recording((n, &acc), Some((n, &gyro)), &det.header.window_config()).unwrap();
+        let ws: Vec<EventWindow> = r.windows.iter().map(EventWindow::from).collect();
+        probs.extend(det.run(&ws).await.unwrap().iter().map(|p| p.0));
+    }
+    assert_eq!(probs.len(), want.probs.len());
+    for (p, w) in probs.iter().zip(&want.probs) {
+        assert!((p - w).abs() < 1e-4, "page {p}, native {w}");
+    }
+    // The time of 20 labelled recordings in the page (the bench `personalize/20_recordings`
+    // natively): printed, not asserted.
+    let (accs, gyros) = (js_sys::Array::new(), js_sys::Array::new());
+    let names: Vec<String> = (1..=14)
+        .map(|a| format!("S01A{a:02}T01.csv"))
+        .chain((9..=14).map(|a| format!("S01A{a:02}T02.csv")))
+        .collect();
+    for n in &names {
+        accs.push(&js_sys::Uint8Array::from(
+            &get(format!("young/accelerometer/watch/{n}"))[..],
+        ));
+        gyros.push(&js_sys::Uint8Array::from(
+            &get(format!("young/gyroscope/watch/{n}"))[..],
+        ));
+    }
+    let falls: Vec<u8> = names
+        .iter()
+        .map(|n| u8::from(n[4..6].parse::<u8>().unwrap() >= 10))
+        .collect();
+    let t0 = js_sys::Date::now();
+    fallkd_web::personalize(
+        DEFAULT_MODEL.to_vec(),
+        accs,
+        names.clone(),
+        gyros,
+        names,
+        falls,
+        "auto".into(),
+        "browser".into(),
+    )
+    .unwrap();
+    console_log!(
+        "personalising 20 labelled recordings in the page: {:.0} ms",
+        js_sys::Date::now() - t0
+    );
+}

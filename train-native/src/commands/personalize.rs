@@ -4,15 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use burn::module::Module;
-use burn::tensor::Device;
 use fallkd_core::data::batch::EventWindow;
 use fallkd_core::inference::prepare_recording;
-use fallkd_core::model::{HostStudent, Student};
-use fallkd_core::model_file::{ModelHeader, from_bytes, to_bytes};
-use fallkd_core::personalize::{
-    Adapt, LabelledRecording, PersonalizeConfig, personalize, represent,
-};
+use fallkd_core::model_file::ModelHeader;
+use fallkd_core::personalize::{Adapt, LabelledFiles, PersonalizeConfig, personalize_files};
 
 use crate::checkpoint::write_atomic;
 
@@ -120,38 +115,34 @@ pub fn recording_windows(
 
 /// Runs the command; returns what to print.
 pub fn run(a: &Args) -> Result<String> {
-    let bytes =
+    let base =
         std::fs::read(&a.model).with_context(|| format!("cannot read {}", a.model.display()))?;
-    let (header, model) = from_bytes(&bytes, &Device::flex())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?;
-    let student = model.timestamp_aware().with_context(|| {
-        format!(
-            "{}: only the timestamp-aware student personalises",
-            a.model.display()
-        )
-    })?;
-    let host = HostStudent::new(student)?;
     let labels = read_labels(&a.labels)?;
-    let mut recs = Vec::with_capacity(labels.len());
+    let read = |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+    let mut owned = Vec::with_capacity(labels.len());
     for l in &labels {
-        let windows = recording_windows(&header, &l.acc, l.gyro.as_deref())?;
-        recs.push(LabelledRecording {
-            windows: represent(&host, &header, &windows)?,
-            fall: l.fall,
-        });
+        let gyro = l
+            .gyro
+            .as_deref()
+            .map(|g| Ok::<_, anyhow::Error>((g.display().to_string(), read(g)?)))
+            .transpose()?;
+        owned.push((l.acc.display().to_string(), read(&l.acc)?, gyro, l.fall));
     }
+    let files: Vec<LabelledFiles> = owned
+        .iter()
+        .map(|(an, a, g, fall)| LabelledFiles {
+            acc: (an.as_str(), a.as_slice()),
+            gyro: g.as_ref().map(|(n, b)| (n.as_str(), b.as_slice())),
+            fall: *fall,
+        })
+        .collect();
     let cfg = PersonalizeConfig {
         adapt: a.adapt,
         ..Default::default()
     };
-    let p = personalize(&model, &header, &recs, &cfg, &crate::source::now_utc())?;
-    let record = match p.model {
-        Student::TimestampAware(m) => m.into_record(),
-        Student::FixedRate(m) => m.into_record(),
-    };
-    let out = to_bytes(&p.header, record)?;
-    write_atomic(&a.out, &out)?;
-    let r = &p.report;
+    let (bytes, r) = personalize_files(&base, &files, &cfg, &crate::source::now_utc())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?;
+    write_atomic(&a.out, &bytes)?;
     Ok(format!(
         "{} labelled recordings ({} falls, {} windows); adapted: {}; threshold {:.3}; {}\nwrote {}\n",
         r.recordings,
