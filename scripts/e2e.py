@@ -127,6 +127,10 @@ try:
     def analyse_sample(activity):
         js(f"document.getElementById('result-prob').textContent = '–'; document.getElementById('sample').value = '{activity}'")
         call("POST", f"{s}/element/{find('#load-sample')}/click", {})
+        # The sample button's own check: it names the sample it loaded, or shows why not.
+        loaded = wait(lambda: text("#input-name") or text("#error"), f"sample A{activity:02} to load", timeout=60)
+        if not loaded.startswith("generated"):
+            raise AssertionError(f"the sample button did not load A{activity:02}: {loaded!r}")
         call("POST", f"{s}/element/{find('#analyze')}/click", {})
         wait(lambda: (t := text("#result-prob")) not in ("", "–") and t, f"the result of sample A{activity:02}", timeout=300)
         return text("#verdict")
