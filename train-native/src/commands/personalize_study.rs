@@ -35,6 +35,36 @@ pub struct Args {
     /// Output folder (study.md, study.json).
     #[arg(long, default_value = "results/personalize")]
     pub out: PathBuf,
+    /// Which wearers: `folds`, `lockbox` or `all` (a setting is chosen on the folds alone).
+    #[arg(long, default_value = "all")]
+    pub wearers: String,
+    /// Adam steps of the head (default: `PersonalizeConfig::default()`'s).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Weight of the pull toward the base weights.
+    #[arg(long)]
+    pub anchor: Option<f64>,
+    /// Temperature of the smooth maximum over a recording's windows.
+    #[arg(long)]
+    pub temperature: Option<f64>,
+}
+
+impl Args {
+    /// The settings every variant runs with.
+    fn config(&self, adapt: Adapt) -> PersonalizeConfig {
+        let d = PersonalizeConfig::default();
+        PersonalizeConfig {
+            adapt,
+            steps: self.steps.unwrap_or(d.steps),
+            lr: self.lr.unwrap_or(d.lr),
+            anchor: self.anchor.unwrap_or(d.anchor),
+            temperature: self.temperature.unwrap_or(d.temperature),
+            ..d
+        }
+    }
 }
 
 /// One recording of a wearer.
@@ -209,7 +239,10 @@ fn split(
 /// Runs the study; returns the report's path.
 pub fn run(a: &Args) -> Result<String> {
     let mut rows = Vec::new();
-    for w in wearers(a)? {
+    for w in wearers(a)?
+        .into_iter()
+        .filter(|w| a.wearers == "all" || a.wearers == w.group)
+    {
         for (model_path, &seed) in w.models.iter().zip(&a.seeds) {
             let bytes = std::fs::read(model_path)
                 .with_context(|| format!("cannot read {}", model_path.display()))?;
@@ -267,10 +300,7 @@ pub fn run(a: &Args) -> Result<String> {
                     ("head", Adapt::Head),
                     ("auto", Adapt::Auto),
                 ] {
-                    let cfg = PersonalizeConfig {
-                        adapt,
-                        ..Default::default()
-                    };
+                    let cfg = a.config(adapt);
                     let (used, (pc, pa)) = if cal.len() < 2 {
                         (false, (bc, ba))
                     } else {
@@ -304,7 +334,16 @@ pub fn run(a: &Args) -> Result<String> {
         &a.out.join("study.json"),
         &serde_json::to_vec_pretty(&rows)?,
     )?;
-    let md = report(&rows);
+    let mut md = report(&rows);
+    let c = a.config(Adapt::Auto);
+    md = md.replacen(
+        "\n\n",
+        &format!(
+            "\n\nSettings: {} steps, lr {}, anchor {}, temperature {} (wearers: {}).\n\n",
+            c.steps, c.lr, c.anchor, c.temperature, a.wearers
+        ),
+        1,
+    );
     write_atomic(&a.out.join("study.md"), md.as_bytes())?;
     Ok(md)
 }
