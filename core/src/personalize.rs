@@ -40,7 +40,7 @@ pub enum Adapt {
     /// The classifier and window-feature path, then the threshold.
     Head,
     /// The head and the threshold when a fall is labelled; the threshold alone otherwise (a
-    /// head fine-tuned on daily living alone lost 13-18 % of falls in the study).
+    /// head fine-tuned on daily living alone lost 13-30 % of falls in the study).
     #[default]
     Auto,
 }
@@ -70,9 +70,10 @@ impl Default for PersonalizeConfig {
     fn default() -> Self {
         PersonalizeConfig {
             adapt: Adapt::Auto,
+            // Chosen on the fold wearers (results/personalize/grid-round3.md).
             steps: 60,
-            lr: 0.02,
-            anchor: 0.05,
+            lr: 0.05,
+            anchor: 0.01,
             clip: 1.0,
             temperature: 0.5,
             max_threshold: 0.9,
