@@ -207,19 +207,15 @@ fn personalisation(c: &mut Criterion) {
         .map(|a| (format!("S01A{a:02}T01.csv"), a >= 10))
         .chain((9..=14).map(|a| (format!("S01A{a:02}T02.csv"), a >= 10)))
         .collect();
-    let get = |p: String| {
-        files
-            .iter()
-            .find(|(n, _)| *n == p)
-            .map(|(_, t)| t.as_bytes())
-            .expect("a generated file")
-    };
     let labelled: Vec<LabelledFiles> = names
         .iter()
-        .map(|(n, fall)| LabelledFiles {
-            acc: (n.as_str(), get(format!("young/accelerometer/watch/{n}"))),
-            gyro: Some((n.as_str(), get(format!("young/gyroscope/watch/{n}")))),
-            fall: *fall,
+        .map(|(n, fall)| {
+            let (acc, gyro) = fallkd_core::synth::watch_files(&files, n).expect("a generated file");
+            LabelledFiles {
+                acc: (n.as_str(), acc),
+                gyro: Some((n.as_str(), gyro)),
+                fall: *fall,
+            }
         })
         .collect();
     let mut g = c.benchmark_group("personalize");

@@ -12,7 +12,7 @@ use fallkd_core::model::{HostStudent, TimeMode, TimestampAwareStudentConfig};
 use fallkd_core::onnx::graph::OPSET;
 use fallkd_core::onnx::student::{GraphSizes, student_graph};
 use fallkd_core::onnx::{OnnxInputs, export_student, prepare_window, proto};
-use fallkd_core::synth::{SynthConfig, generate};
+use fallkd_core::synth::{SynthConfig, generate, watch_files};
 use tract_onnx::prelude::*;
 
 type Runnable = std::sync::Arc<TypedRunnableModel>;
@@ -66,17 +66,8 @@ fn generated(name: &str) -> (Vec<u8>, Vec<u8>) {
         seed: 7,
         subject_without_gyro: false,
     });
-    let get = |p: String| {
-        files
-            .iter()
-            .find(|(n, _)| *n == p)
-            .map(|(_, t)| t.as_bytes().to_vec())
-            .unwrap()
-    };
-    (
-        get(format!("young/accelerometer/watch/{name}")),
-        get(format!("young/gyroscope/watch/{name}")),
-    )
+    let (acc, gyro) = watch_files(&files, name).unwrap();
+    (acc.to_vec(), gyro.to_vec())
 }
 
 #[test]

@@ -7,7 +7,7 @@
 use fallkd_core::burn::tensor::Device;
 use fallkd_core::data::batch::EventWindow;
 use fallkd_core::inference::{Detector, predict_live, prepare_recording, recording_windows};
-use fallkd_core::synth::{SynthConfig, generate};
+use fallkd_core::synth::{SynthConfig, generate, watch_files};
 
 #[test]
 fn bundled_student_matches_the_browser_fixture() {
@@ -266,20 +266,14 @@ fn personal_model_matches_the_browser_fixture() {
         seed: 7,
         subject_without_gyro: false,
     });
-    let get = |p: String| {
-        files
-            .iter()
-            .find(|(n, _)| *n == p)
-            .map(|(_, t)| t.as_bytes())
-            .unwrap()
-    };
+    let get = |n: &str| watch_files(&files, n).unwrap();
     let names: Vec<String> = (1..=14).map(|a| format!("S01A{a:02}T01.csv")).collect();
     let labelled: Vec<LabelledFiles> = names
         .iter()
         .enumerate()
         .map(|(i, n)| LabelledFiles {
-            acc: (n.as_str(), get(format!("young/accelerometer/watch/{n}"))),
-            gyro: Some((n.as_str(), get(format!("young/gyroscope/watch/{n}")))),
+            acc: (n.as_str(), get(n).0),
+            gyro: Some((n.as_str(), get(n).1)),
             fall: i + 1 >= 10,
         })
         .collect();
@@ -288,8 +282,7 @@ fn personal_model_matches_the_browser_fixture() {
     let det = Detector::from_bytes(&bytes, &Device::flex()).unwrap();
     let mut probs = Vec::new();
     for n in ["S01A10T02.csv", "S01A01T02.csv"] {
-        let acc = get(format!("young/accelerometer/watch/{n}"));
-        let gyro = get(format!("young/gyroscope/watch/{n}"));
+        let (acc, gyro) = get(n);
         let r = prepare_recording((n, acc), Some((n, gyro)), &det.header.window_config()).unwrap();
         let ws: Vec<EventWindow> = r.windows.iter().map(EventWindow::from).collect();
         probs.extend(

@@ -471,6 +471,19 @@ fn fmt_f(v: f64) -> String {
     s.strip_suffix('.').unwrap_or(s).to_string()
 }
 
+/// The watch files of young recording `name` (`S01A10T01.csv`) among generated `files`: the
+/// accelerometer's and the gyroscope's bytes.
+pub fn watch_files<'a>(files: &'a [(String, String)], name: &str) -> Option<(&'a [u8], &'a [u8])> {
+    let get = |sensor: &str| {
+        let path = format!("young/{sensor}/watch/{name}");
+        files
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, t)| t.as_bytes())
+    };
+    Some((get("accelerometer")?, get("gyroscope")?))
+}
+
 /// Generates the dataset: `(relative path, CSV text)` for every file.
 pub fn generate(cfg: &SynthConfig) -> Vec<(String, String)> {
     let mut files = Vec::new();

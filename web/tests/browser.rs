@@ -210,7 +210,7 @@ async fn one_file_of_both_sensors_with_given_units_is_read_as_natively() {
 async fn personalising_in_the_page_gives_the_native_model() {
     use fallkd_core::data::batch::EventWindow;
     use fallkd_core::inference::prepare_recording;
-    use fallkd_core::synth::{SynthConfig, generate};
+    use fallkd_core::synth::{SynthConfig, generate, watch_files};
     #[derive(Deserialize)]
     struct Personal {
         threshold: f64,
@@ -225,23 +225,19 @@ async fn personalising_in_the_page_gives_the_native_model() {
         seed: 7,
         subject_without_gyro: false,
     });
-    let get = |p: String| {
-        files
-            .iter()
-            .find(|(n, _)| *n == p)
-            .map(|(_, t)| t.as_bytes().to_vec())
-            .unwrap()
+    let get = |n: &str| watch_files(&files, n).unwrap();
+    // The files of `names` as the page hands them over: two arrays of Uint8Arrays.
+    let arrays = |names: &[String]| {
+        let (accs, gyros) = (js_sys::Array::new(), js_sys::Array::new());
+        for n in names {
+            let (acc, gyro) = get(n);
+            accs.push(&js_sys::Uint8Array::from(acc));
+            gyros.push(&js_sys::Uint8Array::from(gyro));
+        }
+        (accs, gyros)
     };
-    let (accs, gyros) = (js_sys::Array::new(), js_sys::Array::new());
     let names: Vec<String> = (1..=14).map(|a| format!("S01A{a:02}T01.csv")).collect();
-    for n in &names {
-        accs.push(&js_sys::Uint8Array::from(
-            &get(format!("young/accelerometer/watch/{n}"))[..],
-        ));
-        gyros.push(&js_sys::Uint8Array::from(
-            &get(format!("young/gyroscope/watch/{n}"))[..],
-        ));
-    }
+    let (accs, gyros) = arrays(&names);
     let falls: Vec<u8> = (1..=14).map(|a| u8::from(a >= 10)).collect();
     let out = fallkd_web::personalize(
         DEFAULT_MODEL.to_vec(),
@@ -269,10 +265,8 @@ async fn personalising_in_the_page_gives_the_native_model() {
     assert!((det.header.threshold - want.threshold).abs() < 1e-9);
     let mut probs = Vec::new();
     for n in ["S01A10T02.csv", "S01A01T02.csv"] {
-        let acc = get(format!("young/accelerometer/watch/{n}"));
-        let gyro = get(format!("young/gyroscope/watch/{n}"));
-        let r =
-            prepare_recording((n, &acc), Some((n, &gyro)), &det.header.window_config()).unwrap();
+        let (acc, gyro) = get(n);
+        let r = prepare_recording((n, acc), Some((n, gyro)), &det.header.window_config()).unwrap();
         let ws: Vec<EventWindow> = r.windows.iter().map(EventWindow::from).collect();
         probs.extend(det.run(&ws).await.unwrap().iter().map(|p| p.0));
     }
@@ -282,19 +276,11 @@ async fn personalising_in_the_page_gives_the_native_model() {
     }
     // The time of 20 labelled recordings in the page (the bench `personalize/20_recordings`
     // natively): printed, not asserted.
-    let (accs, gyros) = (js_sys::Array::new(), js_sys::Array::new());
     let names: Vec<String> = (1..=14)
         .map(|a| format!("S01A{a:02}T01.csv"))
         .chain((9..=14).map(|a| format!("S01A{a:02}T02.csv")))
         .collect();
-    for n in &names {
-        accs.push(&js_sys::Uint8Array::from(
-            &get(format!("young/accelerometer/watch/{n}"))[..],
-        ));
-        gyros.push(&js_sys::Uint8Array::from(
-            &get(format!("young/gyroscope/watch/{n}"))[..],
-        ));
-    }
+    let (accs, gyros) = arrays(&names);
     let falls: Vec<u8> = names
         .iter()
         .map(|n| u8::from(n[4..6].parse::<u8>().unwrap() >= 10))

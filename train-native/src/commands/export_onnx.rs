@@ -133,17 +133,10 @@ fn windows(
         seed: 7,
         subject_without_gyro: false,
     });
-    let get = |p: String| {
-        files
-            .iter()
-            .find(|(n, _)| *n == p)
-            .map(|(_, t)| t.as_bytes())
-            .with_context(|| format!("the generated data has no {p}"))
-    };
     let mut out = Vec::new();
     for name in ["S01A10T01.csv", "S01A01T01.csv"] {
-        let acc = get(format!("young/accelerometer/watch/{name}"))?;
-        let gyro = get(format!("young/gyroscope/watch/{name}"))?;
+        let (acc, gyro) = fallkd_core::synth::watch_files(&files, name)
+            .with_context(|| format!("the generated data has no {name}"))?;
         out.extend(cut(name, acc, Some((name, gyro)))?);
     }
     Ok((
