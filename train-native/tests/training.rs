@@ -23,6 +23,7 @@ use fallkd_train::trainer::{
 
 #[test]
 fn teacher_loss_goes_down_and_checkpoints_round_trip() {
+    let _serial = serial();
     let dir = scratch("teacher");
     let cfg = tiny(&dir, &[]);
     let data = prepare(&cfg, cfg.data.root.as_ref().unwrap()).unwrap();
@@ -69,6 +70,7 @@ fn teacher_loss_goes_down_and_checkpoints_round_trip() {
 
 #[test]
 fn resume_continues_where_it_stopped() {
+    let _serial = serial();
     let dir = scratch("resume");
     let cfg = tiny(&dir, &["train.epochs=4"]);
     let data = prepare(&cfg, cfg.data.root.as_ref().unwrap()).unwrap();
@@ -127,6 +129,7 @@ fn val_losses(run: &Path) -> Vec<f64> {
 
 #[test]
 fn weight_average_validates_checkpoints_and_resumes_exactly() {
+    let _serial = serial();
     let dir = scratch("ema");
     let cfg = tiny(&dir, &["train.epochs=3", "train.ema=0.9"]);
     let data = prepare(&cfg, cfg.data.root.as_ref().unwrap()).unwrap();
@@ -169,6 +172,7 @@ fn weight_average_validates_checkpoints_and_resumes_exactly() {
 
 #[test]
 fn distillation_with_every_loss_and_export_round_trip() {
+    let _serial = serial();
     let dir = scratch("kd");
     let cfg = tiny(&dir, &["train.epochs=2"]);
     let data = prepare(&cfg, cfg.data.root.as_ref().unwrap()).unwrap();
@@ -298,6 +302,7 @@ fn distillation_with_every_loss_and_export_round_trip() {
 
 #[test]
 fn validation_loss_picks_the_epoch_with_the_lowest_loss() {
+    let _serial = serial();
     let dir = scratch("select");
     let cfg = tiny(&dir, &["train.epochs=4", "train.select=val-loss"]);
     let data = prepare(&cfg, cfg.data.root.as_ref().unwrap()).unwrap();
@@ -374,6 +379,7 @@ fn exported_student(
 
 #[test]
 fn window_feature_student_trains_exports_and_scores_the_same() {
+    let _serial = serial();
     let (data, _header, student, native, b) =
         exported_student("wf", "student.window_features=true");
     let fs = data
@@ -410,6 +416,7 @@ fn window_feature_student_trains_exports_and_scores_the_same() {
 
 #[test]
 fn magnitude_channel_student_trains_exports_and_scores_the_same() {
+    let _serial = serial();
     let (data, header, student, native, b) =
         exported_student("mag", "student.magnitude_channels=true");
     assert!(data.stats.magnitude.is_some(), "magnitude scaling fitted");
@@ -433,6 +440,7 @@ fn magnitude_channel_student_trains_exports_and_scores_the_same() {
 
 #[test]
 fn broken_configs_are_rejected_naming_the_key() {
+    let _serial = serial();
     let dir = scratch("config");
     let bad = dir.join("bad.yaml");
     std::fs::write(&bad, "train:\n  lrr: 0.1\n").unwrap();
@@ -556,6 +564,7 @@ fn broken_configs_are_rejected_naming_the_key() {
 
 #[test]
 fn stress_test_writes_curves() {
+    let _serial = serial();
     let dir = scratch("stress");
     let cfg = tiny(&dir, &["train.epochs=1"]);
     let data = prepare(&cfg, cfg.data.root.as_ref().unwrap()).unwrap();
@@ -593,6 +602,7 @@ fn stress_test_writes_curves() {
 
 #[test]
 fn recovery_publishes_a_committed_stage_once_and_tolerates_a_half_removed_one() {
+    let _serial = serial();
     use fallkd_train::trainer::recover_checkpoint;
     let dir = scratch("recover");
     let stage = dir.join("ckpt").join("2");
@@ -625,6 +635,7 @@ fn recovery_publishes_a_committed_stage_once_and_tolerates_a_half_removed_one() 
 
 #[test]
 fn the_cached_kd_teacher_outputs_are_the_teachers_own() {
+    let _serial = serial();
     let dir = scratch("teacher-cache");
     let cfg = tiny(&dir, &["train.epochs=1"]);
     let data = prepare(&cfg, cfg.data.root.as_ref().unwrap()).unwrap();
@@ -709,6 +720,7 @@ fn assert_losses_close(a: &[f64], b: &[f64], tol: f64, what: &str) {
 
 #[test]
 fn host_and_tensor_steps_train_alike() {
+    let _serial = serial();
     // A run on the host step, against the same run switched to the tensor step after its first
     // epoch (resumed from the same weights and optimiser state): the same dropout masks, so the
     // two steps differ by float rounding only.
@@ -746,6 +758,7 @@ fn host_and_tensor_steps_train_alike() {
 
 #[test]
 fn host_step_outputs_equal_the_tensor_forward_on_a_training_batch() {
+    let _serial = serial();
     let dir = scratch("host-batch");
     let ad = Device::flex().autodiff();
     for role in [Role::Teacher, Role::Student] {
@@ -795,4 +808,13 @@ fn host_step_outputs_equal_the_tensor_forward_on_a_training_batch() {
                 .is_none()
         );
     }
+}
+
+/// burn's CPU device has one random generator per process, which every run seeds and draws its
+/// initial weights and dropout from: tests that train here run one at a time, so that a run's
+/// numbers are its seed's alone (run concurrently, another test's draws interleave, and two runs
+/// of one seed differ: `host_and_tensor_steps_train_alike` failed 1 time in 3 so).
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
