@@ -1,7 +1,7 @@
 //! `fallkd export-onnx`: the student's scoring path as an ONNX model for watch apps, with test
 //! vectors of the pre-processing that stays outside the graph (docs/deploy.md).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use burn::tensor::Device;
@@ -113,19 +113,8 @@ fn windows(
             .map_err(|e| anyhow::anyhow!("{e}"))
     };
     if let Some(acc) = &a.acc {
-        let read =
-            |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
-        let (acc_name, acc_bytes) = (acc.display().to_string(), read(acc)?);
-        let gyro = match &a.gyro {
-            Some(g) => Some((g.display().to_string(), read(g)?)),
-            None => None,
-        };
-        let w = cut(
-            &acc_name,
-            &acc_bytes,
-            gyro.as_ref().map(|(n, b)| (n.as_str(), b.as_slice())),
-        )?;
-        return Ok((acc_name, w));
+        let w = super::personalize::recording_windows(header, acc, a.gyro.as_deref())?;
+        return Ok((acc.display().to_string(), w));
     }
     let files = generate(&SynthConfig {
         subjects: 1,
