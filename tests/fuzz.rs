@@ -18,8 +18,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use fallkd_core::batch::{EventWindow, window_feature_row};
 use fallkd_core::burn::tensor::Device;
-use fallkd_core::data::batch::{EventWindow, window_feature_row};
 use fallkd_core::data::columns::Sensor;
 use fallkd_core::data::imu_csv::{parse_imu_csv, parse_imu_csv_for};
 use fallkd_core::data::skeleton_csv::parse_skeleton_csv;

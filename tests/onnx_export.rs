@@ -4,11 +4,10 @@
 //! every variant the exporter covers (time modes, locality, positions, magnitude channels, the
 //! window-feature path) on windows from one event to full, one at a time and batched.
 
-use fallkd_core::burn::module::{Module, ModuleMapper, Param};
-use fallkd_core::burn::tensor::{Device, Distribution, Tensor};
-use fallkd_core::data::batch::EventWindow;
+use fallkd_core::batch::EventWindow;
+use fallkd_core::burn::tensor::Device;
 use fallkd_core::inference::{Detector, prepare_recording};
-use fallkd_core::model::{HostStudent, TimeMode, TimestampAwareStudentConfig};
+use fallkd_core::model::{HostStudent, TimeMode, TimestampAwareStudentConfig, jitter};
 use fallkd_core::onnx::graph::OPSET;
 use fallkd_core::onnx::student::{GraphSizes, student_graph};
 use fallkd_core::onnx::{OnnxInputs, export_student, prepare_window, proto};
@@ -128,19 +127,6 @@ fn the_shipped_student_gives_the_native_probabilities() {
     assert!(lo < 0.2 && hi > 0.8, "windows both sides of the threshold");
 }
 
-/// Moves every weight off its initial value (layer norm scales start at one and shifts at zero,
-/// where a swapped scale and shift would go unseen).
-struct Jitter;
-
-impl ModuleMapper for Jitter {
-    fn map_float<const D: usize>(&mut self, p: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        p.map(|t| {
-            let noise = Tensor::random(t.shape(), Distribution::Normal(0.0, 0.2), &t.device());
-            t + noise
-        })
-    }
-}
-
 /// `n` valid events of `c` channels with bursty, duplicated and gapped timestamps, padded to
 /// `max` (features `f` long).
 fn window(n: usize, max: usize, c: usize, f: usize, seed: u32) -> OnnxInputs {
@@ -197,7 +183,7 @@ fn every_student_variant_gives_the_host_forward() {
             .with_embed_dim(24)
             .with_num_tokens(16)
             .with_num_heads(3);
-        let student = cfg.init(&device).map(&mut Jitter);
+        let student = jitter(cfg.init(&device), 0.2);
         let host = HostStudent::new(&student).unwrap();
         let f = if features {
             fallkd_core::features::NUM_FEATURES

@@ -4,8 +4,8 @@
 //! the browser tests (CPU and WebGPU) compare against. Regenerate after changing the model:
 //! `FALLKD_WRITE_FIXTURE=1 cargo test --test web_fixture`.
 
+use fallkd_core::batch::EventWindow;
 use fallkd_core::burn::tensor::Device;
-use fallkd_core::data::batch::EventWindow;
 use fallkd_core::inference::{Detector, predict_live, prepare_recording, recording_windows};
 use fallkd_core::synth::{SynthConfig, generate, watch_files};
 

@@ -11,7 +11,7 @@ use burn::tensor::{Device, Tensor, activation::sigmoid};
 use serde::{Deserialize, Serialize};
 
 use crate::alarm::alarms;
-use crate::data::batch::{
+use crate::batch::{
     EventWindow, relative_times, student_batch, student_events, window_feature_row_in,
 };
 use crate::data::columns::Sensor;
@@ -695,7 +695,7 @@ async fn parse_in_chunks(
     sensor: Sensor,
     progress: &dyn Fn(Progress),
 ) -> Result<ImuRecording, DataError> {
-    let text = crate::data::error::csv_text(file, bytes)?;
+    let text = crate::error::csv_text(file, bytes)?;
     let total = text.len();
     let mut parser = ImuParser::for_sensor(file, text, sensor);
     while parser.parse(PARSE_CHUNK_LINES)? {

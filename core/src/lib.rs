@@ -5,6 +5,7 @@
 //! code runs natively and in the browser (wasm32).
 
 pub mod alarm;
+pub mod batch;
 pub mod data;
 pub mod error;
 pub use error::Error;

@@ -134,6 +134,23 @@ pub fn choose_threshold(probs: &[f64], labels: &[bool], rule: ThresholdRule) -> 
     }
 }
 
+/// Mean log loss of probabilities against labels (probabilities clamped to [1e-7, 1 - 1e-7]).
+pub fn log_loss(probs: &[f64], labels: &[bool]) -> f64 {
+    let n = probs.len().min(labels.len());
+    if n == 0 {
+        return 0.0;
+    }
+    let s: f64 = probs
+        .iter()
+        .zip(labels)
+        .map(|(&p, &y)| {
+            let p = p.clamp(1e-7, 1.0 - 1e-7);
+            if y { -p.ln() } else { -(1.0 - p).ln() }
+        })
+        .sum();
+    s / n as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,7 +24,7 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData, activation::log_sigmoid};
 use serde::{Deserialize, Serialize};
 
-use crate::data::batch::{EventWindow, relative_times, student_events, window_feature_row_in};
+use crate::batch::{EventWindow, relative_times, student_events, window_feature_row_in};
 use crate::error::Error;
 use crate::model::student::FeatureHead;
 use crate::model::{HostStudent, Student, TimestampAwareStudent};

@@ -6,9 +6,9 @@
 //! (How a trained model holds under resampling and cuts, which no construction makes exact, is
 //! measured on real recordings by `fallkd score --invariance` and `tests/invariance_shipped.rs`.)
 
+use fallkd_core::batch::{EventWindow, window_feature_row_in};
 use fallkd_core::burn::module::Module;
 use fallkd_core::burn::tensor::Device;
-use fallkd_core::data::batch::{EventWindow, window_feature_row_in};
 use fallkd_core::data::gravity::Axes;
 use fallkd_core::data::imu_csv::parse_imu_csv;
 use fallkd_core::data::normalize::{FeatureStats, NormStats};

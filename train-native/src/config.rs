@@ -15,6 +15,18 @@ use fallkd_core::model::{SkeletonTransformerConfig, StudentConfig, TimestampAwar
 use fallkd_core::perturb::PerturbConfig;
 use serde::{Deserialize, Serialize};
 
+/// Which training step a run takes (`train.step`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepKind {
+    /// The host step on the CPU backend for the teacher and the timestamp-aware student; the
+    /// tensor step elsewhere (other devices, the fixed-rate baseline).
+    #[default]
+    Auto,
+    /// Always burn's autodiff over the tensor forward.
+    Tensor,
+}
+
 /// Everything a run needs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -350,7 +362,7 @@ pub struct TrainSection {
     /// timestamp-aware student on the CPU backend; burn's autodiff elsewhere) or `tensor` (burn's
     /// autodiff over the tensor forward everywhere). Both take the same dropout masks and give
     /// the same gradients up to float rounding.
-    pub step: crate::host_step::StepKind,
+    pub step: StepKind,
 }
 
 impl Default for TrainSection {
@@ -371,7 +383,7 @@ impl Default for TrainSection {
             hard_negatives: 0,
             ema: 0.0,
             perturb: PerturbConfig::default(),
-            step: crate::host_step::StepKind::Auto,
+            step: StepKind::Auto,
         }
     }
 }

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use fallkd_core::data::batch::{EventWindow, events_in, window_feature_row_in};
+use fallkd_core::batch::{EventWindow, events_in, window_feature_row_in};
 use fallkd_core::data::dedup::{Duplicate, content_hash, find_duplicates};
 use fallkd_core::data::events::Event;
 use fallkd_core::data::gravity::Axes;

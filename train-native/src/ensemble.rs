@@ -172,7 +172,7 @@ impl Ensemble {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trainer::RunSummary;
+    use crate::run_dir::RunSummary;
     use fallkd_core::data::trial::TrialKey;
     use fallkd_core::metrics::BinaryMetrics;
 

@@ -29,7 +29,7 @@ use fallkd_core::metrics::{BinaryMetrics, ThresholdRule, binary_metrics, choose_
 use fallkd_core::stats::{format_p, mean_std, paired};
 
 use crate::predictions::{Prediction, Recording, Set};
-use crate::trainer::RunSummary;
+use crate::run_dir::RunSummary;
 
 /// One finished run of a study.
 #[derive(Debug, Clone)]

@@ -16,20 +16,9 @@ use fallkd_core::model::{
     TimestampAwareStudent,
 };
 
-use crate::config::RunConfig;
-use crate::trainer::{Batch, Model};
-
-/// Which training step a run takes (`train.step`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StepKind {
-    /// The host step on the CPU backend for the teacher and the timestamp-aware student; the
-    /// tensor step elsewhere (other devices, the fixed-rate baseline).
-    #[default]
-    Auto,
-    /// Always burn's autodiff over the tensor forward.
-    Tensor,
-}
+use crate::batcher::Batch;
+use crate::config::{RunConfig, StepKind};
+use crate::model::Model;
 
 /// One step's host forward, kept for its backward.
 pub struct HostStep {

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use fallkd_core::losses::AttentionDivergence;
 use fallkd_core::model::TimeMode;
 use fallkd_train::config::{RunConfig, StudentArch, explicit_keys};
-use fallkd_train::trainer::Role;
+use fallkd_train::run_dir::Role;
 use fallkd_train::{commands, device};
 
 #[derive(Parser)]

@@ -5,8 +5,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use fallkd_core::data::normalize::NormStats;
 
+use fallkd_core::metrics::BinaryMetrics;
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::write_atomic;
 use crate::config::RunConfig;
-use crate::trainer::{RunSummary, TrainState};
 
 /// The folder of one run (`fallkd train-teacher`, `train-student`, `train-features --out DIR`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +93,7 @@ impl RunDir {
     }
 
     /// What a finished run trained (from its summary).
-    pub fn role(&self) -> Result<crate::trainer::Role> {
+    pub fn role(&self) -> Result<Role> {
         Ok(self.summary()?.role)
     }
 
@@ -142,4 +145,214 @@ mod tests {
         let e = format!("{:#}", d.config().unwrap_err());
         assert!(e.contains("config.yaml"), "{e}");
     }
+}
+
+/// What a run trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// The skeleton teacher.
+    Teacher,
+    /// A student (timestamp-aware or fixed-rate, per `student.arch`).
+    Student,
+}
+
+/// One epoch's numbers.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// Epoch (1-based).
+    pub epoch: usize,
+    /// Mean training loss and its parts.
+    pub loss: f64,
+    /// Task part.
+    pub task: f64,
+    /// Embedding KD part.
+    pub embedding: f64,
+    /// Gram KD part.
+    pub gram: f64,
+    /// COMODO part.
+    pub comodo: f64,
+    /// Attention KD part.
+    pub attention: f64,
+    /// Validation metrics at 0.5.
+    pub val: BinaryMetrics,
+    /// Validation metrics at the best threshold.
+    pub val_best: BinaryMetrics,
+    /// Seconds for the epoch.
+    pub seconds: f64,
+    /// Training steps per second.
+    pub steps_per_s: f64,
+    /// Mean log loss of the validation windows.
+    #[serde(default)]
+    pub val_loss: f64,
+    /// Mean response-KD loss.
+    #[serde(default)]
+    pub response: f64,
+}
+
+pub(crate) const CSV_HEADER: &str = "epoch,loss,task,embedding,gram,comodo,attention,val_f1,val_precision,val_recall,val_accuracy,val_auc,val_best_threshold,val_best_f1,val_best_precision,val_best_recall,val_best_accuracy,seconds,steps_per_s,val_loss,response";
+
+impl EpochRecord {
+    /// The record as a row of `metrics.csv` (columns as [`CSV_HEADER`]).
+    pub(crate) fn csv(&self) -> String {
+        format!(
+            "{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.2},{:.3},{:.6},{:.6}",
+            self.epoch,
+            self.loss,
+            self.task,
+            self.embedding,
+            self.gram,
+            self.comodo,
+            self.attention,
+            self.val.f1,
+            self.val.precision,
+            self.val.recall,
+            self.val.accuracy,
+            self.val.auc,
+            self.val_best.threshold,
+            self.val_best.f1,
+            self.val_best.precision,
+            self.val_best.recall,
+            self.val_best.accuracy,
+            self.seconds,
+            self.steps_per_s,
+            self.val_loss,
+            self.response
+        )
+    }
+}
+
+/// Resume state, written with every `last` checkpoint.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Epochs finished.
+    pub epochs_done: usize,
+    /// Optimiser steps taken.
+    pub steps: usize,
+    /// Best validation F1 (best threshold) so far.
+    pub best_f1: f64,
+    /// Epoch of the best checkpoint.
+    pub best_epoch: usize,
+    /// Validation threshold of the best checkpoint.
+    pub best_threshold: f64,
+    /// Epochs since the best.
+    pub since_best: usize,
+    /// Validation log loss of the best checkpoint (`train.select: val-loss`).
+    #[serde(default)]
+    pub best_val_loss: Option<f64>,
+    /// Stopped early or finished.
+    pub finished: bool,
+}
+
+/// A run's name: its directory's.
+pub fn run_name(out: &Path) -> String {
+    out.file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("run")
+        .to_string()
+}
+
+/// Final numbers of a run (`metrics.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// Run name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Split name and subjects.
+    pub split: fallkd_core::data::split::Split,
+    /// Parameters of the trained model (projection excluded).
+    pub parameters: usize,
+    /// Best epoch.
+    pub best_epoch: usize,
+    /// Validation threshold used.
+    pub threshold: f64,
+    /// Best validation F1 (at that threshold): what model selection uses.
+    pub val_f1: f64,
+    /// Test metrics at 0.5.
+    pub test: BinaryMetrics,
+    /// Test metrics at the validation threshold.
+    pub test_at_val_threshold: BinaryMetrics,
+    /// Windows in train / val / test.
+    pub windows: [usize; 3],
+    /// Mean training steps per second.
+    pub steps_per_s: f64,
+    /// Inference milliseconds per window (batch 1, mean over test windows, up to 64).
+    pub ms_per_window: f64,
+}
+
+impl RunSummary {
+    /// The summary a finished run wrote into `dir` (`metrics.json`); `None` when the run has not
+    /// finished.
+    pub fn read(dir: &Path) -> Result<Option<RunSummary>> {
+        let path = dir.join(RunDir::SUMMARY);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let b = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_slice(&b)
+            .map(Some)
+            .with_context(|| format!("{} is not a run summary", path.display()))
+    }
+
+    /// The one-line test result (`test.txt`, and what `train-teacher` / `train-student` print).
+    pub fn test_line(&self) -> String {
+        format!(
+            "test F1 {:.4} precision {:.4} recall {:.4} accuracy {:.4} AUC {:.4} (threshold 0.5); F1 {:.4} at validation threshold {:.3}",
+            self.test.f1,
+            self.test.precision,
+            self.test.recall,
+            self.test.accuracy,
+            self.test.auc,
+            self.test_at_val_threshold.f1,
+            self.threshold
+        )
+    }
+
+    /// Header of `metric_fields`.
+    pub const METRIC_FIELDS: &'static str =
+        "test_f1,precision,recall,accuracy,auc,f1_at_val_threshold";
+
+    /// Test F1, precision, recall, accuracy, AUC and F1 at the validation threshold as CSV fields.
+    pub fn metric_fields(&self) -> String {
+        let t = &self.test;
+        format!(
+            "{:.4},{:.4},{:.4},{:.4},{:.4},{:.4}",
+            t.f1, t.precision, t.recall, t.accuracy, t.auc, self.test_at_val_threshold.f1
+        )
+    }
+}
+
+/// Brings a run directory in line with its committed `state.json`. An epoch's checkpoint files
+/// are written to `ckpt/EPOCH/` before `state.json` commits the epoch; this publishes the
+/// committed epoch's files under their usual names (`last.bpk`, `optim.bpk`, `ema.bpk` with
+/// `train.ema` on, and `best.bpk` and `model.bpk` when it was the best) and removes every staged epoch, so that a process killed at
+/// any moment leaves either the previous epoch or this one, never a mix. Idempotent; run after
+/// each commit and before a resume.
+pub fn recover_checkpoint(out: &Path, state: &TrainState) -> Result<()> {
+    let ckpt = out.join(RunDir::STAGING);
+    let stage = ckpt.join(state.epochs_done.to_string());
+    let mut names = vec![RunDir::LAST, RunDir::OPTIM];
+    // Staged only with `train.ema` on; publishing copies, so a stage whose removal had begun
+    // after its copy holds at most files already published.
+    if stage.join(RunDir::EMA).is_file() {
+        names.push(RunDir::EMA);
+    }
+    if state.best_epoch == state.epochs_done {
+        names.extend([RunDir::BEST, RunDir::MODEL]);
+    }
+    // A committed epoch's stage is complete until its removal starts, and its removal starts only
+    // after it was published: a stage missing any file was published already.
+    if names.iter().all(|n| stage.join(n).is_file()) {
+        for name in names {
+            let bytes = std::fs::read(stage.join(name))
+                .with_context(|| format!("cannot read {}", stage.join(name).display()))?;
+            write_atomic(&out.join(name), &bytes)?;
+        }
+    }
+    if ckpt.is_dir() {
+        std::fs::remove_dir_all(&ckpt)
+            .with_context(|| format!("cannot remove {}", ckpt.display()))?;
+    }
+    Ok(())
 }

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::trainer::RunSummary;
+use crate::run_dir::RunSummary;
 
 /// One configuration of a sweep.
 #[derive(Debug, Clone, Deserialize)]

@@ -7,7 +7,8 @@ use common::{losses, opts, scratch, tiny};
 use fallkd_core::burn::tensor::Device;
 use fallkd_train::config::RunConfig;
 use fallkd_train::dataset::prepare;
-use fallkd_train::trainer::{Role, train};
+use fallkd_train::run_dir::Role;
+use fallkd_train::trainer::train;
 
 #[test]
 fn augmentation_changes_what_a_student_trains_on_and_its_settings_are_checked() {

@@ -8,18 +8,20 @@ use std::path::Path;
 
 use common::{losses, opts, scratch, tiny};
 
+use fallkd_core::batch::{EventWindow, student_batch};
 use fallkd_core::burn::module::Module;
 use fallkd_core::burn::tensor::{Device, Tensor, activation::sigmoid};
-use fallkd_core::data::batch::{EventWindow, student_batch};
 use fallkd_core::model::Student;
 use fallkd_core::model_file::from_bytes;
+use fallkd_train::batcher::Batcher;
 use fallkd_train::checkpoint::{load_module, save_module};
 use fallkd_train::config::RunConfig;
 use fallkd_train::dataset::prepare;
 use fallkd_train::host_step::HostStep;
-use fallkd_train::trainer::{
-    Batcher, Model, Role, TeacherCache, TrainState, load_kd_teacher, train,
-};
+use fallkd_train::model::Model;
+use fallkd_train::run_dir::{Role, TrainState};
+use fallkd_train::teacher_cache::{TeacherCache, load_kd_teacher};
+use fallkd_train::trainer::train;
 
 #[test]
 fn teacher_loss_goes_down_and_checkpoints_round_trip() {
@@ -214,7 +216,7 @@ fn distillation_with_every_loss_and_export_round_trip() {
     let Student::TimestampAware(student) = model else {
         panic!("wrong kind")
     };
-    let native = fallkd_train::trainer::load_trained(&kd, Role::Student, &out, &device).unwrap();
+    let native = fallkd_train::model::load_trained(&kd, Role::Student, &out, &device).unwrap();
     let w = EventWindow::from(&data.test[0]);
     let b = student_batch(&[&w], &[true], &header.stats, 16, &device);
     let p1 = sigmoid(
@@ -331,10 +333,10 @@ fn validation_loss_picks_the_epoch_with_the_lowest_loss() {
     assert_eq!(state.best_epoch, best + 1, "{losses:?}");
     assert!((state.best_val_loss.unwrap() - min).abs() < 1e-5);
     assert_eq!(
-        fallkd_train::trainer::log_loss(&[0.5, 0.5], &[true, false]),
+        fallkd_core::metrics::log_loss(&[0.5, 0.5], &[true, false]),
         2f64.ln()
     );
-    assert!(fallkd_train::trainer::log_loss(&[0.0], &[true]).is_finite());
+    assert!(fallkd_core::metrics::log_loss(&[0.0], &[true]).is_finite());
 }
 
 /// A one-epoch student with `option` on (and gyroscope dropout), trained, exported and read back:
@@ -347,8 +349,8 @@ fn exported_student(
     fallkd_train::dataset::Prepared,
     fallkd_core::model_file::ModelHeader,
     fallkd_core::model::TimestampAwareStudent,
-    fallkd_train::trainer::Net,
-    fallkd_core::data::batch::StudentBatch,
+    fallkd_train::model::Net,
+    fallkd_core::batch::StudentBatch,
 ) {
     let dir = scratch(name);
     let cfg = tiny(&dir, &["train.epochs=1", option, "train.gyro_dropout=0.5"]);
@@ -362,7 +364,7 @@ fn exported_student(
     let Student::TimestampAware(student) = model else {
         panic!("wrong kind")
     };
-    let native = fallkd_train::trainer::load_trained(&cfg, Role::Student, &out, &device).unwrap();
+    let native = fallkd_train::model::load_trained(&cfg, Role::Student, &out, &device).unwrap();
     let windows: Vec<EventWindow> = data.test.iter().take(4).map(EventWindow::from).collect();
     let refs: Vec<&EventWindow> = windows.iter().collect();
     let b = student_batch(&refs, &[true; 4][..refs.len()], &header.stats, 16, &device);
@@ -603,7 +605,7 @@ fn stress_test_writes_curves() {
 #[test]
 fn recovery_publishes_a_committed_stage_once_and_tolerates_a_half_removed_one() {
     let _serial = serial();
-    use fallkd_train::trainer::recover_checkpoint;
+    use fallkd_train::run_dir::recover_checkpoint;
     let dir = scratch("recover");
     let stage = dir.join("ckpt").join("2");
     std::fs::create_dir_all(&stage).unwrap();
@@ -723,7 +725,8 @@ fn host_and_tensor_steps_train_alike() {
     let _serial = serial();
     // A run on the host step, against the same run switched to the tensor step after its first
     // epoch (resumed from the same weights and optimiser state): the same dropout masks, so the
-    // two steps differ by float rounding only.
+    // two steps differ by float rounding only. And a run on the tensor step from the start: both
+    // steps draw the same initial weights, so it trains alike too.
     let dir = scratch("steps");
     let run = |role: Role, name: &str, extra: &[&str]| {
         let cfg = tiny(&dir, extra);
@@ -738,10 +741,20 @@ fn host_and_tensor_steps_train_alike() {
         let mut rest = opts(&switched);
         rest.resume = true;
         train(&tiny(&dir, &tensor), role, &data, &Device::flex(), &rest).unwrap();
-        (losses(&out), losses(&switched))
+        let from_start = dir.join(format!("{name}-tensor"));
+        train(
+            &tiny(&dir, &tensor),
+            role,
+            &data,
+            &Device::flex(),
+            &opts(&from_start),
+        )
+        .unwrap();
+        (losses(&out), losses(&switched), losses(&from_start))
     };
-    let (host, switched) = run(Role::Teacher, "teacher", &["train.epochs=3"]);
+    let (host, switched, tensor) = run(Role::Teacher, "teacher", &["train.epochs=3"]);
     assert_losses_close(&host, &switched, 1e-3, "teacher");
+    assert_losses_close(&host, &tensor, 1e-3, "teacher, tensor step from the start");
     let teacher = format!("kd.teacher={}", dir.join("teacher").display());
     let kd = [
         "train.epochs=3",
@@ -752,8 +765,14 @@ fn host_and_tensor_steps_train_alike() {
         // Every KD loss but COMODO, whose queue a resumed run refills (docs/cli.md).
         "kd.weights={task: 1, embedding: 1, gram: 1, comodo: 0, attention: 1, response: 1}",
     ];
-    let (host, switched) = run(Role::Student, "student", &kd);
+    let (host, switched, tensor) = run(Role::Student, "student", &kd);
     assert_losses_close(&host, &switched, 1e-3, "KD student");
+    assert_losses_close(
+        &host,
+        &tensor,
+        1e-3,
+        "KD student, tensor step from the start",
+    );
 }
 
 #[test]

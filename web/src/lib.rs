@@ -36,7 +36,7 @@ use serde::Serialize;
 
 use burn::tensor::Device;
 use fallkd_core::Error as CoreError;
-use fallkd_core::data::batch::EventWindow;
+use fallkd_core::batch::EventWindow;
 use fallkd_core::data::units::Units;
 use fallkd_core::inference::{
     Analysis, Detector as CoreDetector, Pause, Progress, Stress, analyze_with_progress,

@@ -30,7 +30,7 @@ struct Fixture {
 /// The fixture window and its first 40 events, batched together (padding + mask), must give the
 /// native probabilities of each alone within 1e-4.
 async fn assert_padded_batch_matches_native(det: &CoreDetector, f: &Fixture, what: &str) {
-    use fallkd_core::data::batch::EventWindow;
+    use fallkd_core::batch::EventWindow;
     let events: Vec<[f32; 6]> = f.events.chunks(6).map(|c| c.try_into().unwrap()).collect();
     let full = EventWindow {
         events: events.clone(),
@@ -208,7 +208,7 @@ async fn one_file_of_both_sensors_with_given_units_is_read_as_natively() {
 /// against the native computation.
 #[wasm_bindgen_test]
 async fn personalising_in_the_page_gives_the_native_model() {
-    use fallkd_core::data::batch::EventWindow;
+    use fallkd_core::batch::EventWindow;
     use fallkd_core::inference::prepare_recording;
     use fallkd_core::synth::{SynthConfig, generate, watch_files};
     #[derive(Deserialize)]

@@ -29,8 +29,8 @@
 //! audit.
 
 use super::columns::{Columns, Sensor, TimeUnit, header_columns};
-use super::error::DataError;
 use super::timestamp::{Stamp, parse_number_in, parse_stamp, parse_timestamp, parse_written_stamp};
+use crate::error::DataError;
 
 /// What was repaired while parsing one file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -295,7 +295,7 @@ pub fn parse_imu_csv_for(
     bytes: &[u8],
     sensor: Sensor,
 ) -> Result<ImuRecording, DataError> {
-    let mut parser = ImuParser::for_sensor(file, super::error::csv_text(file, bytes)?, sensor);
+    let mut parser = ImuParser::for_sensor(file, crate::error::csv_text(file, bytes)?, sensor);
     while parser.parse(usize::MAX)? {}
     parser.finish()
 }
@@ -628,7 +628,7 @@ mod tests {
         for bytes in files {
             let whole = parse_imu_csv("f.csv", bytes);
             for chunk in 1..4 {
-                let text = crate::data::error::csv_text("f.csv", bytes).unwrap();
+                let text = crate::error::csv_text("f.csv", bytes).unwrap();
                 let mut p = ImuParser::new("f.csv", text);
                 let chunked = loop {
                     match p.parse(chunk) {

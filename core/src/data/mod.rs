@@ -3,10 +3,8 @@
 
 pub mod audit;
 pub mod augment;
-pub mod batch;
 pub mod columns;
 pub mod dedup;
-pub mod error;
 pub mod events;
 pub mod gravity;
 pub mod hard_negatives;
@@ -20,4 +18,4 @@ pub mod trial;
 pub mod units;
 pub mod window;
 
-pub use error::DataError;
+pub use crate::error::DataError;

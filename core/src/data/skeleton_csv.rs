@@ -7,7 +7,7 @@
 //! next valid one at the start). A wrong column count, an unparsable value, or no valid frame at
 //! all is an error naming the file, the line and the reason.
 
-use super::error::DataError;
+use crate::error::DataError;
 
 /// Joints in the Azure-Kinect-style body.
 pub const JOINTS: usize = 32;
@@ -32,7 +32,7 @@ pub struct SkeletonRecording {
 
 /// Parses one skeleton file.
 pub fn parse_skeleton_csv(file: &str, bytes: &[u8]) -> Result<SkeletonRecording, DataError> {
-    let text = super::error::csv_text(file, bytes)?;
+    let text = crate::error::csv_text(file, bytes)?;
     let mut frames: Vec<Frame> = Vec::new();
     let mut valid: Vec<bool> = Vec::new();
     let mut header_lines_skipped = 0;

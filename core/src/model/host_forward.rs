@@ -735,21 +735,7 @@ impl HostStudent {
 mod tests {
     use super::*;
     use crate::model::{TimeMode, TimestampAwareStudentConfig};
-    use burn::module::{Module, ModuleMapper};
-    use burn::tensor::{Device, Distribution, TensorData};
-
-    /// Moves every weight off its initial value (LayerNorm scales start at one and shifts at
-    /// zero, where swapping two norms would go unseen).
-    struct Jitter;
-
-    impl ModuleMapper for Jitter {
-        fn map_float<const D: usize>(&mut self, p: Param<Tensor<D>>) -> Param<Tensor<D>> {
-            p.map(|t| {
-                let noise = Tensor::random(t.shape(), Distribution::Normal(0.0, 0.2), &t.device());
-                t + noise
-            })
-        }
-    }
+    use burn::tensor::{Device, TensorData};
 
     /// A window of `n` events with bursty, duplicated and gapped timestamps.
     fn window(n: usize, seed: u32, channels: usize) -> (Vec<f32>, Vec<f32>) {
@@ -823,7 +809,7 @@ mod tests {
                 .with_embed_dim(24)
                 .with_num_tokens(16)
                 .with_num_heads(3);
-            let m = cfg.init(&device).map(&mut Jitter);
+            let m = crate::model::jitter(cfg.init(&device), 0.2);
             let host = HostStudent::new(&m).unwrap();
             assert_eq!(host.uses_window_features(), wf);
             assert_eq!(host.event_channels(), cfg.event_channels());

@@ -8,6 +8,7 @@ pub mod fixed_rate;
 pub mod host_forward;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod host_train;
+pub mod jitter;
 pub mod joint_embedding;
 pub mod masking;
 pub mod output;
@@ -26,6 +27,7 @@ pub use fixed_rate::{FixedRateStudent, FixedRateStudentConfig};
 pub use host_forward::{ForwardParts, HostStudent};
 #[cfg(not(target_arch = "wasm32"))]
 pub use host_train::{HostForward, HostInputs, HostNet, HostOutputs, OutputGrads, ParamGrad};
+pub use jitter::jitter;
 pub use joint_embedding::{JointEmbedding, JointEmbeddingConfig};
 pub use output::ModelOutput;
 pub use positional::{LearnedPositionalEncoding, LearnedPositionalEncodingConfig};

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::fixed_rate::{FixedRateStudent, FixedRateStudentConfig};
 use super::output::ModelOutput;
 use super::student::{TimestampAwareStudent, TimestampAwareStudentConfig};
-use crate::data::batch::StudentBatch;
+use crate::batch::StudentBatch;
 use crate::error::Error;
 
 /// Which student, with its configuration (the model file's `arch`, tagged by `kind`).

@@ -17,7 +17,7 @@ pub mod student;
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::batch::{
+use crate::batch::{
     EventWindow, event_channels, relative_times, student_events, window_feature_row_in,
 };
 use crate::error::Error;

@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use crate::checkpoint::write_atomic;
 use crate::children::{Job, config_args, run_all};
+use crate::run_dir::RunSummary;
 use crate::sweep::{Variant, summary_table};
-use crate::trainer::RunSummary;
 
 /// The ablation file.
 #[derive(Debug, Clone, Deserialize)]

@@ -6,9 +6,11 @@ use anyhow::Result;
 use burn::tensor::Device;
 use fallkd_core::metrics::binary_metrics;
 
+use crate::batcher::Batcher;
 use crate::dataset::{data_root, prepare};
+use crate::model::{latency_ms, load_trained, predict};
+use crate::run_dir::Role;
 use crate::run_dir::RunDir;
-use crate::trainer::{Batcher, Role, latency_ms, load_trained, predict};
 
 /// Evaluates `run` on its test split (or on `data_root_override`).
 pub fn run(run: &Path, data_root_override: Option<&Path>, device: &Device) -> Result<()> {

@@ -14,9 +14,10 @@ use fallkd_core::provenance::{Figure, Provenance};
 use crate::checkpoint::write_atomic;
 use crate::config::RunConfig;
 use crate::dataset::{data_origin, prepare};
+use crate::model::{Model, load_trained};
+use crate::run_dir::Role;
 use crate::run_dir::{RunDir, RunOrigin};
 use crate::source::now_utc;
-use crate::trainer::{Model, Role, load_trained};
 
 /// What an export adds to the run's model.
 #[derive(Debug, Clone, Default)]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use burn::tensor::Device;
-use fallkd_core::data::batch::EventWindow;
+use fallkd_core::batch::EventWindow;
 use fallkd_core::inference::prepare_recording;
 use fallkd_core::model::HostStudent;
 use fallkd_core::model_file::from_bytes;

@@ -30,7 +30,7 @@ use crate::config::{FeatureModel, RunConfig};
 use crate::dataset::{Prepared, data_root, prepare};
 use crate::predictions::{Prediction, windows_to_predict};
 use crate::run_dir::RunDir;
-use crate::trainer::{Role, RunSummary, run_name};
+use crate::run_dir::{Role, RunSummary, run_name};
 
 /// The window's features, over its feature context when it has one (`window.feature_context_s`).
 fn features(data: &Prepared, w: &Window, gyro_missing: bool) -> Vec<f32> {

@@ -16,7 +16,7 @@ use crate::dataset::{
 };
 use crate::ensemble::Ensemble;
 use crate::evaluation::{Protocol, RunResult, ms};
-use crate::trainer::RunSummary;
+use crate::run_dir::RunSummary;
 
 /// One row of the study: a run trained in every fold.
 #[derive(Debug, Clone, PartialEq)]

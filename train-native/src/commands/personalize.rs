@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use fallkd_core::data::batch::EventWindow;
+use fallkd_core::batch::EventWindow;
 use fallkd_core::inference::prepare_recording;
 use fallkd_core::model_file::ModelHeader;
 use fallkd_core::personalize::{Adapt, LabelledFiles, PersonalizeConfig, personalize_files};

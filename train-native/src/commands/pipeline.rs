@@ -10,8 +10,8 @@ use burn::tensor::Device;
 use crate::checkpoint::write_atomic;
 use crate::commands::{export, stress, train};
 use crate::config::{RunConfig, StudentArch};
+use crate::run_dir::{Role, RunSummary};
 use crate::sweep::{Variant, summary_table};
-use crate::trainer::{Role, RunSummary};
 use fallkd_core::model::TimeMode;
 
 /// Runs the whole plan into `out`; returns the report path.

@@ -4,17 +4,19 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use burn::tensor::Device;
-use fallkd_core::data::batch::EventWindow;
+use fallkd_core::batch::EventWindow;
 use fallkd_core::data::window::Window;
 use fallkd_core::metrics::binary_metrics;
 use fallkd_core::perturb::Perturbation;
 use serde::{Deserialize, Serialize};
 
+use crate::batcher::Batcher;
 use crate::checkpoint::write_atomic;
 use crate::config::{RunConfig, StudentArch};
 use crate::dataset::{data_root, prepare};
+use crate::model::{load_trained, predict};
 use crate::plot::{Series, line_chart};
-use crate::trainer::{Batcher, Role, load_trained, predict};
+use crate::run_dir::Role;
 
 /// One point of a robustness curve.
 #[derive(Debug, Clone, Serialize, Deserialize)]

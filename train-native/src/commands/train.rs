@@ -7,7 +7,8 @@ use burn::tensor::Device;
 
 use crate::config::RunConfig;
 use crate::dataset::{data_root, prepare};
-use crate::trainer::{Role, RunOptions, RunSummary, train};
+use crate::run_dir::{Role, RunSummary};
+use crate::trainer::{RunOptions, train};
 
 /// Loads data for `cfg` and trains one model into `out`.
 pub fn run(

@@ -3,11 +3,11 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::events::{CHANNELS, Event, Interpolator};
-use super::gravity::{Axes, to_gravity_axes};
-use super::normalize::{MAGNITUDE_CHANNELS, NormStats};
-use super::skeleton_csv::{Frame, SKELETON_DIM};
-use super::window::{FeatureContext, Window};
+use crate::data::events::{CHANNELS, Event, Interpolator};
+use crate::data::gravity::{Axes, to_gravity_axes};
+use crate::data::normalize::{MAGNITUDE_CHANNELS, NormStats};
+use crate::data::skeleton_csv::{Frame, SKELETON_DIM};
+use crate::data::window::{FeatureContext, Window};
 use crate::perturb::Perturbation;
 
 /// Student input for a batch of windows.
