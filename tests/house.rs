@@ -29,8 +29,6 @@ const LONG: &[(&str, &str, usize)] = &[
     ("train-native/src/commands/loso.rs", "run", 280),
     ("train-native/src/commands/pipeline.rs", "run", 135),
     ("train-native/src/evaluation.rs", "report", 236),
-    ("train-native/src/main.rs", "run", 335),
-    ("train-native/src/trainer.rs", "train", 154),
 ];
 
 /// The crates' source folders.

@@ -11,6 +11,7 @@ pub mod device;
 pub mod ensemble;
 pub mod epoch;
 pub mod evaluation;
+pub mod flags;
 pub mod host_step;
 pub mod model;
 pub mod plot;

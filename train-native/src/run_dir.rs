@@ -193,6 +193,20 @@ pub struct EpochRecord {
 pub(crate) const CSV_HEADER: &str = "epoch,loss,task,embedding,gram,comodo,attention,val_f1,val_precision,val_recall,val_accuracy,val_auc,val_best_threshold,val_best_f1,val_best_precision,val_best_recall,val_best_accuracy,seconds,steps_per_s,val_loss,response";
 
 impl EpochRecord {
+    /// The line a run prints after the epoch (after its name).
+    pub fn progress_line(&self) -> String {
+        format!(
+            "epoch {}: loss {:.4}  val F1 {:.3} (best-threshold {:.3} at {:.2})  AUC {:.3}  {:.1} steps/s",
+            self.epoch,
+            self.loss,
+            self.val.f1,
+            self.val_best.f1,
+            self.val_best.threshold,
+            self.val.auc,
+            self.steps_per_s
+        )
+    }
+
     /// The record as a row of `metrics.csv` (columns as [`CSV_HEADER`]).
     pub(crate) fn csv(&self) -> String {
         format!(

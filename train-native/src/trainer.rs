@@ -11,7 +11,7 @@ use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, ModuleOptimizer};
 use burn::tensor::{Bytes, Device};
 use fallkd_core::data::window::Window;
-use fallkd_core::losses::TaskLoss;
+use fallkd_core::losses::{Comodo, TaskLoss};
 use fallkd_core::metrics::{BinaryMetrics, best_threshold, binary_metrics, log_loss};
 use fallkd_core::model::seed_training;
 
@@ -25,7 +25,7 @@ use crate::predictions::{Prediction, windows_to_predict};
 use crate::run_dir::{
     CSV_HEADER, EpochRecord, Role, RunDir, RunSummary, TrainState, recover_checkpoint, run_name,
 };
-use crate::teacher_cache::{TeacherCache, load_kd_teacher};
+use crate::teacher_cache::{KdTeacher, TeacherCache, load_kd_teacher};
 use crate::weight_average::WeightAverage;
 
 /// Options of one training run.
@@ -95,33 +95,8 @@ pub fn train(
         .init();
     let (mut net, mut optim, mut state) = start_or_resume(cfg, data, opts, net, optim, &ad)?;
     let mut ema = weight_average(cfg, out, opts.resume, &net, &ad)?;
-    let mut comodo = if let Some(t) = kd_teacher.as_ref()
-        && cfg.kd.weights.comodo > 0.0
-    {
-        let mut c = cfg.kd.comodo.init();
-        // Seed the queue with real teacher embeddings of training windows.
-        for chunk in train_windows
-            .chunks(cfg.train.batch_size)
-            .take(cfg.kd.comodo.queue_size.div_ceil(cfg.train.batch_size))
-        {
-            let b = batcher.batch(chunk, true, &ad);
-            c.enqueue(t.model.forward(b.frames.expect("frames"), None)?.features);
-        }
-        Some(c)
-    } else {
-        None
-    };
-    let teacher_cache = match kd_teacher.as_ref() {
-        Some(t) => TeacherCache::build(
-            t,
-            &batcher,
-            &train_windows,
-            cfg.train.batch_size,
-            TeacherCache::MAX_VALUES,
-            &ad,
-        )?,
-        None => None,
-    };
+    let (mut comodo, teacher_cache) =
+        distillation_state(cfg, kd_teacher.as_ref(), &batcher, &train_windows, &ad)?;
     let mut steps_per_epoch = train_windows.len().div_ceil(cfg.train.batch_size);
     if cfg.train.max_batches_per_epoch > 0 {
         steps_per_epoch = steps_per_epoch.min(cfg.train.max_batches_per_epoch);
@@ -173,16 +148,7 @@ pub fn train(
         };
         rates.push(rec.steps_per_s);
         if opts.progress {
-            eprintln!(
-                "{} epoch {epoch}: loss {:.4}  val F1 {:.3} (best-threshold {:.3} at {:.2})  AUC {:.3}  {:.1} steps/s",
-                epoch_run.name,
-                rec.loss,
-                rec.val.f1,
-                rec.val_best.f1,
-                rec.val_best.threshold,
-                rec.val.auc,
-                rec.steps_per_s
-            );
+            eprintln!("{} {}", epoch_run.name, rec.progress_line());
         }
         commit_epoch(cfg, out, &rec, &net, ema.as_ref(), &optim, &mut state)?;
         ran_here += 1;
@@ -194,6 +160,42 @@ pub fn train(
         );
     }
     summarize(cfg, role, data, device, out, &state, &rates)
+}
+
+/// The COMODO queue, seeded with real teacher embeddings of training windows (with its weight on),
+/// and the KD teacher's outputs computed once ([`TeacherCache`], when they fit).
+fn distillation_state(
+    cfg: &RunConfig,
+    kd_teacher: Option<&KdTeacher>,
+    batcher: &Batcher,
+    train_windows: &[&Window],
+    device: &Device,
+) -> Result<(Option<Comodo>, Option<TeacherCache>)> {
+    let Some(t) = kd_teacher else {
+        return Ok((None, None));
+    };
+    let comodo = if cfg.kd.weights.comodo > 0.0 {
+        let mut c = cfg.kd.comodo.init();
+        for chunk in train_windows
+            .chunks(cfg.train.batch_size)
+            .take(cfg.kd.comodo.queue_size.div_ceil(cfg.train.batch_size))
+        {
+            let b = batcher.batch(chunk, true, device);
+            c.enqueue(t.model.forward(b.frames.expect("frames"), None)?.features);
+        }
+        Some(c)
+    } else {
+        None
+    };
+    let cache = TeacherCache::build(
+        t,
+        batcher,
+        train_windows,
+        cfg.train.batch_size,
+        TeacherCache::MAX_VALUES,
+        device,
+    )?;
+    Ok((comodo, cache))
 }
 
 /// The weight average of a run with `train.ema` on: continued from the last committed epoch's

@@ -97,3 +97,65 @@ pub fn run(
     }
     Ok(())
 }
+
+/// `fallkd ablation`: a sweep of an ablation file's teacher or student variants.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Whose variants: teacher or student.
+    #[arg(long, value_enum)]
+    pub role: AblationRole,
+    /// Ablation file.
+    #[arg(long, default_value = "kd_config/ablation_kd.yaml")]
+    pub file: PathBuf,
+    /// Extra overrides for every run (e.g. --set data.root=data).
+    #[arg(long = "set")]
+    pub sets: Vec<String>,
+    /// Output folder (default runs/teacher-ablation or runs/student-ablation).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Runs at a time.
+    #[arg(long, default_value_t = 1)]
+    pub parallel: usize,
+    /// Spread runs over this many GPUs (0: CPU).
+    #[arg(long, default_value_t = 0)]
+    pub num_gpus: usize,
+    /// Only these variants (comma-separated names).
+    #[arg(long)]
+    pub only: Option<String>,
+}
+
+/// The two sweeps of an ablation file.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AblationRole {
+    /// The teacher's variants.
+    Teacher,
+    /// The student's variants.
+    Student,
+}
+
+impl AblationRole {
+    fn name(self) -> &'static str {
+        match self {
+            AblationRole::Teacher => "teacher",
+            AblationRole::Student => "student",
+        }
+    }
+}
+
+/// Runs `fallkd ablation`.
+pub fn cli(a: &Args) -> Result<()> {
+    let role = a.role.name();
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| format!("runs/{role}-ablation").into());
+    run(
+        role,
+        &a.file,
+        &a.sets,
+        &out,
+        a.parallel,
+        a.num_gpus,
+        a.only.as_deref(),
+    )
+}

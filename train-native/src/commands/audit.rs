@@ -125,3 +125,19 @@ pub fn run(root: &Path, json_out: &Path) -> Result<()> {
     println!("written {}", json_out.display());
     Ok(())
 }
+
+/// `fallkd analyze-timestamps`: audit watch timestamps.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// SmartFallMM root.
+    #[arg(long)]
+    pub data_root: std::path::PathBuf,
+    /// JSON output.
+    #[arg(long, default_value = "timestamp_audit.json")]
+    pub json: std::path::PathBuf,
+}
+
+/// Runs `fallkd analyze-timestamps`.
+pub fn cli(a: &Args) -> Result<()> {
+    run(&a.data_root, &a.json)
+}

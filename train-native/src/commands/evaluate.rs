@@ -67,3 +67,22 @@ pub fn run(run: &Path, data_root_override: Option<&Path>, device: &Device) -> Re
     );
     Ok(())
 }
+
+/// `fallkd evaluate`: test metrics and batch-1 inference time of a finished run.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Run directory.
+    #[arg(long)]
+    pub run: std::path::PathBuf,
+    /// Evaluate on another data root (same split subjects).
+    #[arg(long)]
+    pub data_root: Option<std::path::PathBuf>,
+    /// The device.
+    #[command(flatten)]
+    pub device: crate::flags::DeviceArg,
+}
+
+/// Runs `fallkd evaluate`.
+pub fn cli(a: &Args) -> Result<()> {
+    run(&a.run, a.data_root.as_deref(), a.device.get())
+}

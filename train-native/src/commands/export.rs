@@ -164,3 +164,45 @@ fn origin_now(cfg: &RunConfig, run: &Path) -> Result<RunOrigin> {
         started: String::new(),
     })
 }
+
+/// `fallkd export`: a student run as a model file for the page and `fallkd predict`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Student run directory.
+    #[arg(long)]
+    pub run: std::path::PathBuf,
+    /// Output file.
+    #[arg(long, default_value = "student.fallkd")]
+    pub out: std::path::PathBuf,
+    /// Alarm threshold on the fall probability (default: the run's validation threshold).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Alarm logic shipped with the model.
+    #[command(flatten)]
+    pub alarm: crate::flags::AlarmArgs,
+    /// What the page says of the model before its provenance (e.g. its
+    /// leave-one-subject-out figures).
+    #[arg(long)]
+    pub note: Option<String>,
+    /// A figure that chose the model, written into its provenance: NAME=VALUE, e.g.
+    /// 'lockbox recording F1=0.812 +- 0.009'. Repeatable.
+    #[arg(long = "figure", value_parser = parse_figure)]
+    pub figures: Vec<Figure>,
+}
+
+/// Runs `fallkd export`.
+pub fn cli(a: &Args) -> Result<()> {
+    let opts = ExportOptions {
+        threshold: a.threshold,
+        alarm: Some(a.alarm.config()?),
+        note: a.note.clone(),
+        figures: a.figures.clone(),
+    };
+    let n = run(&a.run, &a.out, &opts, &Device::flex())?;
+    println!(
+        "exported {} ({:.1} KiB)",
+        a.out.display(),
+        n as f64 / 1024.0
+    );
+    Ok(())
+}

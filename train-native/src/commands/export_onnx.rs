@@ -135,3 +135,9 @@ fn windows(
         out,
     ))
 }
+
+/// Runs `fallkd export-onnx` (prints what it wrote).
+pub fn cli(a: &Args) -> Result<()> {
+    print!("{}", run(a)?);
+    Ok(())
+}

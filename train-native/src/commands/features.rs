@@ -196,3 +196,20 @@ pub fn run(cfg: &RunConfig, out: &Path) -> Result<RunSummary> {
     );
     Ok(summary)
 }
+
+/// `fallkd train-features`: a feature-model reference row.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Configuration, data, seed.
+    #[command(flatten)]
+    pub common: crate::flags::Common,
+    /// Run directory.
+    #[arg(long, default_value = "runs/features")]
+    pub out: std::path::PathBuf,
+}
+
+/// Runs `fallkd train-features`.
+pub fn cli(a: &Args) -> Result<()> {
+    run(&a.common.config(&[])?.0, &a.out)?;
+    Ok(())
+}

@@ -158,3 +158,19 @@ fn subjects(s: &[u16]) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// `fallkd inspect`: what a model file holds.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The model file.
+    pub file: std::path::PathBuf,
+    /// Print the header as JSON instead (the configuration included).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `fallkd inspect`.
+pub fn cli(a: &Args) -> Result<()> {
+    print!("{}", run(&a.file, a.json)?);
+    Ok(())
+}

@@ -772,6 +772,138 @@ pub fn report_markdown(
     md
 }
 
+/// `fallkd loso`: the leave-one-subject-out study.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Configuration, data, device, seed, epochs.
+    #[command(flatten)]
+    pub common: crate::flags::Common,
+    /// Output folder (one sub-folder per fold).
+    #[arg(long, default_value = "runs/loso")]
+    pub out: PathBuf,
+    /// Test subjects, e.g. 29,30 (default: every subject with both falls and ADLs left after
+    /// de-duplication; the others only train).
+    #[arg(long, value_delimiter = ',')]
+    pub folds: Vec<u16>,
+    /// Rows (default: teacher, student-nokd, student-kd, student-kd-position,
+    /// baseline-fixed-rate; also student-kd-cleaned, student-kd-tokens32,
+    /// student-kd-tokens128).
+    #[arg(long, value_delimiter = ',')]
+    pub rows: Vec<String>,
+    /// A further distilled-student row, NAME=KEY=VALUE[;KEY=VALUE...] (repeatable), e.g.
+    /// --kd-row 'student-kd-posw4=train.loss={kind: bce, pos_weight: 4}'.
+    #[arg(long = "kd-row")]
+    pub kd_rows: Vec<String>,
+    /// A further feature-model row, NAME=KEY=VALUE[;KEY=VALUE...] (repeatable), e.g.
+    /// --features-row 'features-gbm-w6=features.model=gbm;window.length={by: duration, seconds: 6}'.
+    #[arg(long = "features-row")]
+    pub features_rows: Vec<String>,
+    /// A further student row trained without distillation (kd.enabled=false, then these
+    /// overrides; no teacher needed), NAME=KEY=VALUE[;KEY=VALUE...] (repeatable), e.g.
+    /// --student-row 'student-nokd-posw4=train.loss={kind: bce, pos_weight: 4}'.
+    #[arg(long = "student-row")]
+    pub student_rows: Vec<String>,
+    /// Runs at a time (on CPU each gets its share of the cores).
+    #[arg(long, default_value_t = 1)]
+    pub parallel: usize,
+    /// Spread runs over this many GPUs (0: --device for every run).
+    #[arg(long, default_value_t = 0)]
+    pub num_gpus: usize,
+    /// Seeds: every row trains once per seed in every fold (default: the config's seed).
+    #[arg(long, value_delimiter = ',')]
+    pub seeds: Vec<u64>,
+    /// Do not score the older adults (old/ under the data root) for false alarms.
+    #[arg(long)]
+    pub no_old_adults: bool,
+    /// Hold each fold's next fold's older adults out of training as validation older adults
+    /// (`data.old_adults.val`), the false-alarm side of --old-alarm-budget (changes what the
+    /// rows that train on older adults train on).
+    #[arg(long)]
+    pub old_adult_val: bool,
+    /// Raise each run's operating threshold, where needed, until at most this share of the
+    /// validation older adults' recordings (pooled over the row's folds of the seed, the run's
+    /// own test older adults left out) alarm; needs runs made with --old-adult-val.
+    #[arg(long)]
+    pub old_alarm_budget: Option<f64>,
+    /// Alarm logic of the per-recording scores.
+    #[command(flatten)]
+    pub alarm: crate::flags::AlarmArgs,
+    /// A paired test "A beats B" as A:B (repeatable; default: KD against no KD,
+    /// student-kd-wearer:student-nokd-wearer and student-kd:student-nokd, then every student
+    /// row against features-gbm, where those rows run).
+    #[arg(long)]
+    pub compare: Vec<String>,
+    /// Only write the report from the runs that finished (train nothing).
+    #[arg(long)]
+    pub report_only: bool,
+    /// An ensemble row NAME=A+B[+C...]: the mean fall probability of rows A, B, ... of the
+    /// same seed and fold, scored like any row (repeatable; trains nothing).
+    #[arg(long = "ensemble")]
+    pub ensembles: Vec<String>,
+    /// Where each run's operating threshold sits once the best validation F1 is found: edge
+    /// (the lowest validation probability reaching it, the protocol of RESULTS.md so far) or
+    /// margin (half way down to the next lower validation probability: the same validation
+    /// F1, with a margin for new wearers).
+    #[arg(long, value_enum, default_value = "edge")]
+    pub threshold_rule: fallkd_core::metrics::ThresholdRule,
+    /// How each run's operating threshold is chosen (never from its test subject): val-f1
+    /// (best F1 on the pooled validation windows, placed by --threshold-rule; RESULTS.md's
+    /// protocol so far), fixed (0.5, chooses nothing) or nested (per run, whichever of the two
+    /// gives the better recording F1 on each validation subject scored at the threshold the
+    /// other validation subjects give).
+    #[arg(long, value_enum, default_value = "val-f1")]
+    pub threshold_choice: crate::evaluation::ThresholdChoice,
+}
+
+/// Runs `fallkd loso`: the flags checked and lowered into [`LosoOptions`].
+pub fn cli(a: &Args) -> Result<()> {
+    let alarm = a.alarm.config()?;
+    if let Some(b) = a.old_alarm_budget
+        && !(0.0..=1.0).contains(&b)
+    {
+        bail!("--old-alarm-budget must lie in [0, 1] (a share of recordings), got {b}");
+    }
+    let compare = a
+        .compare
+        .iter()
+        .map(|c| {
+            c.split_once(':')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .ok_or_else(|| anyhow::anyhow!("--compare {c}: expected A:B (row names)"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let opts = LosoOptions {
+        configs: a.common.configs.clone(),
+        sets: a.common.overrides()?,
+        folds: a.folds.clone(),
+        rows: a.rows.clone(),
+        kd_rows: a.kd_rows.clone(),
+        features_rows: a.features_rows.clone(),
+        student_rows: a.student_rows.clone(),
+        parallel: a.parallel,
+        num_gpus: a.num_gpus,
+        device: a.common.device.device.name.clone(),
+        seeds: a.seeds.clone(),
+        protocol: Protocol {
+            alarm,
+            choice: a.threshold_choice,
+            rule: a.threshold_rule,
+            old_alarm_budget: a.old_alarm_budget,
+        },
+        old_adults: !a.no_old_adults,
+        old_adult_val: a.old_adult_val,
+        compare,
+        report_only: a.report_only,
+        ensembles: a
+            .ensembles
+            .iter()
+            .map(|e| Ensemble::parse(e))
+            .collect::<Result<_>>()?,
+    };
+    run(&opts, &a.out)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

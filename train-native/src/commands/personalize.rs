@@ -154,3 +154,9 @@ pub fn run(a: &Args) -> Result<String> {
         a.out.display()
     ))
 }
+
+/// Runs `fallkd personalize` (prints what it wrote).
+pub fn cli(a: &Args) -> Result<()> {
+    print!("{}", run(a)?);
+    Ok(())
+}

@@ -448,3 +448,9 @@ fn report(rows: &[Row]) -> String {
     }
     o
 }
+
+/// Runs `fallkd personalize-study` (prints what it wrote).
+pub fn cli(a: &Args) -> Result<()> {
+    print!("{}", run(a)?);
+    Ok(())
+}

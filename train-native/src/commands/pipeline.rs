@@ -150,3 +150,23 @@ pub fn run(
     );
     Ok(report)
 }
+
+/// `fallkd pipeline`: the main job.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Configuration, data, device, seed, epochs.
+    #[command(flatten)]
+    pub common: crate::flags::Common,
+    /// Output folder.
+    #[arg(long, default_value = "runs/pipeline")]
+    pub out: std::path::PathBuf,
+}
+
+/// Runs `fallkd pipeline`.
+pub fn cli(a: &Args) -> Result<()> {
+    let (cfg, _) = a.common.config(&[])?;
+    let line = std::env::args().collect::<Vec<_>>().join(" ");
+    let c = &a.common;
+    run(&cfg, &a.out, c.device.get(), !c.quiet, &line)?;
+    Ok(())
+}

@@ -155,3 +155,85 @@ pub fn run_folder(
         items,
     })
 }
+
+/// `fallkd predict`: an exported student on one watch recording or on every recording of a folder.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Exported student (fallkd export).
+    #[arg(long, default_value = "web/assets/student.fallkd")]
+    pub model: std::path::PathBuf,
+    /// Accelerometer CSV.
+    #[arg(long, required_unless_present = "dir", conflicts_with = "dir")]
+    pub acc: Option<std::path::PathBuf>,
+    /// A folder of recordings: accelerometer/watch/*.csv with gyroscope/watch/*.csv of the
+    /// same names (the archive's layout), or *.csv accelerometer files.
+    #[arg(long)]
+    pub dir: Option<std::path::PathBuf>,
+    /// Gyroscope CSV (zeros when absent, unless the accelerometer file holds the gyroscope
+    /// too).
+    #[arg(long, conflicts_with = "dir")]
+    pub gyro: Option<std::path::PathBuf>,
+    /// The accelerometer's unit (default: detected from gravity; a note says when the values
+    /// suggest the other).
+    #[arg(long, value_enum)]
+    pub acc_unit: Option<fallkd_core::data::units::AccUnit>,
+    /// The gyroscope's unit (default: detected from the values' size; a note says when they
+    /// suggest the other).
+    #[arg(long, value_enum)]
+    pub gyro_unit: Option<fallkd_core::data::units::GyroUnit>,
+    /// Print every window as JSON too.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `fallkd predict`: the highest fall probability of one recording (its windows, threshold
+/// and alarms on stderr), or one line per recording of a folder and the read / repaired /
+/// refused counts.
+pub fn cli(a: &Args) -> Result<()> {
+    let units = Units {
+        acc: a.acc_unit,
+        gyro: a.gyro_unit,
+    };
+    let device = Device::flex();
+    if let Some(dir) = &a.dir {
+        let s = run_folder(&a.model, dir, units, &device)?;
+        if a.json {
+            println!("{}", serde_json::to_string(&s)?);
+        }
+        for i in &s.items {
+            match i.max_prob {
+                Some(p) => println!(
+                    "{}: {} max {p:.6}, alarms at {:?} s",
+                    i.file, i.outcome, i.alarms
+                ),
+                None => println!("{}: refused", i.file),
+            }
+            for n in &i.notes {
+                println!("  {n}");
+            }
+        }
+        let (n, r) = (s.items.len(), (s.read, s.repaired, s.refused));
+        println!(
+            "{n} recordings: {} read, {} repaired, {} refused",
+            r.0, r.1, r.2
+        );
+        return Ok(());
+    }
+    let acc = anyhow::Context::context(a.acc.as_ref(), "--acc or --dir is needed")?;
+    let an = run(&a.model, (acc, a.gyro.as_deref(), units), &device)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&an)?);
+    }
+    for n in &an.notes {
+        eprintln!("note: {n}");
+    }
+    let max = an.windows.iter().map(|w| w.prob).fold(0.0f64, f64::max);
+    println!("{max:.6}");
+    eprintln!(
+        "{} windows, threshold {:.3}, alarms at {:?} s",
+        an.windows.len(),
+        an.threshold,
+        an.alarms
+    );
+    Ok(())
+}

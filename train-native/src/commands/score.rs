@@ -23,21 +23,34 @@ use crate::dataset::{Layout, read, read_recordings};
 /// A fall the watch felt: its peak |a| is at least this (1.2 g, in m/s^2).
 pub const FELT_M_S2: f64 = 1.2 * 9.80665;
 
-/// What to score.
-#[derive(Debug, Clone)]
+/// What to score (`fallkd score`'s flags).
+#[derive(clap::Args, Debug, Clone)]
 pub struct ScoreOptions {
-    /// Exported models (`.fallkd`), one per seed.
+    /// Exported students (one per seed; mean +- std over them). Repeatable.
+    #[arg(long = "model", required = true)]
     pub models: Vec<PathBuf>,
-    /// Dataset root (holding `young/`, and `old/` for older adults).
+    /// Dataset root (holding young/, and old/ for older adults).
+    #[arg(long)]
     pub data_root: PathBuf,
-    /// Young subjects whose recordings are scored.
+    /// Young subjects to score, e.g. 31,39,44.
+    #[arg(long, value_delimiter = ',')]
     pub young: Vec<u16>,
-    /// Older adults (own numbers) whose daily-living recordings are scored.
+    /// Older adults to score (their own numbers), e.g. 1,9.
+    #[arg(long, value_delimiter = ',')]
     pub old: Vec<u16>,
-    /// Also score every recording under each of [`Transform::standard`].
+    /// Also score every recording as another watch or wearer would write it (each of
+    /// [`Transform::standard`]).
+    #[arg(long)]
     pub invariance: bool,
-    /// Where `score.md` and `score.json` go.
+    /// Folder for score.md and score.json.
+    #[arg(long)]
     pub out: PathBuf,
+}
+
+/// Runs `fallkd score`.
+pub fn cli(a: &ScoreOptions) -> Result<()> {
+    print!("{}", run(a, &Device::flex())?);
+    Ok(())
 }
 
 /// One recording's files.

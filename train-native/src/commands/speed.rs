@@ -190,3 +190,36 @@ pub fn run(
         "train_steps_per_s_tensor": tensor_sps,
     }))
 }
+
+/// `fallkd speed`: training steps/s and batch-1 latency of the default teacher or student.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Which default model.
+    #[arg(long, value_enum, default_value_t = Role::Student)]
+    pub model: Role,
+    /// Training batch size.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Timed training steps (after 3 warm-up steps).
+    #[arg(long, default_value_t = 20)]
+    pub steps: usize,
+    /// Time the host step alone (without the tensor step's rate beside it).
+    #[arg(long)]
+    pub no_tensor_baseline: bool,
+    /// The device.
+    #[command(flatten)]
+    pub device: crate::flags::DeviceArg,
+}
+
+/// Runs `fallkd speed` (prints JSON).
+pub fn cli(a: &Args) -> Result<()> {
+    let json = run(
+        a.model,
+        a.batch,
+        a.steps,
+        !a.no_tensor_baseline,
+        a.device.get(),
+    )?;
+    println!("{json}");
+    Ok(())
+}

@@ -152,3 +152,24 @@ pub fn run(
     }
     Ok(points)
 }
+
+/// `fallkd stress-test`: robustness curves of trained students under timestamp perturbations.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Student run directories.
+    #[arg(long = "run", required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Output folder.
+    #[arg(long, default_value = "runs/stress")]
+    pub out: PathBuf,
+    /// The device.
+    #[command(flatten)]
+    pub device: crate::flags::DeviceArg,
+}
+
+/// Runs `fallkd stress-test`.
+pub fn cli(a: &Args) -> Result<()> {
+    run(&a.runs, &a.out, a.device.get(), true)?;
+    println!("written {}", a.out.join("stress.csv").display());
+    Ok(())
+}

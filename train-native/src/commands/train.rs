@@ -94,6 +94,150 @@ pub fn ignored_by_resume(
         .collect())
 }
 
+/// `fallkd train-teacher`: train the skeleton teacher.
+#[derive(clap::Args, Debug)]
+pub struct TeacherArgs {
+    /// Configuration, data, device, seed, epochs.
+    #[command(flatten)]
+    pub common: crate::flags::Common,
+    /// Run directory.
+    #[arg(long, default_value = "runs/teacher")]
+    pub out: std::path::PathBuf,
+    /// Continue an interrupted run in --out.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+/// Runs `fallkd train-teacher`.
+pub fn cli_teacher(a: &TeacherArgs) -> Result<()> {
+    // With --resume the flags are still read: `run` refuses any it would ignore.
+    let (cfg, explicit) = a.common.config(&[])?;
+    let c = &a.common;
+    run(
+        &cfg,
+        Role::Teacher,
+        &a.out,
+        c.device.get(),
+        a.resume.then_some(&explicit[..]),
+        !c.quiet,
+    )?;
+    Ok(())
+}
+
+/// `fallkd train-student`: train a student, with or without distillation.
+#[derive(clap::Args, Debug)]
+pub struct StudentArgs {
+    /// Configuration, data, device, seed, epochs.
+    #[command(flatten)]
+    pub common: crate::flags::Common,
+    /// Distil from the teacher (--teacher-weights or kd.teacher). Without --kd or --no-kd: KD
+    /// when --teacher-weights is given, else the configuration's kd.enabled. A --set of
+    /// kd.enabled wins over both.
+    #[arg(long, overrides_with = "no_kd")]
+    pub kd: bool,
+    /// Train without distillation.
+    #[arg(long, overrides_with = "kd")]
+    pub no_kd: bool,
+    /// Teacher run directory for KD.
+    #[arg(long)]
+    pub teacher_weights: Option<std::path::PathBuf>,
+    /// Use the fixed-rate (interpolating) baseline architecture.
+    #[arg(long)]
+    pub fixed_rate: bool,
+    /// How timestamps enter the student.
+    #[arg(long, value_enum)]
+    pub time_mode: Option<fallkd_core::model::TimeMode>,
+    /// Tokens L.
+    #[arg(long)]
+    pub num_tokens: Option<usize>,
+    /// Add attention KD.
+    #[arg(long)]
+    pub attention_kd: bool,
+    /// Attention KD weight.
+    #[arg(long)]
+    pub attention_weight: Option<f64>,
+    /// Divergence of attention KD.
+    #[arg(long, value_enum)]
+    pub attention_loss: Option<fallkd_core::losses::AttentionDivergence>,
+    /// Embedding KD weight.
+    #[arg(long)]
+    pub embedding_weight: Option<f64>,
+    /// Gram KD weight.
+    #[arg(long)]
+    pub gram_weight: Option<f64>,
+    /// COMODO weight.
+    #[arg(long)]
+    pub comodo_weight: Option<f64>,
+    /// Run directory.
+    #[arg(long, default_value = "runs/student")]
+    pub out: std::path::PathBuf,
+    /// Continue an interrupted run in --out.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+impl StudentArgs {
+    /// The student flags as configuration overrides (before --set, which wins over them).
+    fn overrides(&self) -> Result<Vec<String>> {
+        use crate::flags::yaml;
+        let mut sets = Vec::new();
+        if self.kd || (!self.no_kd && self.teacher_weights.is_some()) {
+            sets.push("kd.enabled=true".to_string());
+        } else if self.no_kd {
+            sets.push("kd.enabled=false".to_string());
+        }
+        if let Some(t) = &self.teacher_weights {
+            sets.push(format!("kd.teacher={}", yaml(&t.display().to_string())?));
+        }
+        if self.fixed_rate {
+            sets.push("student.arch=fixed-rate".into());
+        }
+        if let Some(m) = self.time_mode {
+            sets.push(format!("student.time_mode={}", yaml(&m)?));
+        }
+        if let Some(l) = self.num_tokens {
+            sets.push(format!("student.num_tokens={l}"));
+        }
+        if self.attention_kd {
+            let w = self.attention_weight.unwrap_or(1.0);
+            sets.push(format!("kd.weights.attention={w}"));
+        } else if let Some(w) = self.attention_weight {
+            sets.push(format!("kd.weights.attention={w}"));
+        }
+        if let Some(l) = self.attention_loss {
+            sets.push(format!("kd.attention.divergence={}", yaml(&l)?));
+        }
+        for (k, v) in [
+            ("embedding", self.embedding_weight),
+            ("gram", self.gram_weight),
+            ("comodo", self.comodo_weight),
+        ] {
+            if let Some(v) = v {
+                sets.push(format!("kd.weights.{k}={v}"));
+            }
+        }
+        Ok(sets)
+    }
+}
+
+/// Runs `fallkd train-student`.
+pub fn cli_student(a: &StudentArgs) -> Result<()> {
+    let (cfg, explicit) = a.common.config(&a.overrides()?)?;
+    if cfg.kd.enabled && cfg.student.arch == crate::config::StudentArch::FixedRate {
+        eprintln!("note: distilling into the fixed-rate baseline");
+    }
+    let c = &a.common;
+    run(
+        &cfg,
+        Role::Student,
+        &a.out,
+        c.device.get(),
+        a.resume.then_some(&explicit[..]),
+        !c.quiet,
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
