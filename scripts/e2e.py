@@ -14,6 +14,32 @@ site, recording, out = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
 gyro_file = os.path.abspath(sys.argv[5]) if len(sys.argv) > 5 else None
 
 
+def replay_events(acc_path, gyro_path):
+    """A recording as devicemotion events: seconds from its start, acceleration (m/s^2) and
+    rotation (deg/s, as browsers give it), each accelerometer sample with the latest gyroscope
+    sample at or before it (zeros before the first)."""
+    from datetime import datetime
+
+    def rows(path):
+        out = []
+        for line in open(path):
+            f = line.strip().split(",")
+            if len(f) == 4:
+                out.append((datetime.strptime(f[0], "%Y-%m-%d %H:%M:%S.%f").timestamp(), [float(v) for v in f[1:]]))
+        return sorted(out, key=lambda r: r[0])
+
+    acc = rows(acc_path)
+    gyro = rows(gyro_path) if gyro_path else []
+    t0, t, a, g, j = acc[0][0], [], [], [], -1
+    for ts, v in acc:
+        while j + 1 < len(gyro) and gyro[j + 1][0] <= ts:
+            j += 1
+        t.append(round(ts - t0, 4))
+        a.extend(v)
+        g.extend([x * 57.29577951308232 for x in gyro[j][1]] if j >= 0 else [0.0, 0.0, 0.0])
+    return {"t": t, "a": a, "g": g}
+
+
 def native(arg):
     """Highest probability and alarm times of a `fallkd predict --json` file, or a bare number."""
     try:
@@ -167,6 +193,40 @@ try:
     call("POST", f"{s}/element/{find('#reset-personal')}/click", {})
     if not text("#model-desc").startswith("default student"):
         failures.append(f"reset did not bring the default model back: {text('#model-desc')!r}")
+
+    # Live mode (issue #36): the uploaded fall replayed as devicemotion events at its own pace. The
+    # model's alarm logic raises an alarm; it stays (latched) while its countdown runs; "I'm OK"
+    # cancels it; the log keeps it, and labels its window "not a fall" for personalisation.
+    js("window.__replay = " + json.dumps(replay_events(recording, gyro_file)))
+    call("POST", f"{s}/element/{find('#live')}/click", {})
+    js("""const r = window.__replay, t0 = performance.now(); let i = 0;
+          window.__replayTimer = setInterval(() => {
+            const now = (performance.now() - t0) / 1000;
+            for (; i < r.t.length && r.t[i] <= now; i++) {
+              dispatchEvent(new DeviceMotionEvent("devicemotion", {interval: 20,
+                accelerationIncludingGravity: {x: r.a[3 * i], y: r.a[3 * i + 1], z: r.a[3 * i + 2]},
+                rotationRate: {alpha: r.g[3 * i], beta: r.g[3 * i + 1], gamma: r.g[3 * i + 2]}}));
+            }
+            if (i >= r.t.length) clearInterval(window.__replayTimer);
+          }, 10);""")
+    wait(lambda: js("return !document.getElementById('alarm-panel').hidden"), "the live alarm", timeout=120)
+    first = text("#alarm-countdown")
+    time.sleep(3)
+    later = text("#alarm-countdown")
+    print(f"[e2e] live: alarm raised ({text('#live-prob')}); countdown {first!r}, 3 s later {later!r}; status {text('#live-status')!r}")
+    if js("return document.getElementById('alarm-panel').hidden") or first == later:
+        failures.append(f"the live alarm did not stay with a running countdown: {first!r} then {later!r}")
+    call("POST", f"{s}/element/{find('#im-ok')}/click", {})
+    log, hidden = text("#alarm-log"), js("return document.getElementById('alarm-panel').hidden")
+    print(f"[e2e] live: after I'm OK: panel hidden {hidden}, log {log!r}")
+    if not hidden or "cancelled" not in log:
+        failures.append(f"I'm OK did not cancel the alarm into the log: {log!r}")
+    call("POST", f"{s}/element/{find('#alarm-log button')}/click", {})
+    if not text("#label-count").startswith("1 labelled"):
+        failures.append(f"the cancelled alarm was not labelled for personalisation: {text('#label-count')!r}")
+    call("POST", f"{s}/element/{find('#live')}/click", {})
+    with open(os.path.join(out, "live.png"), "wb") as f:
+        f.write(base64.b64decode(call("GET", s + "/screenshot")["value"]))
 except Exception as e:  # noqa: BLE001
     failures.append(f"{type(e).__name__}: {e}")
     try:

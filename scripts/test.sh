@@ -34,7 +34,8 @@ export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 log "1/4 cargo test (native: models, losses, data, training loop, CLI, properties, real data, web fixture, fuzzing burst; benches once), clippy-linted as it builds"
 cargo test --workspace --all-targets --exclude fallkd-web --locked
 log "1a/4 rustdoc, warnings denied (broken intra-doc links in core and train-native)"
-RUSTDOCFLAGS="-D warnings" cargo doc -p fallkd-core -p fallkd-train --no-deps --locked
+# In the test profile, so that the build scripts and proc macros step 1 compiled serve it too.
+RUSTDOCFLAGS="-D warnings" cargo doc --profile test -p fallkd-core -p fallkd-train --no-deps --locked
 if [ -n "${FALLKD_SMARTFALLMM:-}" ]; then
   # The same package selection as step 1, so its build is reused (one package alone unifies
   # features differently and recompiled the burn stack).

@@ -15,20 +15,11 @@ const MAX_FN_LINES: usize = 120;
 /// Functions over [`MAX_FN_LINES`] today (file, name, lines). Shorten one and lower or remove its
 /// entry; a new long function fails the test.
 const LONG: &[(&str, &str, usize)] = &[
-    ("core/src/gbm.rs", "fit", 141),
-    ("core/src/inference.rs", "plan_parsed", 178),
-    ("core/src/inference.rs", "analyze_with_progress", 121),
+    ("train-native/src/gbm.rs", "fit", 141),
     ("core/src/model/host_forward.rs", "forward_inline", 128),
     ("core/src/model/host_train.rs", "fwd", 123),
     ("core/src/model/host_train.rs", "bwd", 121),
     ("core/src/model/host_train.rs", "forward", 180),
-    ("core/src/onnx/student.rs", "student_graph", 158),
-    ("core/src/synth.rs", "pose", 178),
-    ("train-native/src/commands/features.rs", "run", 123),
-    ("train-native/src/commands/inspect.rs", "run", 136),
-    ("train-native/src/commands/loso.rs", "run", 280),
-    ("train-native/src/commands/pipeline.rs", "run", 135),
-    ("train-native/src/evaluation.rs", "report", 236),
 ];
 
 /// The crates' source folders.

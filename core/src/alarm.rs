@@ -113,6 +113,59 @@ pub fn alarms(windows: &[(f64, f64, f64)], cfg: &AlarmConfig) -> Vec<Alarm> {
     out
 }
 
+/// The alarm logic over windows that arrive one at a time (live sensors): the same decisions as
+/// [`alarms`] over the same windows, without keeping them.
+#[derive(Debug, Clone)]
+pub struct LiveAlarm {
+    cfg: AlarmConfig,
+    /// Whether each of the last `n` windows voted, oldest first.
+    votes: std::collections::VecDeque<bool>,
+    /// The time of the last alarm.
+    last: Option<f64>,
+    /// Windows seen.
+    seen: usize,
+}
+
+impl LiveAlarm {
+    /// A fresh state for `cfg`.
+    pub fn new(cfg: AlarmConfig) -> LiveAlarm {
+        LiveAlarm {
+            cfg,
+            votes: std::collections::VecDeque::with_capacity(cfg.n.max(1)),
+            last: None,
+            seen: 0,
+        }
+    }
+
+    /// The settings it decides with.
+    pub fn config(&self) -> AlarmConfig {
+        self.cfg
+    }
+
+    /// The next window, ending at `end_s` (seconds on the stream's clock, non-decreasing) with
+    /// fall probability `prob`: the alarm it raises, if any.
+    pub fn push(&mut self, end_s: f64, prob: f64) -> Option<Alarm> {
+        let n = self.cfg.n.max(1);
+        let k = self.cfg.k.clamp(1, n);
+        let vote = prob >= self.cfg.threshold;
+        if self.votes.len() == n {
+            self.votes.pop_front();
+        }
+        self.votes.push_back(vote);
+        let window = self.seen;
+        self.seen += 1;
+        let met = vote && self.votes.iter().filter(|v| **v).count() >= k;
+        if !met || self.last.is_some_and(|t| end_s - t < self.cfg.refractory_s) {
+            return None;
+        }
+        self.last = Some(end_s);
+        Some(Alarm {
+            window,
+            time_s: end_s,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +211,26 @@ mod tests {
         // The threshold is inclusive; NaN never votes.
         assert_eq!(alarms(&ws(&[0.5, 0.5]), &cfg).len(), 1);
         assert!(alarms(&ws(&[f64::NAN, 0.9]), &cfg).is_empty());
+    }
+
+    #[test]
+    fn live_alarms_are_the_recordings_alarms() {
+        let mut r = crate::rng::Rng::new(3);
+        for (k, n, refractory_s) in [(1, 1, 10.0), (2, 3, 30.0), (3, 3, 0.0), (1, 4, 6.0)] {
+            let cfg = AlarmConfig {
+                threshold: 0.6,
+                k,
+                n,
+                refractory_s,
+            };
+            let probs: Vec<f64> = (0..400).map(|_| r.uniform().powi(2)).collect();
+            let windows = ws(&probs);
+            let mut live = LiveAlarm::new(cfg);
+            let streamed: Vec<Alarm> = windows.iter().filter_map(|w| live.push(w.1, w.2)).collect();
+            let whole = alarms(&windows, &cfg);
+            assert!(!whole.is_empty(), "k {k} n {n}: some alarms to compare");
+            assert_eq!(streamed, whole, "k {k} n {n} refractory {refractory_s}");
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::batch::{
 };
 use crate::data::columns::Sensor;
 use crate::data::imu_csv::{ImuParser, ImuRecording, parse_imu_csv, parse_imu_csv_for};
-use crate::data::trial::{GyroPolicy, Skipped, TrialKey, assemble_trial};
+use crate::data::trial::{GyroPolicy, Skipped, Trial, TrialKey, assemble_trial};
 use crate::data::units::Units;
 use crate::data::window::{Purpose, WindowConfig, WindowLength, WindowPlan};
 use crate::error::{DataError, Error};
@@ -466,6 +466,83 @@ fn check_file_sizes(acc: (&str, &[u8]), gyro: Option<(&str, &[u8])>) -> Result<(
     Ok(())
 }
 
+/// The windows of a recording's trial, and whether its result is of low confidence: a recording
+/// with no full window is scored as one window of all its events, with a note saying why.
+fn cut_recording(
+    acc_name: &str,
+    trial: &Trial,
+    cfg: &WindowConfig,
+    notes: &mut Vec<String>,
+) -> Result<(WindowPlan, bool), Error> {
+    let n = trial.events.len();
+    let duration = trial.duration();
+    let shorter_than_a_window = match cfg.length {
+        // The span of n events plus one mean interval: a full 4 s of samples spans 4 s less one
+        // interval, and is not short.
+        WindowLength::Duration { seconds } => {
+            duration + duration / ((n - 1) as f64) < seconds - 1e-9
+        }
+        WindowLength::Count { events } => n < events,
+    };
+    let length = window_length_text(cfg);
+    let lasts = format!("lasts {duration:.2} s ({n} events)");
+    let mut plan = WindowPlan::new(0, trial, cfg, Purpose::Eval);
+    let mut low_confidence = shorter_than_a_window;
+    if plan.is_empty() {
+        // One window of every event: no gap split, no crop, thinned to max_events as usual.
+        let whole = WindowConfig {
+            length: WindowLength::Count { events: n },
+            max_gap_s: f64::MAX,
+            min_events: 1,
+            max_events: cfg.max_events.max(1),
+            crop_events: 0,
+            fall_windows: crate::data::window::FallWindows::All,
+            ..cfg.clone()
+        };
+        // The window features' context (window.feature_context_s) still stops at the model's gaps.
+        plan = WindowPlan::new(0, trial, &whole, Purpose::Eval).with_context_gap(cfg.max_gap_s);
+        if plan.len() != 1 {
+            return Err(DataError::file(
+                acc_name,
+                "the recording could not be cut into one window of all its events",
+            )
+            .into());
+        }
+        low_confidence = true;
+        let why = if shorter_than_a_window {
+            format!("it {lasts}, shorter than one {length} window")
+        } else {
+            format!(
+                "no {length} window of it holds the {} events a window needs (it {lasts}{})",
+                cfg.min_events,
+                if crate::data::window::segments(&trial.timestamps, cfg.max_gap_s).len() > 1 {
+                    format!(", broken by gaps over {} s", cfg.max_gap_s)
+                } else {
+                    String::new()
+                }
+            )
+        };
+        let thinned = if n > cfg.max_events.max(1) {
+            format!(", thinned evenly to {}", cfg.max_events.max(1))
+        } else {
+            String::new()
+        };
+        notes.push(format!(
+            "{}: low confidence: {why}; it was scored as one window of all its events{thinned}",
+            acc_name
+        ));
+    } else if shorter_than_a_window {
+        // Training windows such a recording the same way (a segment shorter than a window is
+        // one window of all its events), so the result is not less certain (issue #32).
+        low_confidence = false;
+        notes.push(format!(
+            "{}: the recording {lasts}, shorter than one {length} window: {SHORT_WINDOW_NOTE}",
+            acc_name
+        ));
+    }
+    Ok((plan, low_confidence))
+}
+
 /// [`prepare_plan`] from the parsed accelerometer file and the gyroscope file's name and parse
 /// result.
 fn plan_parsed(
@@ -571,74 +648,9 @@ fn plan_parsed(
             NO_GYROSCOPE_FILE.into()
         });
     }
-    let n = trial.events.len();
-    let duration = trial.duration();
-    let shorter_than_a_window = match cfg.length {
-        // The span of n events plus one mean interval: a full 4 s of samples spans 4 s less one
-        // interval, and is not short.
-        WindowLength::Duration { seconds } => {
-            duration + duration / ((n - 1) as f64) < seconds - 1e-9
-        }
-        WindowLength::Count { events } => n < events,
-    };
-    let length = window_length_text(cfg);
-    let lasts = format!("lasts {duration:.2} s ({n} events)");
     // The parsed files are in the trial now: let them go before the windows are cut.
     drop((acc_rec, gyro_rec));
-    let mut plan = WindowPlan::new(0, &trial, cfg, Purpose::Eval);
-    let mut low_confidence = shorter_than_a_window;
-    if plan.is_empty() {
-        // One window of every event: no gap split, no crop, thinned to max_events as usual.
-        let whole = WindowConfig {
-            length: WindowLength::Count { events: n },
-            max_gap_s: f64::MAX,
-            min_events: 1,
-            max_events: cfg.max_events.max(1),
-            crop_events: 0,
-            fall_windows: crate::data::window::FallWindows::All,
-            ..cfg.clone()
-        };
-        // The window features' context (window.feature_context_s) still stops at the model's gaps.
-        plan = WindowPlan::new(0, &trial, &whole, Purpose::Eval).with_context_gap(cfg.max_gap_s);
-        if plan.len() != 1 {
-            return Err(DataError::file(
-                acc.0,
-                "the recording could not be cut into one window of all its events",
-            )
-            .into());
-        }
-        low_confidence = true;
-        let why = if shorter_than_a_window {
-            format!("it {lasts}, shorter than one {length} window")
-        } else {
-            format!(
-                "no {length} window of it holds the {} events a window needs (it {lasts}{})",
-                cfg.min_events,
-                if crate::data::window::segments(&trial.timestamps, cfg.max_gap_s).len() > 1 {
-                    format!(", broken by gaps over {} s", cfg.max_gap_s)
-                } else {
-                    String::new()
-                }
-            )
-        };
-        let thinned = if n > cfg.max_events.max(1) {
-            format!(", thinned evenly to {}", cfg.max_events.max(1))
-        } else {
-            String::new()
-        };
-        notes.push(format!(
-            "{}: low confidence: {why}; it was scored as one window of all its events{thinned}",
-            acc.0
-        ));
-    } else if shorter_than_a_window {
-        // Training windows such a recording the same way (a segment shorter than a window is
-        // one window of all its events), so the result is not less certain (issue #32).
-        low_confidence = false;
-        notes.push(format!(
-            "{}: the recording {lasts}, shorter than one {length} window: {SHORT_WINDOW_NOTE}",
-            acc.0
-        ));
-    }
+    let (plan, low_confidence) = cut_recording(acc.0, &trial, cfg, &mut notes)?;
     Ok(RecordingPlan {
         plan,
         trial,
@@ -808,12 +820,24 @@ pub async fn analyze_with_progress(
             total,
         });
     }
+    Ok(analysis_of(detector, &trial, out, notes, low_confidence))
+}
+
+/// The analysis of a recording from its windows' results: the alarms, and the signal thinned to
+/// about 3,000 points for the plot.
+fn analysis_of(
+    detector: &Detector,
+    trial: &Trial,
+    out: Vec<WindowResult>,
+    notes: Vec<String>,
+    low_confidence: bool,
+) -> Analysis {
     let alarm = detector.header.alarm_config();
     let threshold = alarm.threshold;
     let step = trial.events.len().div_ceil(3000).max(1);
     let mag = |v: &[f32]| (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
     let spans: Vec<(f64, f64, f64)> = out.iter().map(|w| (w.start_s, w.end_s, w.prob)).collect();
-    Ok(Analysis {
+    Analysis {
         alarms: alarms(&spans, &alarm)
             .iter()
             .map(|a| out[a.window].start_s)
@@ -837,7 +861,7 @@ pub async fn analyze_with_progress(
         gyro_missing: trial.gyro_missing,
         notes,
         low_confidence,
-    })
+    }
 }
 
 #[cfg(test)]

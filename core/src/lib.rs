@@ -10,7 +10,6 @@ pub mod data;
 pub mod error;
 pub use error::Error;
 pub mod features;
-pub mod gbm;
 pub mod inference;
 pub mod invariance;
 pub mod losses;
@@ -22,7 +21,6 @@ pub mod personalize;
 pub mod perturb;
 pub mod provenance;
 pub mod rng;
-pub mod stats;
 pub mod synth;
 
 pub use burn;

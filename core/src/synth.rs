@@ -140,6 +140,17 @@ fn pose(s: &Subject, p: &TrialParams, t: f64) -> Pose {
         r_elbow: 0.15,
         ..Default::default()
     };
+    match p.activity {
+        1..=9 => daily_living(&mut q, s, p, t),
+        10..=14 => falling(&mut q, s, p, t),
+        _ => {}
+    }
+    q
+}
+
+/// The movements of daily activity `p.activity` (1-9) on top of the standing pose `q`.
+fn daily_living(q: &mut Pose, s: &Subject, p: &TrialParams, t: f64) {
+    let sc = s.scale;
     let w = 2.0 * std::f64::consts::PI / p.period;
     let a = p.amp;
     match p.activity {
@@ -250,59 +261,61 @@ fn pose(s: &Subject, p: &TrialParams, t: f64) -> Pose {
             q.pitch += 0.45 * lean;
             q.l_flex = 0.2 * sit + 0.3 * lean;
         }
-        10..=14 => {
-            // fall: optional steps, then rotation under gravity, impact, lying
-            let x = ((t - p.t_event) / p.d_event).clamp(0.0, 1.0);
-            let s_fall = x * x; // accelerating
-            let after = (t - p.t_event - p.d_event).max(0.0);
-            let bounce = if t > p.t_event + p.d_event {
-                0.06 * (-9.0 * after).exp() * (28.0 * after).sin()
-            } else {
-                0.0
-            };
-            let k = s_fall + bounce;
-            let ang = (1.45 + p.dir_jitter) * k;
-            match p.activity {
-                10 => q.pitch -= ang,
-                11 => q.pitch += ang,
-                12 => q.roll += ang,
-                13 => q.roll -= ang,
-                _ => {
-                    q.yaw += 1.6 * k;
-                    q.roll += if p.dir_jitter > 0.0 { ang } else { -ang };
-                }
-            }
-            q.pelvis[1] -= 750.0 * sc * k;
-            let dir = match p.activity {
-                10 => [0.0, 0.0, -1.0],
-                11 => [0.0, 0.0, 1.0],
-                12 => [-1.0, 0.0, 0.0],
-                13 => [1.0, 0.0, 0.0],
-                _ => [0.7, 0.0, 0.7],
-            };
-            for i in [0, 2] {
-                q.pelvis[i] += 400.0 * sc * k * dir[i];
-            }
-            // protective reaction of the arms
-            let reach = smoothstep((t - p.t_event - 0.15) / 0.4);
-            q.l_flex += reach * if p.activity == 11 { 1.4 } else { 0.5 } * a;
-            q.l_abd += reach * if p.activity == 12 { 1.2 } else { 0.3 };
-            q.l_elbow += reach * 0.3;
-            q.r_flex += reach * 1.0 * a;
-            // pre-fall walking for some trials
-            if p.recovers {
-                let step = (2.0 * std::f64::consts::PI * 0.9 * t).sin() * (1.0 - x.min(1.0));
-                q.l_flex -= 0.3 * step * (t < p.t_event) as u8 as f64;
-                q.pelvis[2] += 300.0 * t.min(p.t_event) * 0.5;
-            }
-            if after > 1.5 {
-                // lying, small movements
-                q.l_flex += 0.1 * (after * 1.1).sin();
-            }
-        }
         _ => {}
     }
-    q
+}
+
+/// A fall (activities 10-14): optional steps, then rotation under gravity, impact, lying.
+fn falling(q: &mut Pose, s: &Subject, p: &TrialParams, t: f64) {
+    let sc = s.scale;
+    let a = p.amp;
+    let x = ((t - p.t_event) / p.d_event).clamp(0.0, 1.0);
+    let s_fall = x * x; // accelerating
+    let after = (t - p.t_event - p.d_event).max(0.0);
+    let bounce = if t > p.t_event + p.d_event {
+        0.06 * (-9.0 * after).exp() * (28.0 * after).sin()
+    } else {
+        0.0
+    };
+    let k = s_fall + bounce;
+    let ang = (1.45 + p.dir_jitter) * k;
+    match p.activity {
+        10 => q.pitch -= ang,
+        11 => q.pitch += ang,
+        12 => q.roll += ang,
+        13 => q.roll -= ang,
+        _ => {
+            q.yaw += 1.6 * k;
+            q.roll += if p.dir_jitter > 0.0 { ang } else { -ang };
+        }
+    }
+    q.pelvis[1] -= 750.0 * sc * k;
+    let dir = match p.activity {
+        10 => [0.0, 0.0, -1.0],
+        11 => [0.0, 0.0, 1.0],
+        12 => [-1.0, 0.0, 0.0],
+        13 => [1.0, 0.0, 0.0],
+        _ => [0.7, 0.0, 0.7],
+    };
+    for i in [0, 2] {
+        q.pelvis[i] += 400.0 * sc * k * dir[i];
+    }
+    // protective reaction of the arms
+    let reach = smoothstep((t - p.t_event - 0.15) / 0.4);
+    q.l_flex += reach * if p.activity == 11 { 1.4 } else { 0.5 } * a;
+    q.l_abd += reach * if p.activity == 12 { 1.2 } else { 0.3 };
+    q.l_elbow += reach * 0.3;
+    q.r_flex += reach * 1.0 * a;
+    // pre-fall walking for some trials
+    if p.recovers {
+        let step = (2.0 * std::f64::consts::PI * 0.9 * t).sin() * (1.0 - x.min(1.0));
+        q.l_flex -= 0.3 * step * (t < p.t_event) as u8 as f64;
+        q.pelvis[2] += 300.0 * t.min(p.t_event) * 0.5;
+    }
+    if after > 1.5 {
+        // lying, small movements
+        q.l_flex += 0.1 * (after * 1.1).sin();
+    }
 }
 
 /// The 32 joints (mm) and the left-forearm orientation (sensor frame) of a pose.

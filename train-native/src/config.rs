@@ -596,7 +596,7 @@ fn unknown_key(given: &serde_yaml::Value, known: &serde_yaml::Value, at: &str) -
 
 /// The tag keys of the configuration's tagged values (`train.loss.kind`, `window.length.by`): a
 /// value of another variant replaces the old one instead of merging into it.
-const TAGS: [&str; 2] = ["kind", "by"];
+pub(crate) const TAGS: [&str; 2] = ["kind", "by"];
 
 /// The keys (dotted paths) a user set explicitly: every leaf of the configuration files and every
 /// `--set` key (a section named by `--set` covers its keys).

@@ -23,10 +23,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use crate::stats::{format_p, mean_std, paired};
 use fallkd_core::alarm::{AlarmConfig, alarms, votes_met};
 use fallkd_core::data::trial::TrialKey;
 use fallkd_core::metrics::{BinaryMetrics, ThresholdRule, binary_metrics, choose_threshold};
-use fallkd_core::stats::{format_p, mean_std, paired};
 
 use crate::predictions::{Prediction, Recording, Set};
 use crate::run_dir::RunSummary;
@@ -592,7 +592,6 @@ pub fn report(
     protocol: &Protocol,
     comparisons: &[(String, String)],
 ) -> String {
-    let mut md = String::new();
     let scored: Vec<(&String, Vec<RunScores>)> = rows
         .iter()
         .map(|r| (r, score_row(all, r, protocol)))
@@ -600,6 +599,18 @@ pub fn report(
         .collect();
     let seeds: BTreeSet<u64> = all.iter().map(|r| r.seed).collect();
     let folds: BTreeSet<u16> = all.iter().map(|r| r.fold).collect();
+    let mut md = protocol_line(protocol, &seeds, folds.len());
+    windows_table(&mut md, &scored, &seeds);
+    threshold_notes(&mut md, &scored, protocol);
+    recordings_table(&mut md, &scored);
+    older_adults_table(&mut md, &scored);
+    paired_tests(&mut md, all, &scored, comparisons);
+    md
+}
+
+/// The report's first line: seeds, folds, how the operating threshold was chosen, the alarm.
+fn protocol_line(protocol: &Protocol, seeds: &BTreeSet<u64>, folds: usize) -> String {
+    let mut md = String::new();
     let val_f1 = format!(
         "best F1 on the pooled validation windows of the same row and seed over all folds, the test subject's own windows left out{}",
         match protocol.rule {
@@ -626,15 +637,16 @@ pub fn report(
     let _ = writeln!(
         md,
         "Seeds {:?}, {} folds. Operating threshold: {threshold}. Alarm: {} of {} consecutive windows at or above it, {} s refractory.\n",
-        seeds,
-        folds.len(),
-        alarm.k,
-        alarm.n,
-        alarm.refractory_s
+        seeds, folds, alarm.k, alarm.n, alarm.refractory_s
     );
+    md
+}
+
+/// The window metrics of every row.
+fn windows_table(md: &mut String, scored: &[(&String, Vec<RunScores>)], seeds: &BTreeSet<u64>) {
     md.push_str("### Windows (mean +- std over folds x seeds; pooled: all test windows of a seed, mean +- std over seeds)\n\n");
     md.push_str("| row | runs | F1 @ 0.5 | F1 | precision | recall | AUC | pooled F1 | pooled AUC | threshold |\n|---|---|---|---|---|---|---|---|---|---|\n");
-    for (row, s) in &scored {
+    for (row, s) in scored {
         let pooled: Vec<(f64, f64)> = seeds
             .iter()
             .filter_map(|&seed| {
@@ -677,6 +689,10 @@ pub fn report(
             col(&|x| x.threshold),
         );
     }
+}
+
+/// How often the nested choice and the older-adult budget moved each row's threshold.
+fn threshold_notes(md: &mut String, scored: &[(&String, Vec<RunScores>)], protocol: &Protocol) {
     if protocol.choice == ThresholdChoice::Nested {
         let picks: Vec<String> = scored
             .iter()
@@ -717,9 +733,13 @@ pub fn report(
             raised.join("; ")
         );
     }
+}
+
+/// The recording metrics of every row.
+fn recordings_table(md: &mut String, scored: &[(&String, Vec<RunScores>)]) {
     md.push_str("\n### Recordings (a fall recording is caught when the alarm vote is met on a window holding the fall; an ADL recording with any alarm is a false alarm). Pooled over all folds of a seed, mean +- std over seeds; \"per fold\": F1 of each fold's recordings, mean +- std over folds x seeds; \"validation F1\": the same pooled F1 on the runs' own validation recordings, at the same thresholds (no test recording in it: what a choice between rows may look at)\n\n");
     md.push_str("| row | fall recordings | caught | missed (no window) | ADL recordings | false alarms | precision | recall | F1 | F1 per fold | recall, falls > 2 g | validation F1 |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-    for (row, s) in &scored {
+    for (row, s) in scored {
         let seeds_rc: Vec<RecordingCounts> =
             per_seed(s, |acc: &mut RecordingCounts, x| acc.add(&x.recordings));
         let seeds_val: Vec<RecordingCounts> =
@@ -743,6 +763,10 @@ pub fn report(
             ms(&seeds_val.iter().map(|c| c.prf().2).collect::<Vec<_>>()),
         );
     }
+}
+
+/// The older adults' false alarms of the rows that scored them.
+fn older_adults_table(md: &mut String, scored: &[(&String, Vec<RunScores>)]) {
     let with_old: Vec<&(&String, Vec<RunScores>)> = scored
         .iter()
         .filter(|(_, s)| s.iter().any(|x| x.old.recordings > 0))
@@ -770,6 +794,15 @@ pub fn report(
             );
         }
     }
+}
+
+/// The paired tests "A beats B".
+fn paired_tests(
+    md: &mut String,
+    all: &[RunResult],
+    scored: &[(&String, Vec<RunScores>)],
+    comparisons: &[(String, String)],
+) {
     if !comparisons.is_empty() {
         md.push_str("\n### Paired tests (A - B over the same folds x seeds; Wilcoxon signed-rank and Nadeau-Bengio corrected resampled t, two-sided)\n\n");
         md.push_str(
@@ -820,7 +853,6 @@ pub fn report(
             }
         }
     }
-    md
 }
 
 /// One row and seed's [`deployment_point`].

@@ -12,6 +12,9 @@ const COLORS: [&str; 8] = [
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
 ];
 
+/// Width allowed per legend character.
+const LEGEND_CHAR_PX: f64 = 7.0;
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -26,7 +29,15 @@ pub fn line_chart(
     series: &[Series],
     y_range: (f64, f64),
 ) -> String {
-    let (w, h, l, r, t, b) = (640.0, 400.0, 60.0, 200.0, 40.0, 50.0);
+    // The legend's column is as wide as its longest name (about 7 px a character at 12 px
+    // sans-serif, generous), so no name is cut off; the plot area stays 380 px wide.
+    let longest = series
+        .iter()
+        .map(|s| s.name.chars().count())
+        .max()
+        .unwrap_or(0) as f64;
+    let r = (45.0 + LEGEND_CHAR_PX * longest).max(200.0);
+    let (w, h, l, t, b) = (440.0 + r, 400.0, 60.0, 40.0, 50.0);
     let xs: Vec<f64> = series
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.0))
@@ -87,4 +98,37 @@ pub fn line_chart(
     }
     s.push_str("</svg>\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `width` attribute of a chart.
+    fn width(svg: &str) -> f64 {
+        let at = svg.find("width=\"").unwrap() + 7;
+        svg[at..].split('"').next().unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn a_long_legend_name_fits_inside_the_chart() {
+        let name = "student-kd-cleaned (cleaned timestamps, tokens 64)".to_string();
+        let long = [Series {
+            name: name.clone(),
+            points: vec![(0.0, 0.5), (1.0, 0.7)],
+        }];
+        let svg = line_chart("t", "x", "y", &long, (0.0, 1.0));
+        // The legend text starts 35 px right of the plot area, which ends 380 px after its left
+        // margin of 60.
+        let room = width(&svg) - (60.0 + 380.0 + 35.0);
+        assert!(
+            room >= LEGEND_CHAR_PX * name.chars().count() as f64,
+            "{room} px for {name:?}"
+        );
+        let short = [Series {
+            name: "a".into(),
+            points: vec![(0.0, 0.5)],
+        }];
+        assert_eq!(width(&line_chart("t", "x", "y", &short, (0.0, 1.0))), 640.0);
+    }
 }

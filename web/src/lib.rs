@@ -510,6 +510,43 @@ impl Detector {
                 .map_err(|e| JsValue::from(err(e)))
         })
     }
+
+    /// A fresh [`LiveAlarm`] with the model's alarm logic (threshold, k of n, refractory), for
+    /// live mode: the same decisions as the alarms of an uploaded recording and `fallkd predict`.
+    pub fn live_alarm(&self) -> LiveAlarm {
+        LiveAlarm(fallkd_core::alarm::LiveAlarm::new(
+            self.inner.header.alarm_config(),
+        ))
+    }
+}
+
+/// The alarm logic over live windows (core's `alarm::LiveAlarm`): feed it each scored window.
+#[wasm_bindgen]
+pub struct LiveAlarm(fallkd_core::alarm::LiveAlarm);
+
+#[wasm_bindgen]
+impl LiveAlarm {
+    /// The next window, ending at `end_s` seconds (the sensor clock) with fall probability
+    /// `prob`: whether it raises an alarm (the vote met, outside the refractory period).
+    pub fn push(&mut self, end_s: f64, prob: f64) -> bool {
+        self.0.push(end_s, prob).is_some()
+    }
+
+    /// The threshold a window votes at.
+    #[wasm_bindgen(getter)]
+    pub fn threshold(&self) -> f64 {
+        self.0.config().threshold
+    }
+
+    /// The alarm logic in words: "k of n windows, r s apart".
+    #[wasm_bindgen(getter)]
+    pub fn rule(&self) -> String {
+        let c = self.0.config();
+        format!(
+            "{} of {} windows at or above {:.3}, then {} s before another alarm",
+            c.k, c.n, c.threshold, c.refractory_s
+        )
+    }
 }
 
 /// Adapts a model to its wearer (core's `personalize_files`, what `fallkd personalize` runs):

@@ -237,19 +237,27 @@ async fn personalising_in_the_page_gives_the_native_model() {
         (accs, gyros)
     };
     let names: Vec<String> = (1..=14).map(|a| format!("S01A{a:02}T01.csv")).collect();
-    let (accs, gyros) = arrays(&names);
-    let falls: Vec<u8> = (1..=14).map(|a| u8::from(a >= 10)).collect();
-    let out = fallkd_web::personalize(
-        DEFAULT_MODEL.to_vec(),
-        accs,
-        names.clone(),
-        gyros,
-        names,
-        falls,
-        "auto".into(),
-        "browser".into(),
-    )
-    .unwrap();
+    // The page's binding on recordings `names`, a fall from activity 10 on.
+    let personalize = |names: Vec<String>| {
+        let (accs, gyros) = arrays(&names);
+        let falls: Vec<u8> = names
+            .iter()
+            .map(|n| u8::from(n[4..6].parse::<u8>().unwrap() >= 10))
+            .collect();
+        let (adapt, date) = ("auto".to_string(), "browser".to_string());
+        fallkd_web::personalize(
+            DEFAULT_MODEL.to_vec(),
+            accs,
+            names.clone(),
+            gyros,
+            names,
+            falls,
+            adapt,
+            date,
+        )
+        .unwrap()
+    };
+    let out = personalize(names);
     let bytes =
         js_sys::Uint8Array::new(&js_sys::Reflect::get(&out, &"bytes".into()).unwrap()).to_vec();
     let report: serde_json::Value = serde_json::from_str(
@@ -280,23 +288,8 @@ async fn personalising_in_the_page_gives_the_native_model() {
         .map(|a| format!("S01A{a:02}T01.csv"))
         .chain((9..=14).map(|a| format!("S01A{a:02}T02.csv")))
         .collect();
-    let (accs, gyros) = arrays(&names);
-    let falls: Vec<u8> = names
-        .iter()
-        .map(|n| u8::from(n[4..6].parse::<u8>().unwrap() >= 10))
-        .collect();
     let t0 = js_sys::Date::now();
-    fallkd_web::personalize(
-        DEFAULT_MODEL.to_vec(),
-        accs,
-        names.clone(),
-        gyros,
-        names,
-        falls,
-        "auto".into(),
-        "browser".into(),
-    )
-    .unwrap();
+    personalize(names);
     console_log!(
         "personalising 20 labelled recordings in the page: {:.0} ms",
         js_sys::Date::now() - t0

@@ -37,8 +37,6 @@ pub fn student_graph(host: &HostStudent, sizes: GraphSizes, doc: &str) -> Result
             "an ONNX window needs room for at least 2 events, not {n}"
         )));
     }
-    let (d, l, h) = (host.dim, host.tokens, host.heads);
-    let dk = d / h;
     let c = host.event_channels();
     let batch = || Dim::Named("batch".into());
     let mut g = Builder::new("fallkd_student", doc);
@@ -88,8 +86,27 @@ pub fn student_graph(host: &HostStudent, sizes: GraphSizes, doc: &str) -> Result
         &[("axis", super::proto::Attribute::Int(2))],
     );
 
-    // The resampler: event embeddings, the fixed queries' cross-attention over them.
-    let e = g.linear(&input, &host.event_proj);
+    let x = resampler(&mut g, host, (&input, &tau, &mask), n);
+    let x = trunk(&mut g, host, x);
+    let logit = head(&mut g, host, &x, features.as_deref());
+    let probability = g.op("Sigmoid", &[&logit], &[]);
+    let out = [batch(), Dim::Fixed(1)];
+    g.output(&logit, "logit", &out, "the fall logit");
+    g.output(&probability, "probability", &out, "the fall probability");
+    Ok(g.finish())
+}
+
+/// The resampler: event embeddings, the fixed queries' cross-attention over them (with the
+/// locality term and the mask), to `(B, L, D)` tokens.
+fn resampler(
+    g: &mut Builder,
+    host: &HostStudent,
+    (input, tau, mask): (&str, &str, &str),
+    n: usize,
+) -> String {
+    let (d, l, h) = (host.dim, host.tokens, host.heads);
+    let dk = d / h;
+    let e = g.linear(input, &host.event_proj);
     let e = g.layer_norm(&e, &host.event_norm);
     let e = g.silu(&e);
     let k = g.linear(&e, &host.wk);
@@ -109,7 +126,7 @@ pub fn student_graph(host: &HostStudent, sizes: GraphSizes, doc: &str) -> Result
     let mut scores = g.op("MatMul", &[&q, &k], &[]);
     if let Some(coef) = &host.locality {
         let anchors = g.constant("anchors", &[1, 1, l, 1], &host.anchors);
-        let tau4 = g.reshape(&tau, &[0, 1, 1, n as i64]);
+        let tau4 = g.reshape(tau, &[0, 1, 1, n as i64]);
         let diff = g.sub(&anchors, &tau4);
         let sq = g.mul(&diff, &diff);
         let neg: Vec<f32> = coef.iter().map(|c| -c).collect();
@@ -117,7 +134,7 @@ pub fn student_graph(host: &HostStudent, sizes: GraphSizes, doc: &str) -> Result
         let bias = g.mul(&sq, &neg);
         scores = g.add(&scores, &bias);
     }
-    let mask4 = g.reshape(&mask, &[0, 1, 1, n as i64]);
+    let mask4 = g.reshape(mask, &[0, 1, 1, n as i64]);
     let off = g.shift(&mask4, -1.0);
     let off = g.scale(&off, -MASKED);
     let scores = g.add(&scores, &off);
@@ -129,9 +146,15 @@ pub fn student_graph(host: &HostStudent, sizes: GraphSizes, doc: &str) -> Result
     let x = g.linear(&context, &host.wo);
     let queries = g.constant("queries", &[l, d], &host.queries);
     let x = g.add(&x, &queries);
-    let mut x = g.layer_norm(&x, &host.out_norm);
+    g.layer_norm(&x, &host.out_norm)
+}
 
-    // The trunk: positions, pre-norm encoder layers, final norm.
+/// The trunk: positions, pre-norm encoder layers, final norm, and the squeeze-excitation over the
+/// token mean.
+fn trunk(g: &mut Builder, host: &HostStudent, mut x: String) -> String {
+    let (d, l, h) = (host.dim, host.tokens, host.heads);
+    let dk = d / h;
+    let scale = 1.0 / (dk as f32).sqrt();
     if let Some(p) = &host.positions {
         let p = g.constant("positions", &[l, d], p);
         x = g.add(&x, &p);
@@ -159,34 +182,32 @@ pub fn student_graph(host: &HostStudent, sizes: GraphSizes, doc: &str) -> Result
     }
     let x = g.layer_norm(&x, &host.final_norm);
 
-    // Squeeze-excitation over the token mean.
     let summary = g.reduce("ReduceMean", &x, &[1]);
     let s = g.linear(&summary, &host.squeeze);
     let s = g.op("Relu", &[&s], &[]);
     let s = g.linear(&s, &host.excite);
     let gates = g.op("Sigmoid", &[&s], &[]);
-    let x = g.mul(&x, &gates);
+    g.mul(&x, &gates)
+}
 
-    // Temporal attention pooling and the classifier.
-    let a = g.linear(&x, &host.pool_hidden);
+/// Temporal attention pooling and the classifier, plus the window-feature path: the logit.
+fn head(g: &mut Builder, host: &HostStudent, x: &str, features: Option<&str>) -> String {
+    let d = host.dim;
+    let a = g.linear(x, &host.pool_hidden);
     let a = g.op("Tanh", &[&a], &[]);
     let a = g.linear(&a, &host.pool_score);
     let a = g.softmax(&a, 1);
     let a = g.transpose(&a, &[0, 2, 1]);
-    let pooled = g.op("MatMul", &[&a, &x], &[]);
+    let pooled = g.op("MatMul", &[&a, x], &[]);
     let pooled = g.reshape(&pooled, &[0, d as i64]);
     let mut logit = g.linear(&pooled, &host.classifier);
-    if let (Some(f), Some(fh), Some(fo)) = (&features, &host.feature_hidden, &host.feature_out) {
+    if let (Some(f), Some(fh), Some(fo)) = (features, &host.feature_hidden, &host.feature_out) {
         let hidden = g.linear(f, fh);
         let hidden = g.gelu(&hidden);
         let o = g.linear(&hidden, fo);
         logit = g.add(&logit, &o);
     }
-    let probability = g.op("Sigmoid", &[&logit], &[]);
-    let out = [batch(), Dim::Fixed(1)];
-    g.output(&logit, "logit", &out, "the fall logit");
-    g.output(&probability, "probability", &out, "the fall probability");
-    Ok(g.finish())
+    logit
 }
 
 /// `dt` and `tau` `(B, N)` as the resampler computes them for `mode` over the valid events

@@ -18,10 +18,10 @@
 use std::path::Path;
 use std::time::Instant;
 
+use crate::gbm::{Gbm, GbmConfig};
 use anyhow::{Result, bail};
 use fallkd_core::data::window::Window;
 use fallkd_core::features::{NUM_FEATURES, feature_index, window_features};
-use fallkd_core::gbm::{Gbm, GbmConfig};
 use fallkd_core::metrics::{best_threshold, binary_metrics};
 use fallkd_core::rng::Rng;
 
@@ -72,29 +72,18 @@ impl Fitted {
     }
 }
 
-/// Trains the configured feature model on `cfg`'s split into `out`; returns its summary.
-pub fn run(cfg: &RunConfig, out: &Path) -> Result<RunSummary> {
-    let runs_root = out.parent().unwrap_or(Path::new("."));
-    let root = data_root(cfg, runs_root)?;
-    let data = prepare(cfg, &root)?;
-    if data.train.is_empty() || data.val.is_empty() {
-        bail!(
-            "the split leaves no training or validation windows ({} / {}): check data.split",
-            data.train.len(),
-            data.val.len()
-        );
-    }
-    std::fs::create_dir_all(out)?;
-    cfg.save(&out.join(RunDir::CONFIG))?;
-    let t0 = Instant::now();
+/// The training windows' feature rows and labels: each window once, again with its gyroscope
+/// zeroed (`train.gyro_dropout`, drawn per window), and again turned and re-scaled
+/// (`train.augment`).
+fn training_rows(cfg: &RunConfig, data: &Prepared) -> (Vec<Vec<f32>>, Vec<bool>) {
     let mut rng = Rng::new(cfg.seed ^ 0xfea7);
     let mut x: Vec<Vec<f32>> = Vec::new();
     let mut y: Vec<bool> = Vec::new();
     for w in &data.train {
-        x.push(features(&data, w, false));
+        x.push(features(data, w, false));
         y.push(w.label);
         if cfg.train.gyro_dropout > 0.0 && rng.uniform() < cfg.train.gyro_dropout {
-            x.push(features(&data, w, true));
+            x.push(features(data, w, true));
             y.push(w.label);
         }
     }
@@ -112,26 +101,31 @@ pub fn run(cfg: &RunConfig, out: &Path) -> Result<RunSummary> {
                 augment.apply(&mut c.events, &mut draws.clone());
             }
             if turned.events != w.events || turned.context != w.context {
-                x.push(features(&data, &turned, false));
+                x.push(features(data, &turned, false));
                 y.push(w.label);
             }
         }
     }
+    (x, y)
+}
+
+/// The configured feature model fitted on `x`, `y`.
+fn fit(cfg: &RunConfig, x: &[Vec<f32>], y: &[bool]) -> Result<Fitted> {
     let f = &cfg.features;
-    let model = match f.model {
+    Ok(match f.model {
         FeatureModel::AlwaysFall => Fitted::Always,
         FeatureModel::Peak => {
             let i = feature_index(PEAK).expect("peak feature");
             let peaks: Vec<f64> = x.iter().map(|r| r[i] as f64).collect();
             // Best F1 over the observed peaks, on the training windows.
-            let m = best_threshold(&peaks, &y);
+            let m = best_threshold(&peaks, y);
             Fitted::Peak {
                 threshold_g: m.threshold,
             }
         }
         FeatureModel::Gbm => Fitted::Gbm(Gbm::fit(
-            &x,
-            &y,
+            x,
+            y,
             &GbmConfig {
                 trees: f.trees,
                 max_depth: f.max_depth,
@@ -140,7 +134,26 @@ pub fn run(cfg: &RunConfig, out: &Path) -> Result<RunSummary> {
                 ..Default::default()
             },
         )?),
-    };
+    })
+}
+
+/// Trains the configured feature model on `cfg`'s split into `out`; returns its summary.
+pub fn run(cfg: &RunConfig, out: &Path) -> Result<RunSummary> {
+    let runs_root = out.parent().unwrap_or(Path::new("."));
+    let root = data_root(cfg, runs_root)?;
+    let data = prepare(cfg, &root)?;
+    if data.train.is_empty() || data.val.is_empty() {
+        bail!(
+            "the split leaves no training or validation windows ({} / {}): check data.split",
+            data.train.len(),
+            data.val.len()
+        );
+    }
+    std::fs::create_dir_all(out)?;
+    cfg.save(&out.join(RunDir::CONFIG))?;
+    let t0 = Instant::now();
+    let (x, y) = training_rows(cfg, &data);
+    let model = fit(cfg, &x, &y)?;
     let train_s = t0.elapsed().as_secs_f64();
     let score = |w: &Window| model.score(&features(&data, w, false));
     let val_probs: Vec<f64> = data.val.iter().map(score).collect();

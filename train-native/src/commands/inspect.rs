@@ -28,7 +28,6 @@ pub fn run(file: &Path, json: bool) -> Result<String> {
         Student::FixedRate(m) => m.num_params(),
     };
     let mut o = String::new();
-    let line = |o: &mut String, k: &str, v: &str| writeln!(o, "  {k:<12} {v}").expect("string");
     writeln!(o, "{}", file.display())?;
     line(&mut o, "file", &h.file.describe());
     let arch = match &h.arch {
@@ -95,19 +94,30 @@ pub fn run(file: &Path, json: bool) -> Result<String> {
         },
     );
     line(&mut o, "description", &h.description);
-    match &h.provenance {
+    provenance_lines(&mut o, h.provenance.as_ref());
+    Ok(o)
+}
+
+/// One `  key value` line of the report.
+fn line(o: &mut String, k: &str, v: &str) {
+    writeln!(o, "  {k:<12} {v}").expect("writing to a string");
+}
+
+/// The provenance lines: run, export, commit, data, threshold, personalisation, figures.
+fn provenance_lines(o: &mut String, provenance: Option<&fallkd_core::provenance::Provenance>) {
+    match provenance {
         None => line(
-            &mut o,
+            o,
             "provenance",
             "none (written before model files carried it)",
         ),
         Some(p) => {
-            line(&mut o, "run", &p.run);
-            line(&mut o, "exported", &p.exported);
-            line(&mut o, "commit", &p.commit);
+            line(o, "run", &p.run);
+            line(o, "exported", &p.exported);
+            line(o, "commit", &p.commit);
             let d = &p.data;
             line(
-                &mut o,
+                o,
                 "data",
                 &format!(
                     "sha256 {} over {} recordings of {}: train {}, validation {}, older adults {}",
@@ -119,13 +129,13 @@ pub fn run(file: &Path, json: bool) -> Result<String> {
                     subjects(&d.old_adults)
                 ),
             );
-            line(&mut o, "threshold", &p.threshold_choice);
+            line(o, "threshold", &p.threshold_choice);
             if !p.base_model.is_empty() {
-                line(&mut o, "adapted from", &p.base_model);
+                line(o, "adapted from", &p.base_model);
             }
             if let Some(r) = &p.personalization {
                 line(
-                    &mut o,
+                    o,
                     "personal",
                     &format!(
                         "{} from {} labelled recordings ({} falls, {} windows) on {}, threshold {:.3}; {}",
@@ -134,10 +144,10 @@ pub fn run(file: &Path, json: bool) -> Result<String> {
                 );
             }
             for f in &p.figures {
-                line(&mut o, "figure", &format!("{}: {}", f.name, f.value));
+                line(o, "figure", &format!("{}: {}", f.name, f.value));
             }
             line(
-                &mut o,
+                o,
                 "config",
                 &format!(
                     "{} lines (`fallkd inspect --json` prints it)",
@@ -146,7 +156,6 @@ pub fn run(file: &Path, json: bool) -> Result<String> {
             );
         }
     }
-    Ok(o)
 }
 
 fn subjects(s: &[u16]) -> String {

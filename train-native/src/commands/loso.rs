@@ -6,255 +6,19 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::checkpoint::write_atomic;
 use crate::children::{Job, config_args, run_all};
 use crate::config::RunConfig;
 use crate::dataset::{
-    OLD_SUBJECT_OFFSET, data_root, load_old_adults, load_trials, subjects, without_lockbox,
+    LoadReport, OLD_SUBJECT_OFFSET, data_root, load_old_adults, load_trials, subjects,
+    without_lockbox,
 };
 use crate::ensemble::Ensemble;
 use crate::evaluation::{Protocol, RunResult, ms};
 use crate::run_dir::RunSummary;
-
-/// One row of the study: a run trained in every fold.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    /// Run name (the folder in each fold).
-    pub name: String,
-    /// Teacher or student.
-    pub teacher: bool,
-    /// A feature-model reference row (`fallkd train-features`).
-    pub features: bool,
-    /// Whether it distils from its fold's teacher.
-    pub kd: bool,
-    /// Overrides on top of the base configuration.
-    pub set: Vec<String>,
-    /// In the study when `--rows` is not given.
-    pub default: bool,
-}
-
-type KnownRow = (&'static str, bool, bool, &'static [&'static str], bool);
-
-/// Feature-model rows: name, overrides, in the default study.
-const FEATURE_ROWS: &[(&str, &[&str], bool)] = &[
-    ("features-gbm", &["features.model=gbm"], true),
-    ("peak-rule", &["features.model=peak"], true),
-    ("always-fall", &["features.model=always-fall"], false),
-    (
-        "features-gbm-wearer",
-        &[
-            "features.model=gbm",
-            "train.gyro_dropout=0.5",
-            "data.old_adults.train=true",
-        ],
-        false,
-    ),
-    (
-        "features-gbm-wearer-aug",
-        &[
-            "features.model=gbm",
-            "train.gyro_dropout=0.5",
-            "data.old_adults.train=true",
-            AUGMENT,
-        ],
-        false,
-    ),
-];
-
-/// The rows `fallkd loso` knows: name, teacher, KD, overrides, in the default study.
-const KNOWN: &[KnownRow] = &[
-    ("teacher", true, false, &[], true),
-    ("student-nokd", false, false, &["kd.enabled=false"], true),
-    (
-        "student-kd",
-        false,
-        true,
-        &["student.time_mode=timestamps"],
-        true,
-    ),
-    (
-        "student-kd-cleaned",
-        false,
-        true,
-        &["student.time_mode=cleaned"],
-        false,
-    ),
-    (
-        "student-kd-position",
-        false,
-        true,
-        &["student.time_mode=position"],
-        true,
-    ),
-    (
-        "student-kd-tokens32",
-        false,
-        true,
-        &["student.time_mode=timestamps", "student.num_tokens=32"],
-        false,
-    ),
-    (
-        "student-kd-tokens128",
-        false,
-        true,
-        &["student.time_mode=timestamps", "student.num_tokens=128"],
-        false,
-    ),
-    (
-        "baseline-fixed-rate",
-        false,
-        false,
-        &["kd.enabled=false", "student.arch=fixed-rate"],
-        true,
-    ),
-];
-
-/// The augmentation of the `-aug` rows, declared before any of them ran (not tuned on folds).
-const AUGMENT: &str = "train.augment={probability: 0.8, rotation_deg: 30, gain: 0.1}";
-
-/// The wearer rows, each with and without KD: gyroscope dropout and the older adults' daily
-/// living as extra negatives (`student-{kd,nokd}-wearer`), then the window-feature path (`-wf`,
-/// the shipped student), then augmentation (`-wf-aug`).
-fn wearer_rows() -> Vec<Row> {
-    let mut rows = Vec::new();
-    for (suffix, extra) in [
-        ("", &[][..]),
-        ("-wf", &["student.window_features=true"][..]),
-        ("-wf-aug", &["student.window_features=true", AUGMENT][..]),
-    ] {
-        for kd in [false, true] {
-            let mut set = vec![
-                if kd {
-                    "student.time_mode=timestamps"
-                } else {
-                    "kd.enabled=false"
-                },
-                "train.gyro_dropout=0.5",
-                "data.old_adults.train=true",
-            ];
-            set.extend_from_slice(extra);
-            rows.push(Row {
-                name: format!("student-{}-wearer{suffix}", if kd { "kd" } else { "nokd" }),
-                teacher: false,
-                features: false,
-                kd,
-                set: set.into_iter().map(String::from).collect(),
-                default: false,
-            });
-        }
-    }
-    rows
-}
-
-/// Every row `fallkd loso` knows, in table order.
-pub fn known_rows() -> Vec<Row> {
-    let neural = KNOWN
-        .iter()
-        .map(|&(name, teacher, kd, set, default)| Row {
-            name: name.into(),
-            teacher,
-            features: false,
-            kd,
-            set: set.iter().map(|s| s.to_string()).collect(),
-            default,
-        })
-        .chain(wearer_rows());
-    let features = FEATURE_ROWS.iter().map(|&(name, set, default)| Row {
-        name: name.into(),
-        teacher: false,
-        features: true,
-        kd: false,
-        set: set.iter().map(|s| s.to_string()).collect(),
-        default,
-    });
-    neural.chain(features).collect()
-}
-
-/// A distilled-student row from `NAME=KEY=VALUE;KEY=VALUE` (`--kd-row`).
-pub fn parse_kd_row(spec: &str) -> Result<Row> {
-    let (name, set) = parse_row_spec(
-        "--kd-row",
-        spec,
-        "student-kd-posw4=train.loss={kind: bce, pos_weight: 4}",
-    )?;
-    Ok(Row {
-        name,
-        teacher: false,
-        features: false,
-        kd: true,
-        set,
-        default: false,
-    })
-}
-
-/// A student row trained without distillation from `NAME=KEY=VALUE;KEY=VALUE` (`--student-row`):
-/// `kd.enabled=false` comes first, so a row is the no-KD twin of a `--kd-row` with the same
-/// overrides, and it does not wait for the fold's teacher.
-pub fn parse_student_row(spec: &str) -> Result<Row> {
-    let (name, set) = parse_row_spec(
-        "--student-row",
-        spec,
-        "student-nokd-posw4=train.loss={kind: bce, pos_weight: 4}",
-    )?;
-    Ok(Row {
-        name,
-        teacher: false,
-        features: false,
-        kd: false,
-        set: std::iter::once("kd.enabled=false".to_string())
-            .chain(set)
-            .collect(),
-        default: false,
-    })
-}
-
-/// A feature-model row from `NAME=KEY=VALUE;KEY=VALUE` (`--features-row`), trained by
-/// `fallkd train-features` with these overrides on top of the base configuration (name the model
-/// with `features.model`, as the built-in feature rows do).
-pub fn parse_features_row(spec: &str) -> Result<Row> {
-    let (name, set) = parse_row_spec(
-        "--features-row",
-        spec,
-        "features-gbm-w6=features.model=gbm;window.length={by: duration, seconds: 6}",
-    )?;
-    Ok(Row {
-        name,
-        teacher: false,
-        features: true,
-        kd: false,
-        set,
-        default: false,
-    })
-}
-
-/// The name and overrides of a custom row `NAME=KEY=VALUE;KEY=VALUE` given to `flag`.
-fn parse_row_spec(flag: &str, spec: &str, example: &str) -> Result<(String, Vec<String>)> {
-    let (name, sets) = spec.split_once('=').with_context(|| {
-        format!("{flag} {spec:?}: expected NAME=KEY=VALUE[;KEY=VALUE...], e.g. {example}")
-    })?;
-    let name = name.trim();
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        bail!("{flag} {spec:?}: the name must be letters, digits, '-' or '_' (it names a folder)");
-    }
-    if known_rows().iter().any(|k| k.name == name) {
-        bail!("{flag} {spec:?}: {name} is a built-in row; pick another name");
-    }
-    let set: Vec<String> = sets
-        .split(';')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect();
-    if set.is_empty() || set.iter().any(|s| !s.contains('=')) {
-        bail!("{flag} {spec:?}: each override is KEY=VALUE, separated by ';'");
-    }
-    Ok((name.to_string(), set))
-}
+use crate::study::{Row, Study, select_rows};
 
 /// What to run.
 #[derive(Debug, Clone, Default)]
@@ -295,169 +59,137 @@ pub struct LosoOptions {
     pub ensembles: Vec<Ensemble>,
     /// How the operating threshold is chosen, and the alarm logic.
     pub protocol: Protocol,
+    /// The rows of a study file (`--study`), in place of the selection above.
+    pub study: Option<Vec<Row>>,
 }
 
-/// Selected rows, in table order, then the `--kd-row` ones, then the `--features-row` ones, then
-/// the `--student-row` ones; an unknown name is an error listing the known ones.
-pub fn select_rows(
-    names: &[String],
-    kd_rows: &[String],
-    features_rows: &[String],
-    student_rows: &[String],
-) -> Result<Vec<Row>> {
-    let known = known_rows();
-    let mut rows: Vec<Row> = if names.is_empty() {
-        known.into_iter().filter(|r| r.default).collect()
-    } else {
-        for n in names {
-            if !known.iter().any(|r| &r.name == n) {
-                bail!(
-                    "--rows: unknown row {n:?}; known rows: {}",
-                    known
-                        .iter()
-                        .map(|r| r.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
-        }
-        known
-            .into_iter()
-            .filter(|r| names.contains(&r.name))
-            .collect()
-    };
-    let custom = kd_rows
-        .iter()
-        .map(|spec| ("--kd-row", spec, parse_kd_row(spec)))
-        .chain(
-            features_rows
-                .iter()
-                .map(|spec| ("--features-row", spec, parse_features_row(spec))),
-        )
-        .chain(
-            student_rows
-                .iter()
-                .map(|spec| ("--student-row", spec, parse_student_row(spec))),
-        );
-    for (flag, spec, r) in custom {
-        let r = r?;
-        if rows.iter().any(|x| x.name == r.name) {
-            bail!("{flag} {spec:?}: the name {} is given twice", r.name);
-        }
-        rows.push(r);
-    }
-    if rows.iter().any(|r| r.kd) && !rows.iter().any(|r| r.teacher) {
-        bail!("--rows: the KD rows need the teacher row (each fold distils from its own teacher)");
-    }
-    Ok(rows)
+/// What a study runs over: the data root, its folds and seeds, and the older adults scored for
+/// false alarms.
+struct Plan {
+    root: PathBuf,
+    folds: Vec<u16>,
+    seeds: Vec<u64>,
+    old_subjects: Vec<u16>,
+    report: LoadReport,
 }
 
-/// Runs the study into `out` and writes `loso.md` and `loso.csv`; returns the report path.
-pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
-    let rows = select_rows(
-        &opts.rows,
-        &opts.kd_rows,
-        &opts.features_rows,
-        &opts.student_rows,
-    )?;
-    let cfg = RunConfig::load(&opts.configs, &opts.sets)?;
-    std::fs::create_dir_all(out)?;
-    let root = data_root(&cfg, out)?;
-    let (trials, report) = load_trials(&root, cfg.data.gyro, true, cfg.data.dedup)?;
-    let trials = without_lockbox(trials, &cfg);
-    let (subjects, evaluable) = subjects(&trials);
-    drop(trials);
-    let folds = if opts.folds.is_empty() {
-        evaluable.clone()
-    } else {
-        for f in &opts.folds {
-            if !evaluable.contains(f) {
-                bail!(
-                    "--folds: subject S{f:02} has no usable trials of both classes under {} (usable with falls and ADLs: {}; {})",
-                    root.display(),
-                    fmt_subjects(&evaluable),
-                    report.summary()
-                );
-            }
-        }
-        opts.folds.clone()
-    };
-    if subjects.len() < 3 || evaluable.len() < 2 {
-        bail!(
-            "leave-one-subject-out needs at least 3 subjects, 2 of them with falls and ADLs (test, validation, training); {} has {} ({} with both)",
-            root.display(),
-            subjects.len(),
-            evaluable.len()
-        );
-    }
-    let one_class: Vec<u16> = subjects
-        .iter()
-        .copied()
-        .filter(|s| !evaluable.contains(s))
-        .collect();
-    eprintln!(
-        "[loso] {} folds x {} rows from {} (subjects {}{})",
-        folds.len(),
-        rows.len(),
-        root.display(),
-        fmt_subjects(&subjects),
-        if one_class.is_empty() {
-            String::new()
+impl Plan {
+    /// The folds (every subject with falls and ADLs, or `--folds`, checked), seeds and older
+    /// adults of a study of `n_rows` rows.
+    fn new(opts: &LosoOptions, cfg: &RunConfig, out: &Path, n_rows: usize) -> Result<Plan> {
+        let root = data_root(cfg, out)?;
+        let (trials, report) = load_trials(&root, cfg.data.gyro, true, cfg.data.dedup)?;
+        let trials = without_lockbox(trials, cfg);
+        let (subjects, evaluable) = subjects(&trials);
+        drop(trials);
+        let folds = if opts.folds.is_empty() {
+            evaluable.clone()
         } else {
-            format!(
-                "; {} train only: their usable trials are of one class",
-                fmt_subjects(&one_class)
-            )
+            for f in &opts.folds {
+                if !evaluable.contains(f) {
+                    bail!(
+                        "--folds: subject S{f:02} has no usable trials of both classes under {} (usable with falls and ADLs: {}; {})",
+                        root.display(),
+                        fmt_subjects(&evaluable),
+                        report.summary()
+                    );
+                }
+            }
+            opts.folds.clone()
+        };
+        if subjects.len() < 3 || evaluable.len() < 2 {
+            bail!(
+                "leave-one-subject-out needs at least 3 subjects, 2 of them with falls and ADLs (test, validation, training); {} has {} ({} with both)",
+                root.display(),
+                subjects.len(),
+                evaluable.len()
+            );
         }
-    );
-
-    let seeds = if opts.seeds.is_empty() {
-        vec![cfg.seed]
-    } else {
-        opts.seeds.clone()
-    };
-    // Older adults: old subject k (in sorted order) is scored by the models of fold k mod
-    // folds, so each is scored once per seed by models that never trained on them.
-    let old_subjects: Vec<u16> = if opts.old_adults {
-        let (old, _) = load_old_adults(&root, cfg.data.dedup)?;
-        let old = without_lockbox(old, &cfg);
-        let s: std::collections::BTreeSet<u16> = old
+        let one_class: Vec<u16> = subjects
             .iter()
-            .map(|t| t.key.subject - OLD_SUBJECT_OFFSET)
+            .copied()
+            .filter(|s| !evaluable.contains(s))
             .collect();
-        s.into_iter().collect()
-    } else {
-        vec![]
-    };
-    let old_of = |fold_index: usize| -> Vec<u16> {
-        old_subjects
+        eprintln!(
+            "[loso] {} folds x {} rows from {} (subjects {}{})",
+            folds.len(),
+            n_rows,
+            root.display(),
+            fmt_subjects(&subjects),
+            if one_class.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; {} train only: their usable trials are of one class",
+                    fmt_subjects(&one_class)
+                )
+            }
+        );
+
+        let seeds = if opts.seeds.is_empty() {
+            vec![cfg.seed]
+        } else {
+            opts.seeds.clone()
+        };
+        // Older adults: old subject k (in sorted order) is scored by the models of fold k mod
+        // folds, so each is scored once per seed by models that never trained on them.
+        let old_subjects: Vec<u16> = if opts.old_adults {
+            let (old, _) = load_old_adults(&root, cfg.data.dedup)?;
+            let old = without_lockbox(old, cfg);
+            let s: std::collections::BTreeSet<u16> = old
+                .iter()
+                .map(|t| t.key.subject - OLD_SUBJECT_OFFSET)
+                .collect();
+            s.into_iter().collect()
+        } else {
+            vec![]
+        };
+        if opts.old_adult_val && (old_subjects.is_empty() || folds.len() < 2) {
+            bail!(
+                "--old-adult-val needs older adults under the data root (old/) and two folds or more: each fold validates on the next fold's older adults"
+            );
+        }
+        if !old_subjects.is_empty() {
+            eprintln!(
+                "[loso] older adults {} scored for false alarms, one fold's models each",
+                old_subjects
+                    .iter()
+                    .map(|s| format!("S{s:02}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+        }
+
+        Ok(Plan {
+            root,
+            folds,
+            seeds,
+            old_subjects,
+            report,
+        })
+    }
+
+    /// The older adults scored by the models of the fold at `fold_index`: old subject k (in
+    /// sorted order) by fold k mod folds, so each is scored once per seed by models that never
+    /// trained on them.
+    fn old_of(&self, fold_index: usize) -> Vec<u16> {
+        self.old_subjects
             .iter()
             .enumerate()
-            .filter(|(k, _)| k % folds.len() == fold_index)
+            .filter(|(k, _)| k % self.folds.len() == fold_index)
             .map(|(_, &s)| s)
             .collect()
-    };
-    if opts.old_adult_val && (old_subjects.is_empty() || folds.len() < 2) {
-        bail!(
-            "--old-adult-val needs older adults under the data root (old/) and two folds or more: each fold validates on the next fold's older adults"
-        );
     }
-    if !old_subjects.is_empty() {
-        eprintln!(
-            "[loso] older adults {} scored for false alarms, one fold's models each",
-            old_subjects
-                .iter()
-                .map(|s| format!("S{s:02}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-    }
+}
 
+/// The child processes of a study: every row in every fold and seed (the KD rows after their
+/// fold's teacher), the cheap feature rows first.
+fn jobs(opts: &LosoOptions, plan: &Plan, rows: &[Row], out: &Path) -> Result<Vec<Job>> {
     let mut common = config_args(&opts.configs, &opts.sets);
     common.push("--set".into());
     common.push(format!(
         "data.root={}",
-        serde_yaml::to_string(&root.display().to_string())?.trim()
+        serde_yaml::to_string(&plan.root.display().to_string())?.trim()
     ));
     if opts.num_gpus == 0 {
         common.push("--device".into());
@@ -465,12 +197,12 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
     }
 
     let mut jobs: Vec<Job> = Vec::new();
-    for &seed in &seeds {
-        for (fi, &fold) in folds.iter().enumerate() {
+    for &seed in &plan.seeds {
+        for (fi, &fold) in plan.folds.iter().enumerate() {
             let fold_dir = run_dir(out, seed, fold);
             let teacher_dir = fold_dir.join("teacher");
             let mut teacher_job = None;
-            for r in &rows {
+            for r in rows {
                 let mut args = common.clone();
                 args.extend([
                     "--set".to_string(),
@@ -480,7 +212,7 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
                     "--set".into(),
                     format!("seed={seed}"),
                 ]);
-                let old = old_of(fi);
+                let old = plan.old_of(fi);
                 let list = |v: &[u16]| v.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
                 if !r.teacher && !old.is_empty() {
                     args.extend([
@@ -488,7 +220,7 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
                         format!("data.old_adults.test=[{}]", list(&old)),
                     ]);
                 }
-                let old_val = old_of((fi + 1) % folds.len());
+                let old_val = plan.old_of((fi + 1) % plan.folds.len());
                 if opts.old_adult_val && !r.teacher && !old_val.is_empty() {
                     args.extend([
                         "--set".to_string(),
@@ -539,24 +271,22 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
         .enumerate()
         .map(|(new, &old)| (old, new))
         .collect();
-    let jobs: Vec<Job> = order
+    Ok(order
         .iter()
         .map(|&i| {
             let mut j = jobs[i].clone();
             j.after = j.after.map(|a| remap[&a]);
             j
         })
-        .collect();
-    let failures = if opts.report_only {
-        vec![]
-    } else {
-        run_all(&jobs, opts.parallel, opts.num_gpus, "loso")?
-    };
+        .collect())
+}
 
+/// The runs of the study that finished, with their predictions.
+fn finished_results(out: &Path, plan: &Plan, rows: &[Row]) -> Result<Vec<RunResult>> {
     let mut results: Vec<RunResult> = Vec::new();
-    for &seed in &seeds {
-        for &fold in &folds {
-            for r in &rows {
+    for &seed in &plan.seeds {
+        for &fold in &plan.folds {
+            for r in rows {
                 let dir = run_dir(out, seed, fold).join(&r.name);
                 if let Some(summary) = RunSummary::read(&dir)? {
                     let (preds, recs) = crate::predictions::read(&dir)?.unwrap_or_default();
@@ -572,7 +302,20 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
             }
         }
     }
-    let mut rows = rows;
+    Ok(results)
+}
+
+/// Adds the ensemble rows, then writes `loso.md`, `loso.csv` and `operating-points.csv`; returns
+/// the report's path.
+fn write_report(
+    opts: &LosoOptions,
+    plan: &Plan,
+    rows: &[Row],
+    results: Vec<RunResult>,
+    out: &Path,
+) -> Result<PathBuf> {
+    let mut rows = rows.to_vec();
+    let mut results = results;
     for e in &opts.ensembles {
         if let Some(p) = e.parts.iter().find(|p| !rows.iter().any(|r| &r.name == *p)) {
             bail!("--ensemble {}: {p} is not a row of this study", e.name);
@@ -596,7 +339,7 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
     }
     let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
     let points = crate::evaluation::deployment_points(&results, &names, &opts.protocol);
-    let md = report_markdown(&rows, &folds, &results, &opts, &report, &points);
+    let md = report_markdown(&rows, &plan.folds, &results, &opts, &plan.report, &points);
     let path = out.join("loso.md");
     write_atomic(&path, md.as_bytes())?;
     let mut csv = format!(
@@ -624,6 +367,31 @@ pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
         crate::evaluation::deployment_csv(&points).as_bytes(),
     )?;
     println!("{md}");
+    Ok(path)
+}
+
+/// Runs the study into `out` and writes `loso.md` and `loso.csv`; returns the report path.
+pub fn run(opts: &LosoOptions, out: &Path) -> Result<PathBuf> {
+    let rows = match &opts.study {
+        Some(rows) => rows.clone(),
+        None => select_rows(
+            &opts.rows,
+            &opts.kd_rows,
+            &opts.features_rows,
+            &opts.student_rows,
+        )?,
+    };
+    let cfg = RunConfig::load(&opts.configs, &opts.sets)?;
+    std::fs::create_dir_all(out)?;
+    let plan = Plan::new(opts, &cfg, out, rows.len())?;
+    let jobs = jobs(opts, &plan, &rows, out)?;
+    let failures = if opts.report_only {
+        vec![]
+    } else {
+        run_all(&jobs, opts.parallel, opts.num_gpus, "loso")?
+    };
+    let results = finished_results(out, &plan, &rows)?;
+    let path = write_report(opts, &plan, &rows, results, out)?;
     if !failures.is_empty() {
         bail!(
             "{} runs failed (the report holds the others; run the same command again to retry): {}",
@@ -778,6 +546,11 @@ pub struct Args {
     /// Configuration, data, device, seed, epochs.
     #[command(flatten)]
     pub common: crate::flags::Common,
+    /// A study file: named rows, each a built-in row or a kind and a partial configuration, with
+    /// its comparisons and ensembles (kd_config/study-example.yaml; docs/cli.md). In place of
+    /// --rows, --kd-row, --features-row and --student-row; --compare and --ensemble add to its own.
+    #[arg(long, conflicts_with_all = ["rows", "kd_rows", "features_rows", "student_rows"])]
+    pub study: Option<PathBuf>,
     /// Output folder (one sub-folder per fold).
     #[arg(long, default_value = "runs/loso")]
     pub out: PathBuf,
@@ -863,6 +636,13 @@ pub fn cli(a: &Args) -> Result<()> {
     {
         bail!("--old-alarm-budget must lie in [0, 1] (a share of recordings), got {b}");
     }
+    let sets = a.common.overrides()?;
+    let study = a
+        .study
+        .as_deref()
+        .map(|p| Study::load(p, &a.common.configs, &sets))
+        .transpose()?;
+    let from_study = study.as_ref().map(Study::comparisons).unwrap_or_default();
     let compare = a
         .compare
         .iter()
@@ -872,9 +652,17 @@ pub fn cli(a: &Args) -> Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("--compare {c}: expected A:B (row names)"))
         })
         .collect::<Result<Vec<_>>>()?;
+    let compare = from_study.into_iter().chain(compare).collect();
+    let mut ensembles = match &study {
+        Some(s) => s.ensemble_rows()?,
+        None => Vec::new(),
+    };
+    for e in &a.ensembles {
+        ensembles.push(Ensemble::parse(e)?);
+    }
     let opts = LosoOptions {
         configs: a.common.configs.clone(),
-        sets: a.common.overrides()?,
+        sets,
         folds: a.folds.clone(),
         rows: a.rows.clone(),
         kd_rows: a.kd_rows.clone(),
@@ -894,11 +682,8 @@ pub fn cli(a: &Args) -> Result<()> {
         old_adult_val: a.old_adult_val,
         compare,
         report_only: a.report_only,
-        ensembles: a
-            .ensembles
-            .iter()
-            .map(|e| Ensemble::parse(e))
-            .collect::<Result<_>>()?,
+        ensembles,
+        study: study.as_ref().map(Study::rows).transpose()?,
     };
     run(&opts, &a.out)?;
     Ok(())
@@ -907,6 +692,7 @@ pub fn cli(a: &Args) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::study::{AUGMENT, known_rows};
 
     #[test]
     fn rows_default_and_checked() {

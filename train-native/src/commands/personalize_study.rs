@@ -4,6 +4,7 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+use crate::stats::{format_p, mean_std, wilcoxon_signed_rank};
 use anyhow::{Context, Result};
 use burn::tensor::Device;
 use fallkd_core::model::HostStudent;
@@ -11,7 +12,6 @@ use fallkd_core::model_file::from_bytes;
 use fallkd_core::personalize::{
     Adapt, Head, LabelledRecording, PersonalizeConfig, personalize, recording_scores, represent,
 };
-use fallkd_core::stats::{format_p, mean_std, wilcoxon_signed_rank};
 use serde::Serialize;
 
 use super::personalize::recording_windows;

@@ -103,6 +103,33 @@ pub fn run(
     let model_path = out.join("student.fallkd");
     let size = export::run(&best, &model_path, &Default::default(), device)?;
 
+    let md = report_markdown(
+        base,
+        command_line,
+        start,
+        &rows,
+        &points,
+        (best.as_path(), size),
+    );
+    let report = out.join("report.md");
+    write_atomic(&report, md.as_bytes())?;
+    println!(
+        "report: {} ({:.1} min)",
+        report.display(),
+        start.elapsed().as_secs_f64() / 60.0
+    );
+    Ok(report)
+}
+
+/// The pipeline's report: data and split, the test table, the robustness curves, the export.
+fn report_markdown(
+    base: &RunConfig,
+    command_line: &str,
+    start: Instant,
+    rows: &[(Variant, RunSummary)],
+    points: &[stress::StressPoint],
+    (best, size): (&Path, usize),
+) -> String {
     let mut md = String::new();
     md.push_str("# fallkd pipeline report\n\n");
     md.push_str(&format!("Command: `{command_line}`\n\n"));
@@ -116,12 +143,12 @@ pub fn run(
         start.elapsed().as_secs_f64() / 60.0
     ));
     md.push_str("## Test results\n\nF1, precision, recall and accuracy at threshold 0.5; AUC threshold-free; \"F1 @ val thr\" at the threshold that maximised validation F1. ms/window: batch-1 inference on this CPU.\n\n");
-    md.push_str(&summary_table(&rows));
+    md.push_str(&summary_table(rows));
     md.push_str(
         "\n## Robustness (test F1 at the validation threshold against perturbation severity)\n\n",
     );
     let mut kinds: Vec<&str> = Vec::new();
-    for p in &points {
+    for p in points {
         if !kinds.contains(&p.kind.as_str()) {
             kinds.push(p.kind.as_str());
         }
@@ -130,7 +157,7 @@ pub fn run(
         md.push_str(&format!("![{k}](stress/stress-{k}.svg)\n\n"));
     }
     md.push_str("| model | perturbation | severity | F1 | AUC |\n|---|---|---|---|---|\n");
-    for p in &points {
+    for p in points {
         md.push_str(&format!(
             "| {} | {} | {:.2} | {:.3} | {:.3} |\n",
             p.model, p.kind, p.severity, p.f1, p.auc
@@ -141,14 +168,7 @@ pub fn run(
         size as f64 / 1024.0,
         best.display()
     ));
-    let report = out.join("report.md");
-    write_atomic(&report, md.as_bytes())?;
-    println!(
-        "report: {} ({:.1} min)",
-        report.display(),
-        start.elapsed().as_secs_f64() / 60.0
-    );
-    Ok(report)
+    md
 }
 
 /// `fallkd pipeline`: the main job.

@@ -110,17 +110,27 @@ pub struct TeacherArgs {
 
 /// Runs `fallkd train-teacher`.
 pub fn cli_teacher(a: &TeacherArgs) -> Result<()> {
-    // With --resume the flags are still read: `run` refuses any it would ignore.
-    let (cfg, explicit) = a.common.config(&[])?;
-    let c = &a.common;
-    run(
-        &cfg,
-        Role::Teacher,
-        &a.out,
-        c.device.get(),
-        a.resume.then_some(&explicit[..]),
-        !c.quiet,
-    )?;
+    train_from_flags(&a.common, &[], Role::Teacher, &a.out, a.resume)
+}
+
+/// Trains `role` with the configuration the flags give (`first`: a command's own overrides).
+/// With `resume` the flags are still read: `run` refuses any it would ignore.
+fn train_from_flags(
+    c: &crate::flags::Common,
+    first: &[String],
+    role: Role,
+    out: &Path,
+    resume: bool,
+) -> Result<()> {
+    let (cfg, explicit) = c.config(first)?;
+    if role == Role::Student
+        && cfg.kd.enabled
+        && cfg.student.arch == crate::config::StudentArch::FixedRate
+    {
+        eprintln!("note: distilling into the fixed-rate baseline");
+    }
+    let resume = resume.then_some(&explicit[..]);
+    run(&cfg, role, out, c.device.get(), resume, !c.quiet)?;
     Ok(())
 }
 
@@ -222,20 +232,7 @@ impl StudentArgs {
 
 /// Runs `fallkd train-student`.
 pub fn cli_student(a: &StudentArgs) -> Result<()> {
-    let (cfg, explicit) = a.common.config(&a.overrides()?)?;
-    if cfg.kd.enabled && cfg.student.arch == crate::config::StudentArch::FixedRate {
-        eprintln!("note: distilling into the fixed-rate baseline");
-    }
-    let c = &a.common;
-    run(
-        &cfg,
-        Role::Student,
-        &a.out,
-        c.device.get(),
-        a.resume.then_some(&explicit[..]),
-        !c.quiet,
-    )?;
-    Ok(())
+    train_from_flags(&a.common, &a.overrides()?, Role::Student, &a.out, a.resume)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@
 //! Training is single-threaded and every sum runs in a fixed order, so the same data,
 //! configuration and seed give a bit-identical model on every platform.
 
-use crate::error::Error;
+use fallkd_core::error::Error;
 
 /// Hyperparameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,7 +92,7 @@ struct SplitMix64(u64);
 impl SplitMix64 {
     fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        crate::rng::mix64(self.0)
+        fallkd_core::rng::mix64(self.0)
     }
 
     /// Uniform integer in [0, n) for n > 0.
