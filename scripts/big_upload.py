@@ -5,7 +5,7 @@ calls are those of scripts/e2e.py.
     python3 scripts/big_upload.py SITE_DIR BIG.csv OUT.json
 
 Measured: wall time from the click to the result; the page's wasm linear memory afterwards (it
-never shrinks, so it is the peak); the JS heap; how many distinct progress texts the Analyze
+never shrinks, so it is the peak); the JS heap; how many distinct progress texts the "Would it alarm?"
 button showed; and the longest gap between ticks of a 50 ms timer during the analysis (how long
 the page was unresponsive at a stretch).
 """
@@ -68,7 +68,7 @@ try:
                   return {error: e, prob: p, button: b};""")
         if r["error"]:
             raise RuntimeError("the page refused the upload: " + r["error"])
-        if r["prob"] not in ("", "–") and r["button"] == "Analyze":
+        if r["prob"] not in ("", "–") and r["button"] == "Would it alarm?":
             result = r
             break
     if result is None:
@@ -106,9 +106,4 @@ try:
     with open(out_json, "w") as f:
         json.dump(figures, f, indent=1)
 finally:
-    try:
-        if s:
-            call("DELETE", s, timeout=10)
-    except Exception:
-        pass
-    stop()
+    stop(s)

@@ -71,10 +71,14 @@ case "$profile" in
         budget "$site/fallkd-web_bg.wasm" "${WASM_BUDGET_FULL:-12800000}" ;;         # 12.15 MB (3.33 MB gzipped)
 esac
 loader='<script type="module">import init, * as bindings from "./fallkd-web-cpu.js"; const wasm = await init({module_or_path: "./fallkd-web-cpu_bg.wasm"}); window.wasmBindings = bindings; window.wasmExports = wasm; dispatchEvent(new CustomEvent("TrunkApplicationStarted", {detail: {wasm}}));</script>'
+# The page's other files (installable and offline: web/pwa/), which trunk copies by the page's
+# `data-trunk rel="copy-file"` links.
+cp web/pwa/* "$site/"
 python3 - "$site" "$loader" <<'PY'
 import re, sys
 site, loader = sys.argv[1], sys.argv[2]
 html = open("index.html").read()
-html = re.sub(r'<link data-trunk[^>]*>', loader, html)
+html = re.sub(r'<link data-trunk rel="rust"[^>]*>', loader, html)
+html = re.sub(r'\s*<link data-trunk rel="copy-file"[^>]*>', "", html)
 open(f"{site}/index.html", "w").write(html)
 PY

@@ -186,6 +186,12 @@ try:
     print(f"[e2e] personalisation: held-out fall after: {text('#verdict')!r} ({text('#result-prob')})")
     if text("#verdict") != "FALL":
         failures.append(f"the held-out fall no longer alarms after personalising: {text('#verdict')!r}")
+    # The sensitivity control re-runs the alarm logic at another threshold, the model's marked.
+    js("const s = document.getElementById('sensitivity'); s.value = '0.95'; s.dispatchEvent(new Event('input'))")
+    note, shown = text("#sensitivity-note"), text("#alarms")
+    print(f"[e2e] sensitivity 0.95: {note!r}; {shown!r}; verdict {text('#verdict')!r}")
+    if "the model's own: " not in note or "threshold 0.95" not in shown or text("#error"):
+        failures.append(f"the sensitivity control did not re-run the alarm logic: {note!r}, {shown!r}, error {text('#error')!r}")
     call("POST", s + "/url", {"url": f"http://127.0.0.1:{http_port}/index.html?cpu"})
     wait(lambda: js("return document.getElementById('backend').dataset.final === '1'"), "the CPU backend", timeout=300)
     if not text("#model-desc").startswith("personal model"):
@@ -227,6 +233,20 @@ try:
     call("POST", f"{s}/element/{find('#live')}/click", {})
     with open(os.path.join(out, "live.png"), "wb") as f:
         f.write(base64.b64decode(call("GET", s + "/screenshot")["value"]))
+
+    # Offline (issue #36): once the page has loaded, it works without a network. The server
+    # stops; the page reloads from the service worker's cache and scores a sample.
+    call("POST", s + "/url", {"url": f"http://127.0.0.1:{http_port}/index.html?cpu"})
+    wait(lambda: js("return document.getElementById('backend').dataset.final === '1'"), "the CPU backend", timeout=300)
+    kept = call("POST", s + "/execute/async", {"script": "window.offlineReady.then(arguments[arguments.length - 1]);", "args": []})["value"]
+    print(f"[e2e] offline: {kept}")
+    stop(server_only=True)
+    call("POST", s + "/url", {"url": f"http://127.0.0.1:{http_port}/index.html?cpu"})
+    wait(lambda: js("return document.getElementById('backend').dataset.final === '1'"), "the CPU backend offline", timeout=120)
+    verdict = analyse_sample(11)
+    print(f"[e2e] offline: the page reloaded without its server; sample A11: {verdict!r}")
+    if verdict != "FALL":
+        failures.append(f"offline, the page did not score a generated fall as a fall: {verdict!r}")
 except Exception as e:  # noqa: BLE001
     failures.append(f"{type(e).__name__}: {e}")
     try:
@@ -236,12 +256,7 @@ except Exception as e:  # noqa: BLE001
     except Exception:
         pass
 finally:
-    try:
-        if s:
-            call("DELETE", s, timeout=10)
-    except Exception:
-        pass
-    stop()
+    stop(s)
 
 if failures:
     print("[e2e] FAILED:\n  " + "\n  ".join(failures)); sys.exit(1)

@@ -9,7 +9,7 @@ import http.server, json, socket, subprocess, threading, time, urllib.error, url
 
 def start(site):
     """Serves `site`, starts ChromeDriver; returns the page's port, `call(method, path, body,
-    timeout)` for WebDriver requests, and `stop()`."""
+    timeout)` for WebDriver requests, and `stop(session)`."""
     def free_port():
         s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
@@ -47,7 +47,18 @@ def start(site):
         except Exception:
             time.sleep(0.1)
 
-    def stop():
+    def stop(session=None, server_only=False):
+        """Ends the WebDriver session `session` (its path, e.g. /session/ID) if given, then
+        ChromeDriver and the server; with `server_only`, only the server (the page's network goes
+        away, the browser stays: the offline test)."""
+        if server_only:
+            server.shutdown(); server.server_close()
+            return
+        try:
+            if session:
+                call("DELETE", session, timeout=10)
+        except Exception:
+            pass
         driver.terminate(); server.shutdown()
 
     return http_port, call, stop

@@ -93,7 +93,8 @@ pub struct Analysis {
     /// Start times of the windows that raised an alarm (clean input), by the model's alarm
     /// logic (`crate::alarm`: k of n windows at the threshold, refractory period).
     pub alarms: Vec<f64>,
-    /// Event times (seconds, at most ~3000 points) with accelerometer and gyroscope magnitude.
+    /// Event times (seconds, about 3,000 points at most: each plotted stretch of a long recording
+    /// as its lowest and highest magnitudes) with accelerometer and gyroscope magnitude.
     pub signal_t: Vec<f64>,
     /// |acc| in m/s^2.
     pub signal_acc: Vec<f32>,
@@ -823,8 +824,8 @@ pub async fn analyze_with_progress(
     Ok(analysis_of(detector, &trial, out, notes, low_confidence))
 }
 
-/// The analysis of a recording from its windows' results: the alarms, and the signal thinned to
-/// about 3,000 points for the plot.
+/// The analysis of a recording from its windows' results: the alarms, and the signal for the plot
+/// ([`thinned_signal`]).
 fn analysis_of(
     detector: &Detector,
     trial: &Trial,
@@ -834,9 +835,8 @@ fn analysis_of(
 ) -> Analysis {
     let alarm = detector.header.alarm_config();
     let threshold = alarm.threshold;
-    let step = trial.events.len().div_ceil(3000).max(1);
-    let mag = |v: &[f32]| (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
     let spans: Vec<(f64, f64, f64)> = out.iter().map(|w| (w.start_s, w.end_s, w.prob)).collect();
+    let (signal_t, signal_acc, signal_gyro) = thinned_signal(trial, SIGNAL_POINTS);
     Analysis {
         alarms: alarms(&spans, &alarm)
             .iter()
@@ -844,19 +844,9 @@ fn analysis_of(
             .collect(),
         windows: out,
         threshold,
-        signal_t: trial.timestamps.iter().step_by(step).copied().collect(),
-        signal_acc: trial
-            .events
-            .iter()
-            .step_by(step)
-            .map(|e| mag(&e[0..3]))
-            .collect(),
-        signal_gyro: trial
-            .events
-            .iter()
-            .step_by(step)
-            .map(|e| mag(&e[3..6]))
-            .collect(),
+        signal_t,
+        signal_acc,
+        signal_gyro,
         events: trial.events.len(),
         gyro_missing: trial.gyro_missing,
         notes,
@@ -864,9 +854,72 @@ fn analysis_of(
     }
 }
 
+/// About how many points the plotted signal keeps.
+const SIGNAL_POINTS: usize = 3000;
+
+/// The trial's times and acceleration and rotation magnitudes in at most about `points` points:
+/// every event when there are that few, else for each stretch of events two points, the stretch's
+/// lowest magnitudes at its first time and its highest at its last, so that a peak (an impact)
+/// survives however long the recording.
+fn thinned_signal(trial: &Trial, points: usize) -> (Vec<f64>, Vec<f32>, Vec<f32>) {
+    let mag = |v: &[f32]| (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+    let n = trial.events.len();
+    if n <= points {
+        let acc = trial.events.iter().map(|e| mag(&e[0..3])).collect();
+        let gyro = trial.events.iter().map(|e| mag(&e[3..6])).collect();
+        return (trial.timestamps.clone(), acc, gyro);
+    }
+    let step = n.div_ceil(points / 2).max(1);
+    let (mut t, mut acc, mut gyro) = (Vec::new(), Vec::new(), Vec::new());
+    for (ev, ts) in trial.events.chunks(step).zip(trial.timestamps.chunks(step)) {
+        let (mut lo, mut hi) = ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]);
+        for e in ev {
+            for (k, m) in [mag(&e[0..3]), mag(&e[3..6])].into_iter().enumerate() {
+                lo[k] = lo[k].min(m);
+                hi[k] = hi[k].max(m);
+            }
+        }
+        t.extend([ts[0], ts[ts.len() - 1]]);
+        acc.extend([lo[0], hi[0]]);
+        gyro.extend([lo[1], hi[1]]);
+    }
+    (t, acc, gyro)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_thinned_signal_keeps_every_peak() {
+        let n = 20_000;
+        let mut events: Vec<[f32; 6]> = (0..n).map(|_| [0.0, 9.8, 0.0, 0.1, 0.0, 0.0]).collect();
+        events[12_345] = [0.0, 60.0, 0.0, 0.0, 0.0, 7.0];
+        let trial = Trial {
+            key: TrialKey {
+                subject: 1,
+                activity: 10,
+                trial: 1,
+            },
+            timestamps: (0..n).map(|i| i as f64 * 0.01).collect(),
+            events,
+            skeleton: None,
+            gyro_missing: false,
+        };
+        let (t, acc, gyro) = thinned_signal(&trial, 3000);
+        assert!(t.len() <= 3000 && t.len() == acc.len() && t.len() == gyro.len());
+        assert!(t.windows(2).all(|w| w[0] <= w[1]), "times in order");
+        assert_eq!(acc.iter().cloned().fold(0.0, f32::max), 60.0);
+        assert_eq!(gyro.iter().cloned().fold(0.0, f32::max), 7.0);
+        // Taking every k-th event, the old thinning, missed it.
+        assert!(trial.events.iter().step_by(7).all(|e| e[1] < 60.0));
+        let short = Trial {
+            events: trial.events[..100].to_vec(),
+            timestamps: trial.timestamps[..100].to_vec(),
+            ..trial
+        };
+        assert_eq!(thinned_signal(&short, 3000).0.len(), 100);
+    }
 
     /// `n` samples from Unix time 1000 s, `dt` apart, as a watch CSV.
     fn csv(n: usize, dt: f64) -> Vec<u8> {

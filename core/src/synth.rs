@@ -636,16 +636,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn resting_wrist_measures_gravity() {
-        let s = Subject {
+    /// An average subject at 40 Hz without sensor noise.
+    fn still_subject() -> Subject {
+        Subject {
             scale: 1.0,
             speed: 1.0,
             amp: 1.0,
             rate_hz: 40.0,
             acc_noise: 0.0,
             gyro_noise: 0.0,
-        };
+        }
+    }
+
+    #[test]
+    fn resting_wrist_measures_gravity() {
+        let s = still_subject();
         let p = TrialParams {
             activity: 6,
             duration: 10.0,
@@ -664,14 +669,7 @@ mod tests {
 
     #[test]
     fn falls_hit_harder_than_drinking() {
-        let s = Subject {
-            scale: 1.0,
-            speed: 1.0,
-            amp: 1.0,
-            rate_hz: 40.0,
-            acc_noise: 0.0,
-            gyro_noise: 0.0,
-        };
+        let s = still_subject();
         let peak = |activity| {
             let p = TrialParams {
                 activity,

@@ -511,6 +511,40 @@ impl Detector {
         })
     }
 
+    /// The share of training windows the model saw with its gyroscope zeroed (0: it was trained
+    /// always with one, and is less reliable without).
+    #[wasm_bindgen(getter)]
+    pub fn gyro_dropout(&self) -> f64 {
+        self.inner.header.gyro_dropout
+    }
+
+    /// The alarms (the start times of the windows that raised them) of the model's alarm logic
+    /// over windows `(start_s[i], end_s[i], prob[i])` at `threshold` in place of the model's:
+    /// the page's sensitivity control.
+    pub fn alarms_at(
+        &self,
+        threshold: f64,
+        start_s: Vec<f64>,
+        end_s: Vec<f64>,
+        prob: Vec<f64>,
+    ) -> Result<Vec<f64>, JsError> {
+        let mut cfg = self.inner.header.alarm_config();
+        cfg.threshold = threshold;
+        cfg.validate().map_err(err)?;
+        if start_s.len() != end_s.len() || end_s.len() != prob.len() {
+            return Err(JsError::new(
+                "start_s, end_s and prob must be as long as each other",
+            ));
+        }
+        let spans: Vec<(f64, f64, f64)> = (0..prob.len())
+            .map(|i| (start_s[i], end_s[i], prob[i]))
+            .collect();
+        Ok(fallkd_core::alarm::alarms(&spans, &cfg)
+            .iter()
+            .map(|a| start_s[a.window])
+            .collect())
+    }
+
     /// A fresh [`LiveAlarm`] with the model's alarm logic (threshold, k of n, refractory), for
     /// live mode: the same decisions as the alarms of an uploaded recording and `fallkd predict`.
     pub fn live_alarm(&self) -> LiveAlarm {
