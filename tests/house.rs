@@ -12,15 +12,10 @@ use std::path::{Path, PathBuf};
 
 const MAX_FN_LINES: usize = 120;
 
-/// Functions over [`MAX_FN_LINES`] today (file, name, lines). Shorten one and lower or remove its
-/// entry; a new long function fails the test.
-const LONG: &[(&str, &str, usize)] = &[
-    ("train-native/src/gbm.rs", "fit", 141),
-    ("core/src/model/host_forward.rs", "forward_inline", 128),
-    ("core/src/model/host_train.rs", "fwd", 123),
-    ("core/src/model/host_train.rs", "bwd", 121),
-    ("core/src/model/host_train.rs", "forward", 180),
-];
+/// Functions allowed over [`MAX_FN_LINES`] (file, name, lines): none today. A new long function
+/// fails the test; one listed here must stay at most as long as listed, and leave the list once it
+/// is within the limit.
+const LONG: &[(&str, &str, usize)] = &[];
 
 /// The crates' source folders.
 const CRATES: &[&str] = &["core/src", "train-native/src", "web/src"];

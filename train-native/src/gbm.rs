@@ -358,31 +358,7 @@ impl Gbm {
     /// allowed: the model then has no trees and predicts the base rate (within 1e-12).
     pub fn fit(x: &[Vec<f32>], y: &[bool], cfg: &GbmConfig) -> Result<Gbm, Error> {
         check_config(cfg)?;
-        if x.is_empty() {
-            return Err(Error::Invalid("gbm: no training rows".to_string()));
-        }
-        if y.len() != x.len() {
-            return Err(Error::Invalid(format!(
-                "gbm: {} training rows but {} labels",
-                x.len(),
-                y.len()
-            )));
-        }
-        let d = x[0].len();
-        for (r, row) in x.iter().enumerate() {
-            if row.len() != d {
-                return Err(Error::Invalid(format!(
-                    "gbm: row {r} has {} features but row 0 has {d}",
-                    row.len()
-                )));
-            }
-            if let Some(c) = row.iter().position(|v| !v.is_finite()) {
-                return Err(Error::Invalid(format!(
-                    "gbm: non-finite feature value {} at row {r}, column {c}",
-                    row[c]
-                )));
-            }
-        }
+        let d = check_rows(x, y)?;
         let n = x.len();
         let weight: Vec<f64> = y
             .iter()
@@ -408,22 +384,7 @@ impl Gbm {
             return Ok(model);
         }
 
-        // Quantile bins per feature, data stored column-major as bin indices.
-        let mut thresholds = Vec::with_capacity(d);
-        let mut binned = Vec::with_capacity(d);
-        let mut column = vec![0f32; n];
-        for f in 0..d {
-            for (c, row) in column.iter_mut().zip(x) {
-                *c = row[f];
-            }
-            let thr = bin_thresholds(&mut column, cfg.bins);
-            binned.push(
-                x.iter()
-                    .map(|row| thr.partition_point(|&t| t < row[f]) as u8)
-                    .collect::<Vec<u8>>(),
-            );
-            thresholds.push(thr);
-        }
+        let (thresholds, binned) = quantile_bins(x, d, cfg.bins);
         // Features with a single distinct value can never split.
         let usable: Vec<usize> = (0..d).filter(|&f| !thresholds[f].is_empty()).collect();
         if usable.is_empty() {
@@ -542,6 +503,59 @@ impl Gbm {
     pub fn num_trees(&self) -> usize {
         self.trees.len()
     }
+}
+
+/// The width of the training rows `x`, checked: rows there, as many labels, every row as wide as
+/// the first, every value finite.
+fn check_rows(x: &[Vec<f32>], y: &[bool]) -> Result<usize, Error> {
+    if x.is_empty() {
+        return Err(Error::Invalid("gbm: no training rows".to_string()));
+    }
+    if y.len() != x.len() {
+        return Err(Error::Invalid(format!(
+            "gbm: {} training rows but {} labels",
+            x.len(),
+            y.len()
+        )));
+    }
+    let d = x[0].len();
+    for (r, row) in x.iter().enumerate() {
+        if row.len() != d {
+            return Err(Error::Invalid(format!(
+                "gbm: row {r} has {} features but row 0 has {d}",
+                row.len()
+            )));
+        }
+        if let Some(c) = row.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Invalid(format!(
+                "gbm: non-finite feature value {} at row {r}, column {c}",
+                row[c]
+            )));
+        }
+    }
+    Ok(d)
+}
+
+/// Quantile bins per feature: each feature's thresholds, and the data stored column-major as bin
+/// indices.
+fn quantile_bins(x: &[Vec<f32>], d: usize, bins: usize) -> (Vec<Vec<f32>>, Vec<Vec<u8>>) {
+    let n = x.len();
+    let mut thresholds = Vec::with_capacity(d);
+    let mut binned = Vec::with_capacity(d);
+    let mut column = vec![0f32; n];
+    for f in 0..d {
+        for (c, row) in column.iter_mut().zip(x) {
+            *c = row[f];
+        }
+        let thr = bin_thresholds(&mut column, bins);
+        binned.push(
+            x.iter()
+                .map(|row| thr.partition_point(|&t| t < row[f]) as u8)
+                .collect::<Vec<u8>>(),
+        );
+        thresholds.push(thr);
+    }
+    (thresholds, binned)
 }
 
 #[cfg(test)]

@@ -166,6 +166,31 @@ fn norm(n: &LayerNorm) -> Result<Norm, Error> {
     Ok(Norm { gamma, beta })
 }
 
+impl EncoderLayer {
+    /// The pre-norm encoder layer on `x`, `l` tokens of the model's width (updated in place):
+    /// attention over the tokens with `heads` heads, then the feed-forward, each with its residual.
+    fn apply(&self, x: &mut [f32], l: usize, heads: Heads) {
+        let mut r = x.to_vec();
+        self.norm_attention.apply(&mut r);
+        let (q, k, v) = (
+            self.query.apply(&r, l),
+            self.key.apply(&r, l),
+            self.value.apply(&r, l),
+        );
+        let c = attend(&q, &k, &v, (l, l), heads, None);
+        for (xv, o) in x.iter_mut().zip(self.output.apply(&c, l)) {
+            *xv += o;
+        }
+        let mut r = x.to_vec();
+        self.norm_ffn.apply(&mut r);
+        let mut hidden = self.inner.apply(&r, l);
+        hidden.iter_mut().for_each(|v| *v = gelu(*v));
+        for (xv, o) in x.iter_mut().zip(self.outer.apply(&hidden, l)) {
+            *xv += o;
+        }
+    }
+}
+
 impl Dense {
     /// `rows` rows of `x` (each `input` wide) through the layer: `x W + b`, one gemm call.
     #[inline(always)]
@@ -655,24 +680,7 @@ impl HostStudent {
             }
         }
         for layer in &self.layers {
-            let mut r = x.clone();
-            layer.norm_attention.apply(&mut r);
-            let (q, k, v) = (
-                layer.query.apply(&r, l),
-                layer.key.apply(&r, l),
-                layer.value.apply(&r, l),
-            );
-            let c = attend(&q, &k, &v, (l, l), self.heads(), None);
-            for (xv, o) in x.iter_mut().zip(layer.output.apply(&c, l)) {
-                *xv += o;
-            }
-            let mut r = x.clone();
-            layer.norm_ffn.apply(&mut r);
-            let mut hidden = layer.inner.apply(&r, l);
-            hidden.iter_mut().for_each(|v| *v = gelu(*v));
-            for (xv, o) in x.iter_mut().zip(layer.outer.apply(&hidden, l)) {
-                *xv += o;
-            }
+            layer.apply(&mut x, l, self.heads());
         }
         self.final_norm.apply(&mut x);
         // Squeeze-excitation over the token mean.

@@ -642,6 +642,82 @@ struct EncLayer {
     p_ff: f64,
 }
 
+impl EncLayer {
+    /// The layer's training forward on one window's `x` (rows of `geo.dim`, updated in place),
+    /// with the window's dropout masks; the tape its backward reads.
+    fn fwd(
+        &self,
+        p: &[f32],
+        x: &mut [f32],
+        (lm, s): (&LayerMasks, usize),
+        geo: Geometry,
+        ffn: usize,
+    ) -> LayerTape {
+        let (t, d) = (geo.rows, geo.dim);
+        let (xn, n_att) = self.norm_att.fwd(p, x);
+        let q = self.q.fwd(p, &xn, t);
+        let k = self.k.fwd(p, &xn, t);
+        let v = self.v.fwd(p, &xn, t);
+        let att_mask = part(&lm.att, s, geo.heads * t * t);
+        let (pw, ctx) = attention_fwd(&q, &k, &v, geo, None, att_mask);
+        let mut a = self.o.fwd(p, &ctx, t);
+        mul_in_place(&mut a, part(&lm.res1, s, t * d));
+        add_in_place(x, &a);
+        let (xf, n_ffn) = self.norm_ffn.fwd(p, x);
+        let h = self.inner.fwd(p, &xf, t);
+        let mut gd: Vec<f32> = h.iter().map(|&v| gelu(v)).collect();
+        mul_in_place(&mut gd, part(&lm.ff, s, t * ffn));
+        let mut f = self.outer.fwd(p, &gd, t);
+        mul_in_place(&mut f, part(&lm.res2, s, t * d));
+        add_in_place(x, &f);
+        LayerTape {
+            n_att,
+            xn,
+            q,
+            k,
+            v,
+            p: pw,
+            ctx,
+            n_ffn,
+            xf,
+            h,
+            gd,
+        }
+    }
+
+    /// The layer's backward: `dx`, the gradient of its output, becomes that of its input;
+    /// parameter gradients are added to `g`.
+    fn bwd(
+        &self,
+        (p, g): (&[f32], &mut [f32]),
+        lt: &LayerTape,
+        (lm, s): (&LayerMasks, usize),
+        geo: Geometry,
+        ffn: usize,
+        dx: &mut [f32],
+    ) {
+        let (t, d) = (geo.rows, geo.dim);
+        let mut df = dx.to_vec();
+        mul_in_place(&mut df, part(&lm.res2, s, t * d));
+        let mut dh = self.outer.bwd(p, g, &lt.gd, &df, t);
+        mul_in_place(&mut dh, part(&lm.ff, s, t * ffn));
+        for (v, &h) in dh.iter_mut().zip(&lt.h) {
+            *v *= gelu_grad(h);
+        }
+        let dxf = self.inner.bwd(p, g, &lt.xf, &dh, t);
+        add_in_place(dx, &self.norm_ffn.bwd(p, g, &lt.n_ffn, &dxf));
+        let mut da = dx.to_vec();
+        mul_in_place(&mut da, part(&lm.res1, s, t * d));
+        let dctx = self.o.bwd(p, g, &lt.ctx, &da, t);
+        let att_mask = part(&lm.att, s, geo.heads * t * t);
+        let (dq, dk, dv, _) = attention_bwd(&lt.q, &lt.k, &lt.v, &lt.p, geo, None, att_mask, &dctx);
+        let mut dxn = self.q.bwd(p, g, &lt.xn, &dq, t);
+        add_in_place(&mut dxn, &self.k.bwd(p, g, &lt.xn, &dk, t));
+        add_in_place(&mut dxn, &self.v.bwd(p, g, &lt.xn, &dv, t));
+        add_in_place(dx, &self.norm_att.bwd(p, g, &lt.n_att, &dxn));
+    }
+}
+
 #[derive(Debug)]
 struct LayerMasks {
     att: Mask,
@@ -724,6 +800,36 @@ struct HostTrunk {
 }
 
 impl HostTrunk {
+    /// The batch's outputs in the layout the trainer reads, and the windows' tapes, from the
+    /// per-window results (in window order).
+    fn collect(
+        &self,
+        results: Vec<Result<(Tape, SampleOut), Error>>,
+        b: usize,
+        t: usize,
+    ) -> Result<(HostOutputs, Vec<Tape>), Error> {
+        let (d, g) = (self.dim, self.gram);
+        let mut outputs = HostOutputs {
+            batch: b,
+            steps: t,
+            dim: d,
+            gram: g,
+            ..HostOutputs::default()
+        };
+        let mut tapes = Vec::with_capacity(b);
+        for r in results {
+            let (tape, o) = r?;
+            outputs.logits.push(o.logit);
+            outputs.features.extend_from_slice(&o.features);
+            outputs.tokens.extend_from_slice(&o.tokens);
+            outputs.pooled_tokens.extend_from_slice(&o.pooled);
+            outputs.attention.extend_from_slice(&o.attention);
+            outputs.attention_scores.extend_from_slice(&o.scores);
+            tapes.push(tape);
+        }
+        Ok((outputs, tapes))
+    }
+
     fn new(t: &Trunk, ps: &mut Params) -> Result<HostTrunk, Error> {
         let pos = t.pos_enc.as_ref().map(|p| ps.add(&p.table)).transpose()?;
         let max_len = match pos {
@@ -812,35 +918,8 @@ impl HostTrunk {
         mul_in_place(&mut x, part(&m.input, s, t * d));
         let mut tape = TrunkTape::default();
         for (layer, lm) in self.layers.iter().zip(&m.layers) {
-            let (xn, n_att) = layer.norm_att.fwd(p, &x);
-            let q = layer.q.fwd(p, &xn, t);
-            let k = layer.k.fwd(p, &xn, t);
-            let v = layer.v.fwd(p, &xn, t);
-            let att_mask = part(&lm.att, s, self.heads * t * t);
-            let (pw, ctx) = attention_fwd(&q, &k, &v, geo, None, att_mask);
-            let mut a = layer.o.fwd(p, &ctx, t);
-            mul_in_place(&mut a, part(&lm.res1, s, t * d));
-            add_in_place(&mut x, &a);
-            let (xf, n_ffn) = layer.norm_ffn.fwd(p, &x);
-            let h = layer.inner.fwd(p, &xf, t);
-            let mut gd: Vec<f32> = h.iter().map(|&v| gelu(v)).collect();
-            mul_in_place(&mut gd, part(&lm.ff, s, t * self.ffn));
-            let mut f = layer.outer.fwd(p, &gd, t);
-            mul_in_place(&mut f, part(&lm.res2, s, t * d));
-            add_in_place(&mut x, &f);
-            tape.layers.push(LayerTape {
-                n_att,
-                xn,
-                q,
-                k,
-                v,
-                p: pw,
-                ctx,
-                n_ffn,
-                xf,
-                h,
-                gd,
-            });
+            tape.layers
+                .push(layer.fwd(p, &mut x, (lm, s), geo, self.ffn));
         }
         let (y, fin) = self.final_norm.fwd(p, &x);
         let mut mean = vec![0.0f32; d];
@@ -1013,25 +1092,7 @@ impl HostTrunk {
         }
         let mut dx = self.final_norm.bwd(p, g, &tape.fin, &dy);
         for ((layer, lt), lm) in self.layers.iter().zip(&tape.layers).zip(&m.layers).rev() {
-            let mut df = dx.clone();
-            mul_in_place(&mut df, part(&lm.res2, s, t * d));
-            let mut dh = layer.outer.bwd(p, g, &lt.gd, &df, t);
-            mul_in_place(&mut dh, part(&lm.ff, s, t * self.ffn));
-            for (v, &h) in dh.iter_mut().zip(&lt.h) {
-                *v *= gelu_grad(h);
-            }
-            let dxf = layer.inner.bwd(p, g, &lt.xf, &dh, t);
-            add_in_place(&mut dx, &layer.norm_ffn.bwd(p, g, &lt.n_ffn, &dxf));
-            let mut da = dx.clone();
-            mul_in_place(&mut da, part(&lm.res1, s, t * d));
-            let dctx = layer.o.bwd(p, g, &lt.ctx, &da, t);
-            let att_mask = part(&lm.att, s, self.heads * t * t);
-            let (dq, dk, dv, _) =
-                attention_bwd(&lt.q, &lt.k, &lt.v, &lt.p, geo, None, att_mask, &dctx);
-            let mut dxn = layer.q.bwd(p, g, &lt.xn, &dq, t);
-            add_in_place(&mut dxn, &layer.k.bwd(p, g, &lt.xn, &dk, t));
-            add_in_place(&mut dxn, &layer.v.bwd(p, g, &lt.xn, &dv, t));
-            add_in_place(&mut dx, &layer.norm_att.bwd(p, g, &lt.n_att, &dxn));
+            layer.bwd((p, g), lt, (lm, s), geo, self.ffn, &mut dx);
         }
         mul_in_place(&mut dx, part(&m.input, s, t * d));
         if let Some(pos) = self.pos {
@@ -1308,15 +1369,9 @@ impl HostNet {
         self.params.values.len()
     }
 
-    /// The forward of a training step (dropout on, masks drawn from this thread's dropout stream
-    /// as the tensor forward draws them).
-    ///
-    /// # Errors
-    /// When the inputs do not fit the model (another model's batch, a window longer than the
-    /// positional table, a student with the window-feature path given no features).
-    pub fn forward(&self, inputs: HostInputs<'_>) -> Result<HostForward, Error> {
-        let p = &self.params.values;
-        let d = self.trunk.dim;
+    /// The batch size and the steps the trunk sees, once the inputs are checked against the
+    /// model (shapes, the window features a student with that path needs).
+    fn batch_shape(&self, inputs: HostInputs<'_>) -> Result<(usize, usize), Error> {
         let (b, t) = match (&self.front, inputs) {
             (Front::Teacher(f), HostInputs::Teacher { dims, frames }) => {
                 if dims[2] != f.proj.i || frames.len() != dims.iter().product::<usize>() {
@@ -1377,6 +1432,18 @@ impl HostNet {
                 self.trunk.max_len
             )));
         }
+        Ok((b, t))
+    }
+
+    /// The forward of a training step (dropout on, masks drawn from this thread's dropout stream
+    /// as the tensor forward draws them).
+    ///
+    /// # Errors
+    /// When the inputs do not fit the model (another model's batch, a window longer than the
+    /// positional table, a student with the window-feature path given no features).
+    pub fn forward(&self, inputs: HostInputs<'_>) -> Result<HostForward, Error> {
+        let p = &self.params.values;
+        let (b, t) = self.batch_shape(inputs)?;
         let trunk_masks = self.trunk.masks(b, t);
         let feature_mask = match &self.front {
             Front::Student(StudentFront {
@@ -1467,25 +1534,7 @@ impl HostNet {
                 Ok((Tape { front, trunk }, out))
             })
             .collect();
-        let g = self.trunk.gram;
-        let mut outputs = HostOutputs {
-            batch: b,
-            steps: t,
-            dim: d,
-            gram: g,
-            ..HostOutputs::default()
-        };
-        let mut tapes = Vec::with_capacity(b);
-        for r in results {
-            let (tape, o) = r?;
-            outputs.logits.push(o.logit);
-            outputs.features.extend_from_slice(&o.features);
-            outputs.tokens.extend_from_slice(&o.tokens);
-            outputs.pooled_tokens.extend_from_slice(&o.pooled);
-            outputs.attention.extend_from_slice(&o.attention);
-            outputs.attention_scores.extend_from_slice(&o.scores);
-            tapes.push(tape);
-        }
+        let (outputs, tapes) = self.trunk.collect(results, b, t)?;
         Ok(HostForward {
             outputs,
             tapes,
