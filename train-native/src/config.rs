@@ -504,13 +504,20 @@ impl RunConfig {
 
     /// Loads YAML files in order (later override earlier), then `key=value` overrides.
     pub fn load(files: &[PathBuf], sets: &[String]) -> Result<RunConfig> {
-        let mut sources = Vec::with_capacity(files.len());
-        for f in files {
-            let text = std::fs::read_to_string(f)
-                .with_context(|| format!("cannot read config {}", f.display()))?;
-            sources.push((f.display().to_string(), text));
-        }
-        RunConfig::from_texts(&sources, sets)
+        RunConfig::from_texts(&RunConfig::read_sources(files)?, sets)
+    }
+
+    /// The `(name, YAML text)` pairs of configuration files, as [`RunConfig::from_texts`] takes
+    /// them (read once where several configurations layer over the same files).
+    pub fn read_sources(files: &[PathBuf]) -> Result<Vec<(String, String)>> {
+        files
+            .iter()
+            .map(|f| {
+                let text = std::fs::read_to_string(f)
+                    .with_context(|| format!("cannot read config {}", f.display()))?;
+                Ok((f.display().to_string(), text))
+            })
+            .collect()
     }
 
     /// As [`RunConfig::load`], from `(name, YAML text)` pairs already read.

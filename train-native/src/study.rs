@@ -368,7 +368,6 @@ fn overrides_of(prefix: &str, v: &serde_yaml::Value, out: &mut Vec<String>) -> R
         }
         _ if prefix.is_empty() => bail!("a row's config is a mapping of configuration keys"),
         v => {
-            let text = serde_yaml::to_string(v)?;
             // One line: flow style for mappings and sequences.
             let value: String = if matches!(
                 v,
@@ -376,7 +375,7 @@ fn overrides_of(prefix: &str, v: &serde_yaml::Value, out: &mut Vec<String>) -> R
             ) {
                 flow(v)
             } else {
-                text.trim().to_string()
+                serde_yaml::to_string(v)?.trim().to_string()
             };
             out.push(format!("{prefix}={value}"));
         }
@@ -413,6 +412,7 @@ impl Study {
             .with_context(|| format!("cannot read study {}", path.display()))?;
         let study: Study = serde_yaml::from_str(&text)
             .with_context(|| format!("{} is not a study file", path.display()))?;
+        let sources = RunConfig::read_sources(base)?;
         for (i, r) in study
             .rows()
             .with_context(|| format!("{}", path.display()))?
@@ -420,13 +420,12 @@ impl Study {
             .enumerate()
         {
             let all: Vec<String> = sets.iter().chain(&r.set).cloned().collect();
-            RunConfig::load(base, &all)
+            RunConfig::from_texts(&sources, &all)
                 .with_context(|| format!("{}: row {} ({})", path.display(), i + 1, r.name))?;
         }
-        for (n, parts) in &study.ensembles {
-            Ensemble::parse(&format!("{n}={}", parts.join("+")))
-                .with_context(|| format!("{}: ensemble {n}", path.display()))?;
-        }
+        study
+            .ensemble_rows()
+            .with_context(|| format!("{}", path.display()))?;
         Ok(study)
     }
 
@@ -483,7 +482,10 @@ impl Study {
     pub fn ensemble_rows(&self) -> Result<Vec<Ensemble>> {
         self.ensembles
             .iter()
-            .map(|(n, parts)| Ensemble::parse(&format!("{n}={}", parts.join("+"))))
+            .map(|(n, parts)| {
+                Ensemble::parse(&format!("{n}={}", parts.join("+")))
+                    .with_context(|| format!("ensemble {n}"))
+            })
             .collect()
     }
 }

@@ -189,7 +189,7 @@ fn jobs(opts: &LosoOptions, plan: &Plan, rows: &[Row], out: &Path) -> Result<Vec
     common.push("--set".into());
     common.push(format!(
         "data.root={}",
-        serde_yaml::to_string(&plan.root.display().to_string())?.trim()
+        crate::flags::yaml(&plan.root.display().to_string())?
     ));
     if opts.num_gpus == 0 {
         common.push("--device".into());
@@ -234,7 +234,7 @@ fn jobs(opts: &LosoOptions, plan: &Plan, rows: &[Row], out: &Path) -> Result<Vec
                         "--set".into(),
                         format!(
                             "kd.teacher={}",
-                            serde_yaml::to_string(&teacher_dir.display().to_string())?.trim()
+                            crate::flags::yaml(&teacher_dir.display().to_string())?
                         ),
                     ]);
                 }

@@ -208,10 +208,9 @@ impl StudentArgs {
         if let Some(l) = self.num_tokens {
             sets.push(format!("student.num_tokens={l}"));
         }
-        if self.attention_kd {
-            let w = self.attention_weight.unwrap_or(1.0);
-            sets.push(format!("kd.weights.attention={w}"));
-        } else if let Some(w) = self.attention_weight {
+        // --attention-kd alone weighs it 1.
+        let attention = self.attention_weight.or(self.attention_kd.then_some(1.0));
+        if let Some(w) = attention {
             sets.push(format!("kd.weights.attention={w}"));
         }
         if let Some(l) = self.attention_loss {
