@@ -351,6 +351,10 @@ pub struct TrainSection {
     /// or a jump's landing written in, labelled daily living (`fallkd_core::data::hard_negatives`;
     /// 0: none).
     pub hard_negatives: usize,
+    /// Copies of each training recording cut short around its impact: kept from 0.5-2.5 s before
+    /// it, or to 0.5-2.5 s after it, or both, with its label (`fallkd_core::data::cuts`; at most
+    /// 8; 0: none). The older adults' recordings get none.
+    pub cut_copies: usize,
     /// Exponential moving average of the weights, the weight the average keeps per step (for
     /// example 0.99); validation, the best checkpoint and the exported model use the average
     /// ([`crate::weight_average`]). 0: off.
@@ -381,6 +385,7 @@ impl Default for TrainSection {
             gyro_dropout: 0.0,
             augment: AugmentConfig::default(),
             hard_negatives: 0,
+            cut_copies: 0,
             ema: 0.0,
             perturb: PerturbConfig::default(),
             step: StepKind::Auto,
@@ -461,6 +466,13 @@ impl RunConfig {
         }
         self.train.augment.validate()?;
         self.train.perturb.validate()?;
+        if self.train.cut_copies > fallkd_core::data::cuts::MAX_CUT_COPIES {
+            bail!(
+                "train.cut_copies must be at most {}, got {}",
+                fallkd_core::data::cuts::MAX_CUT_COPIES,
+                self.train.cut_copies
+            );
+        }
         if !(0.0..1.0).contains(&self.train.ema) {
             bail!("train.ema must lie in [0, 1), got {}", self.train.ema);
         }

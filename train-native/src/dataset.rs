@@ -8,6 +8,7 @@ use fallkd_core::batch::{EventWindow, events_in, window_feature_row_in};
 use fallkd_core::data::dedup::{Duplicate, content_hash, find_duplicates};
 use fallkd_core::data::events::Event;
 use fallkd_core::data::gravity::Axes;
+use fallkd_core::data::cuts::cut_copies;
 use fallkd_core::data::hard_negatives::hard_negatives;
 use fallkd_core::data::imu_csv::{ImuRecording, parse_imu_csv};
 use fallkd_core::data::lockbox;
@@ -434,17 +435,25 @@ pub fn prepare(cfg: &RunConfig, root: &Path) -> Result<Prepared> {
     let mut trials = without_lockbox(trials, cfg);
     let (subjects, evaluable) = subjects(&trials);
     let split = resolve_split(cfg, &subjects, &evaluable)?;
-    if cfg.train.hard_negatives > 0 {
-        let training: Vec<Trial> = trials
+    // The training subjects' recordings as loaded, for the copies below.
+    let training: Vec<Trial> = if cfg.train.hard_negatives > 0 || cfg.train.cut_copies > 0 {
+        trials
             .iter()
             .filter(|t| split.train.contains(&t.key.subject))
             .cloned()
-            .collect();
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if cfg.train.hard_negatives > 0 {
         trials.extend(hard_negatives(
             &training,
             cfg.train.hard_negatives,
             cfg.seed,
         ));
+    }
+    if cfg.train.cut_copies > 0 {
+        trials.extend(cut_copies(&training, cfg.train.cut_copies, cfg.seed));
     }
     let mut p = prepare_split(trials, split, &cfg.window, report);
     add_old_adults(&mut p, cfg, root)?;

@@ -92,6 +92,30 @@ impl<const C: usize> Interpolator<C> {
         v
     }
 
+    /// Mean over `[a, b]` of the line through the samples (the ends held flat outside the span,
+    /// as [`Interpolator::at`] does): exact, by the trapezoid rule between `a`, every sample
+    /// time inside, and `b`. The value at `a` when `b <= a`.
+    pub fn mean(&self, a: f64, b: f64) -> [f32; C] {
+        if b.partial_cmp(&a) != Some(std::cmp::Ordering::Greater) {
+            return self.at(a);
+        }
+        let first = self.times.partition_point(|&x| x <= a);
+        let last = self.times.partition_point(|&x| x < b);
+        let inner = self.times[first..last.max(first)].iter().copied();
+        let points = std::iter::once(a).chain(inner).chain(std::iter::once(b));
+        let mut sum = [0.0f64; C];
+        let (mut t_prev, mut v_prev) = (a, self.at(a));
+        for t in points.skip(1) {
+            let v = self.at(t);
+            let dt = t - t_prev;
+            for c in 0..C {
+                sum[c] += 0.5 * dt * (v_prev[c] as f64 + v[c] as f64);
+            }
+            (t_prev, v_prev) = (t, v);
+        }
+        sum.map(|x| (x / (b - a)) as f32)
+    }
+
     /// Values at `l` instants evenly spaced over the span (the middle when `l == 1`).
     pub fn grid(&self, l: usize) -> Vec<[f32; C]> {
         let Some((t0, t1)) = self.span() else {
@@ -107,5 +131,44 @@ impl<const C: usize> Interpolator<C> {
                 self.at(t0 + (t1 - t0) * f)
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mean_integrates_the_line_exactly() {
+        // 0 at t=0, 2 at t=1, 0 at t=2: a triangle.
+        let i = Interpolator::new(&[[0.0f32], [2.0], [0.0]], &[0.0, 1.0, 2.0]);
+        assert!((i.mean(0.0, 2.0)[0] - 1.0).abs() < 1e-6);
+        // [0.5, 1.5]: area 0.5 * (1 + 2) * 0.5 * 2 = 1.5 over 1 s.
+        assert!((i.mean(0.5, 1.5)[0] - 1.5).abs() < 1e-6);
+        // Inside one piece it is the value at the middle.
+        assert!((i.mean(0.2, 0.4)[0] - 0.6).abs() < 1e-6);
+        // Held flat past the ends, and an empty interval gives the value there.
+        assert!((i.mean(2.0, 4.0)[0]).abs() < 1e-6);
+        assert_eq!(i.mean(1.0, 1.0), i.at(1.0));
+        assert_eq!(i.mean(1.0, 0.5), i.at(1.0));
+    }
+
+    #[test]
+    fn a_mean_over_a_spike_differs_less_between_rates_than_the_instant() {
+        // A one-sample spike at t = 1.02 s: a 100 Hz watch writes it, a 20 Hz one misses it.
+        let at = |hz: f64| {
+            let ts: Vec<f64> = (0..(2.0 * hz) as usize).map(|k| k as f64 / hz).collect();
+            let vs: Vec<[f32; 1]> = ts
+                .iter()
+                .map(|&t| [if (t - 1.02).abs() < 0.001 { 30.0 } else { 10.0 }])
+                .collect();
+            Interpolator::new(&vs, &ts)
+        };
+        let (fast, slow) = (at(100.0), at(20.0));
+        let instant = (fast.at(1.02)[0] - slow.at(1.02)[0]).abs();
+        let mean = (fast.mean(0.97, 1.07)[0] - slow.mean(0.97, 1.07)[0]).abs();
+        assert!((instant - 20.0).abs() < 1e-4, "{instant}");
+        // The spike's triangle: 20 high, 0.02 s wide at its base (area 0.2), over 0.1 s: 2.
+        assert!((mean - 2.0).abs() < 1e-4, "{mean}");
     }
 }

@@ -2,6 +2,7 @@
 //! and the timestamp audit. No filesystem access: callers hand in bytes and names.
 
 pub mod audit;
+pub mod cuts;
 pub mod augment;
 pub mod columns;
 pub mod dedup;

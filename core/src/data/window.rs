@@ -106,6 +106,13 @@ pub struct WindowConfig {
     /// out of written files when None.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resample_hz: Option<f64>,
+    /// With `resample_hz`: each instant of the even clock takes the mean of the recording over
+    /// this many seconds around it (of the line through its samples) instead of its value at the
+    /// instant, so that a watch sampling at 20 Hz and one at 100 Hz write nearly the same stream:
+    /// a box filter, whose first zero at `1 / smooth_s` Hz lies at 20 Hz watches' Nyquist rate
+    /// for 0.1 s (issue #32). None: the value at the instant. Left out of written files when None.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smooth_s: Option<f64>,
 }
 
 impl Default for WindowConfig {
@@ -126,6 +133,7 @@ impl Default for WindowConfig {
             feature_context_s: None,
             feature_context_ahead_s: None,
             resample_hz: None,
+            smooth_s: None,
         }
     }
 }
@@ -159,6 +167,20 @@ impl WindowConfig {
                 "window.resample_hz",
                 format!("must lie in [1, 1000] Hz, got {hz}"),
             ));
+        }
+        if let Some(w) = self.smooth_s {
+            if self.resample_hz.is_none() {
+                return Err(Error::config(
+                    "window.smooth_s",
+                    "needs window.resample_hz (the even clock it smooths onto)",
+                ));
+            }
+            if !(w > 0.0 && w <= 2.0) {
+                return Err(Error::config(
+                    "window.smooth_s",
+                    format!("must be in (0, 2] seconds, got {w}"),
+                ));
+            }
         }
         match self.length {
             WindowLength::Duration { seconds } if !(seconds > 0.0 && seconds.is_finite()) => {
@@ -423,9 +445,10 @@ impl WindowPlan {
     /// The windows of `trial` as `cfg` and `purpose` cut them.
     pub fn new(trial_index: usize, trial: &Trial, cfg: &WindowConfig, purpose: Purpose) -> Self {
         if let Some(hz) = cfg.resample_hz {
-            let even = even_clock(trial, hz, cfg.max_gap_s);
+            let even = even_clock(trial, hz, cfg.max_gap_s, cfg.smooth_s);
             let rest = WindowConfig {
                 resample_hz: None,
+                smooth_s: None,
                 ..cfg.clone()
             };
             let mut plan = WindowPlan::new(trial_index, &even, &rest, purpose);
@@ -663,9 +686,10 @@ pub fn last_window(trial: &Trial, cfg: &WindowConfig) -> Option<Window> {
     if let Some(hz) = cfg.resample_hz {
         let rest = WindowConfig {
             resample_hz: None,
+            smooth_s: None,
             ..cfg.clone()
         };
-        return last_window(&even_clock(trial, hz, cfg.max_gap_s), &rest);
+        return last_window(&even_clock(trial, hz, cfg.max_gap_s, cfg.smooth_s), &rest);
     }
     let n = trial.events.len().min(trial.timestamps.len());
     if n == 0 {
@@ -708,8 +732,10 @@ pub fn last_window(trial: &Trial, cfg: &WindowConfig) -> Option<Window> {
 
 /// `trial` on an even clock at `hz` (`window.resample_hz`): each segment without a gap over
 /// `max_gap_s` from its first event to its last, by linear interpolation of its samples (those
-/// sharing a timestamp averaged). Key, gyroscope flag and skeleton stay.
-pub fn even_clock(trial: &Trial, hz: f64, max_gap_s: f64) -> Trial {
+/// sharing a timestamp averaged), or with `smooth` seconds (`window.smooth_s`) the mean of that
+/// line over `smooth` seconds centred on each instant (within the segment). Key, gyroscope flag
+/// and skeleton stay.
+pub fn even_clock(trial: &Trial, hz: f64, max_gap_s: f64, smooth: Option<f64>) -> Trial {
     let n = trial.events.len().min(trial.timestamps.len());
     let (mut events, mut timestamps) = (Vec::new(), Vec::new());
     for seg in segments(&trial.timestamps[..n], max_gap_s) {
@@ -724,7 +750,10 @@ pub fn even_clock(trial: &Trial, hz: f64, max_gap_s: f64) -> Trial {
         for i in 0..count {
             let t = t0 + i as f64 / hz;
             timestamps.push(t);
-            events.push(interp.at(t));
+            events.push(match smooth {
+                Some(w) => interp.mean((t - w / 2.0).max(t0), (t + w / 2.0).min(t1)),
+                None => interp.at(t),
+            });
         }
     }
     Trial {
@@ -769,7 +798,7 @@ mod tests {
         let mut ts: Vec<f64> = (0..200).map(|i| (i / 2) as f64 * 0.05).collect();
         ts.extend((0..120).map(|i| 105.0 + i as f64 * 0.025));
         let t = trial(ts, 1, 0);
-        let even = even_clock(&t, 20.0, 1.0);
+        let even = even_clock(&t, 20.0, 1.0, None);
         // 4.95 s at 20 Hz is 100 instants, 2.975 s is 60.
         assert_eq!(even.events.len(), 100 + 60);
         assert!(
