@@ -74,11 +74,13 @@ loader='<script type="module">import init, * as bindings from "./fallkd-web-cpu.
 # The page's other files (installable and offline: web/pwa/), which trunk copies by the page's
 # `data-trunk rel="copy-file"` links.
 cp web/pwa/* "$site/"
+# The page's script (web/js/, trunk's `copy-dir` link).
+cp -r web/js "$site/js"
 python3 - "$site" "$loader" <<'PY'
 import re, sys
 site, loader = sys.argv[1], sys.argv[2]
 html = open("index.html").read()
 html = re.sub(r'<link data-trunk rel="rust"[^>]*>', loader, html)
-html = re.sub(r'\s*<link data-trunk rel="copy-file"[^>]*>', "", html)
+html = re.sub(r'\s*<link data-trunk rel="copy-(file|dir)"[^>]*>', "", html)
 open(f"{site}/index.html", "w").write(html)
 PY

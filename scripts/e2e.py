@@ -4,6 +4,9 @@ check that a bad upload shows file, line and reason, and save screenshots. With 
 results (`fallkd predict --json`) given, both backends must match them on both input paths: the
 accelerometer alone and the accelerometer with its gyroscope (probability and alarms).
 
+With AXE_JS set to axe-core's axe.min.js (scripts/e2e.sh installs it from npm), the page is
+checked for accessibility at desktop and phone size: no serious or critical violation.
+
     python3 scripts/e2e.py SITE_DIR ACC.csv OUT_DIR [NATIVE_ACC.json|PROB [GYRO.csv NATIVE_TWO.json]]
 """
 import base64, tempfile, http.server, json, os, socket, subprocess, sys, threading, time, urllib.error, urllib.request
@@ -88,6 +91,36 @@ try:
     def js(script):
         return call("POST", s + "/execute/sync", {"script": script, "args": []})["value"]
 
+    def open_page(query="?cpu"):
+        call("POST", s + "/url", {"url": f"http://127.0.0.1:{http_port}/index.html{query}"})
+        wait(lambda: js("return document.getElementById('backend').dataset.final === '1'"), "the CPU backend", timeout=300)
+
+    def analyse_sample(activity):
+        js(f"document.getElementById('result-prob').textContent = '–'; document.getElementById('sample').value = '{activity}'")
+        call("POST", f"{s}/element/{find('#load-sample')}/click", {})
+        # The sample button's own check: it names the sample it loaded, or shows why not.
+        loaded = wait(lambda: text("#input-name") or text("#error"), f"sample A{activity:02} to load", timeout=60)
+        if not loaded.startswith("generated"):
+            raise AssertionError(f"the sample button did not load A{activity:02}: {loaded!r}")
+        call("POST", f"{s}/element/{find('#analyze')}/click", {})
+        wait(lambda: (t := text("#result-prob")) not in ("", "–") and t, f"the result of sample A{activity:02}", timeout=300)
+        return text("#verdict")
+
+    def accessibility(where):
+        """axe-core's serious and critical violations on the page as it stands (none without AXE_JS)."""
+        if not os.environ.get("AXE_JS"):
+            return
+        js(open(os.environ["AXE_JS"]).read())
+        found = call("POST", s + "/execute/async", {"script": """const done = arguments[arguments.length - 1];
+            axe.run(document, {resultTypes: ["violations"]}).then(r => done(r.violations.map(v =>
+              ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 4).map(n => n.target.join(" "))}))),
+              e => done([{id: "axe-error", impact: "critical", help: String(e), nodes: []}]));""", "args": []}, timeout=300)["value"]
+        serious = [v for v in found if v["impact"] in ("serious", "critical")]
+        print(f"[e2e] accessibility ({where}): {len(found)} axe-core violations, {len(serious)} serious or critical"
+              + "".join(f"\n    {v['impact']}: {v['id']} ({v['help']}) at {v['nodes']}" for v in found))
+        if serious:
+            failures.append(f"accessibility ({where}): {[v['id'] for v in serious]}")
+
     for mode, query in [("cpu", "?cpu"), ("webgpu", "")]:
         for path, gyro, (expected, alarms) in paths:
             # A fresh page per input path: a file input cannot be emptied again.
@@ -143,24 +176,48 @@ try:
     print(f"[e2e] bad upload: {err!r}")
     if "broken.csv:2" not in err or "not a number" not in err:
         failures.append(f"bad upload message unclear: {err!r}")
+    # An oversized upload (a sparse file one byte over the core's cap): refused by its size before
+    # anything reads it, naming the file and what to do.
+    open_page()
+    big = os.path.join(os.path.abspath(out), "oversized.csv")
+    with open(big, "wb") as f:
+        f.truncate(js("return window.wasmBindings.max_file_bytes()") + 1)
+    call("POST", f"{s}/element/{find('#acc-file')}/value", {"text": big})
+    call("POST", f"{s}/element/{find('#analyze')}/click", {})
+    err = wait(lambda: text("#error"), "the oversized file's message", timeout=60)
+    os.remove(big)
+    print(f"[e2e] oversized upload: {err!r}")
+    if "oversized.csv" not in err or "MiB" not in err or "split the recording" not in err:
+        failures.append(f"oversized upload message unclear: {err!r}")
+    # Accessibility and a phone-size screen: a scored sample on the page, checked by axe-core at
+    # desktop size; then at 390 x 844 CSS pixels (a phone): nothing wider than the screen, plots
+    # drawn at their displayed shape (not squashed), and axe-core again.
+    open_page()
+    analyse_sample(11)
+    accessibility("desktop, a scored sample")
+    call("POST", s + "/window/rect", {"width": 390, "height": 844})
+    open_page()
+    analyse_sample(11)
+    phone = js("""const c = [...document.querySelectorAll('canvas')].filter(c => c.offsetParent).map(c => {
+        const r = c.getBoundingClientRect(); return {id: c.id, w: r.width, h: r.height, bw: c.width, bh: c.height}; });
+      return {inner: innerWidth, scroll: document.documentElement.scrollWidth, canvases: c};""")
+    print(f"[e2e] phone: viewport {phone['inner']} px, page {phone['scroll']} px wide; plots {phone['canvases']}")
+    if phone["scroll"] > phone["inner"] + 1:
+        failures.append(f"phone: the page is {phone['scroll']} px wide on a {phone['inner']} px screen")
+    if not phone["canvases"]:
+        failures.append("phone: no plot shown after scoring a sample")
+    for c in phone["canvases"]:
+        if c["w"] > phone["inner"] or abs(c["bw"] / c["bh"] - c["w"] / c["h"]) > 0.02 * c["w"] / c["h"]:
+            failures.append(f"phone: plot {c['id']} is {c['w']}x{c['h']} px on screen, drawn {c['bw']}x{c['bh']}")
+    accessibility("phone, a scored sample")
+    with open(os.path.join(out, "phone.png"), "wb") as f:
+        f.write(base64.b64decode(call("GET", s + "/screenshot")["value"]))
+    call("POST", s + "/window/rect", {"width": 1200, "height": 1600})
     # Personalisation (issue #33): a generated walk (A08) alarms; the wearer says it was not a
     # fall, labels a generated fall (A10), personalises in the page; the walk no longer alarms,
     # a held-out fall (the uploaded recording, another generated subject) still does, the personal
     # model survives a reload and resets to the default.
-    call("POST", s + "/url", {"url": f"http://127.0.0.1:{http_port}/index.html?cpu"})
-    wait(lambda: js("return document.getElementById('backend').dataset.final === '1'"), "the CPU backend", timeout=300)
-
-    def analyse_sample(activity):
-        js(f"document.getElementById('result-prob').textContent = '–'; document.getElementById('sample').value = '{activity}'")
-        call("POST", f"{s}/element/{find('#load-sample')}/click", {})
-        # The sample button's own check: it names the sample it loaded, or shows why not.
-        loaded = wait(lambda: text("#input-name") or text("#error"), f"sample A{activity:02} to load", timeout=60)
-        if not loaded.startswith("generated"):
-            raise AssertionError(f"the sample button did not load A{activity:02}: {loaded!r}")
-        call("POST", f"{s}/element/{find('#analyze')}/click", {})
-        wait(lambda: (t := text("#result-prob")) not in ("", "–") and t, f"the result of sample A{activity:02}", timeout=300)
-        return text("#verdict")
-
+    open_page()
     verdict = analyse_sample(8)
     print(f"[e2e] personalisation: generated walk A08 before: {verdict!r}")
     if verdict != "FALL":

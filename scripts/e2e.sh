@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the browser demo without trunk (same crate, same index.html, the loader trunk would
-# inject), serves it, and drives it in headless Chromium (scripts/e2e.py).
+# inject), serves it, and drives it in headless Chromium (scripts/e2e.py), with axe-core's
+# accessibility check at desktop and phone size.
 #   bash scripts/e2e.sh            (needs: bash scripts/setup-wasm.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,4 +19,10 @@ fallkd predict --acc "$rec" --gyro "$gyr" --json 2>/dev/null > "$out/native-two.
 fallkd predict --acc "$rec" --json 2>/dev/null > "$out/native-acc.out"
 for p in two acc; do head -1 "$out/native-$p.out" > "$out/native-$p.json"; done
 echo "[e2e] native (fallkd predict): two sensors and accelerometer only written to $out/native-*.json"
-python3 scripts/e2e.py "$site" "$rec" "$out" "$out/native-acc.json" "$gyr" "$out/native-two.json"
+# axe-core (npm) for the accessibility check, pinned; installed once beside the build.
+axe=target/axe/node_modules/axe-core/axe.min.js
+if [ ! -f "$axe" ]; then
+  echo "[e2e] npm install axe-core@4.14.1 (the accessibility check)"
+  npm install --prefix target/axe --no-audit --no-fund --loglevel=error axe-core@4.14.1 >/dev/null
+fi
+AXE_JS="$PWD/$axe" python3 scripts/e2e.py "$site" "$rec" "$out" "$out/native-acc.json" "$gyr" "$out/native-two.json"

@@ -32,6 +32,14 @@ SHIPPED=(--set kd.enabled=true --set student.time_mode=timestamps --set train.gy
   --set window.feature_context_s=10 --set window.feature_context_ahead_s=6)
 
 # The levers, each declared before any of them ran (RULE.md: chosen on the across-watch split).
+# The pieces the recipes share.
+GRAVITY="student.axes=gravity
+train.augment={probability: 0.8, gain: 0.1, resample: 0.5, resample_hz: [20, 100]}"
+LONG="train.epochs=30
+train.patience=10"
+SMOOTH="window.resample_hz=50
+window.smooth_s=0.1"
+
 recipe() {
   case "$1" in
     shipped) echo "" ;;
@@ -40,57 +48,29 @@ recipe() {
     aug) echo "train.augment={probability: 0.8, rotation_deg: 180, gain: 0.1, mirror: 0.5, resample: 0.5, resample_hz: [20, 100]}" ;;
     # Invariance by construction: gravity axes (lengths and gravity projections) for the events
     # and the window features, plus the gain and resampling augmentation.
-    gravity) echo "student.axes=gravity
-train.augment={probability: 0.8, gain: 0.1, resample: 0.5, resample_hz: [20, 100]}" ;;
+    gravity) echo "$GRAVITY" ;;
     # Round 2, declared after round 1 (shipped, aug, gravity) was seen and before any of these
     # ran: round 1's seed-42 students stopped after 5 epochs choosing epoch 1 (validation log
     # loss of one subject), and the models trained on the high-rate group scored the low group's
     # recordings far better once resampled onto an even clock.
     # Longer training: 30 epochs at most, patience 10.
-    gravity-long) echo "student.axes=gravity
-train.augment={probability: 0.8, gain: 0.1, resample: 0.5, resample_hz: [20, 100]}
-train.epochs=30
-train.patience=10" ;;
+    gravity-long) printf '%s\n' "$GRAVITY" "$LONG" ;;
     # And every recording on an even 50 Hz clock before windowing (training and scoring alike).
-    gravity-even) echo "student.axes=gravity
-train.augment={probability: 0.8, gain: 0.1, resample: 0.5, resample_hz: [20, 100]}
-train.epochs=30
-train.patience=10
-window.resample_hz=50" ;;
+    gravity-even) printf '%s\n' "$GRAVITY" "$LONG" "window.resample_hz=50" ;;
     # And one hard-negative copy of each training daily-living recording (a table hit, claps or a
     # jump's landing written in).
-    gravity-even-hn) echo "student.axes=gravity
-train.augment={probability: 0.8, gain: 0.1, resample: 0.5, resample_hz: [20, 100]}
-train.epochs=30
-train.patience=10
-window.resample_hz=50
-train.hard_negatives=1" ;;
+    gravity-even-hn) printf '%s\n' "$GRAVITY" "$LONG" "window.resample_hz=50" "train.hard_negatives=1" ;;
     # Round 3, declared after rounds 1 and 2 were seen and before any of these ran (RULE.md,
     # "Round 3"): the invariance checks every recipe fails are the cuts around the impact and
     # the resampling to 20 and 25 Hz.
     # Copies of each training recording cut short around the impact (0.5-2.5 s kept before it,
     # after it, or both).
-    gravity-cut) echo "student.axes=gravity
-train.augment={probability: 0.8, gain: 0.1, resample: 0.5, resample_hz: [20, 100]}
-train.epochs=30
-train.patience=10
-train.cut_copies=1" ;;
+    gravity-cut) printf '%s\n' "$GRAVITY" "$LONG" "train.cut_copies=1" ;;
     # An even 50 Hz clock whose instants take the mean over 0.1 s around them (a box filter
     # with its first zero at 10 Hz, a 20 Hz watch's Nyquist rate).
-    gravity-smooth) echo "student.axes=gravity
-train.augment={probability: 0.8, gain: 0.1, resample: 0.5, resample_hz: [20, 100]}
-train.epochs=30
-train.patience=10
-window.resample_hz=50
-window.smooth_s=0.1" ;;
+    gravity-smooth) printf '%s\n' "$GRAVITY" "$LONG" "$SMOOTH" ;;
     # Both.
-    gravity-smooth-cut) echo "student.axes=gravity
-train.augment={probability: 0.8, gain: 0.1, resample: 0.5, resample_hz: [20, 100]}
-train.epochs=30
-train.patience=10
-window.resample_hz=50
-window.smooth_s=0.1
-train.cut_copies=1" ;;
+    gravity-smooth-cut) printf '%s\n' "$GRAVITY" "$LONG" "$SMOOTH" "train.cut_copies=1" ;;
     *) echo "unknown recipe $1" >&2; exit 2 ;;
   esac
 }

@@ -117,16 +117,10 @@ pub fn frame_free(
             row[first + 4 * c + k] = finite_or_zero(v) as f32;
         }
     }
-    for name in [
-        "grav_before_x",
-        "grav_before_y",
-        "grav_before_z",
-        "grav_after_x",
-        "grav_after_y",
-        "grav_after_z",
-        "event_rate_hz",
-    ] {
-        row[at(name)] = 0.0;
+    // The gravity directions of the first and last second (grav_before_x .. grav_after_z), and
+    // the rate.
+    for i in (at("grav_before_x")..=at("grav_after_z")).chain([at("event_rate_hz")]) {
+        row[i] = 0.0;
     }
     let gyro_first = at("gyro_x_std");
     for c in 0..3 {
