@@ -172,6 +172,31 @@ fn weight_average_validates_checkpoints_and_resumes_exactly() {
     assert!(format!("{e:#}").contains("train.ema"), "{e:#}");
 }
 
+/// `train.cut_copies`: each training recording gets a copy cut short around its impact, with
+/// its label and a new trial number; validation and test are untouched; more than 8 is refused.
+#[test]
+fn cut_copies_add_training_recordings_only() {
+    let _serial = serial();
+    let dir = scratch("cuts");
+    let plain = tiny(&dir, &[]);
+    let root = plain.data.root.clone().unwrap();
+    let a = prepare(&plain, &root).unwrap();
+    let b = prepare(&tiny(&dir, &["train.cut_copies=1"]), &root).unwrap();
+    let copies: Vec<_> = b.trials.iter().filter(|t| t.key.trial > 100).collect();
+    let training = a
+        .trials
+        .iter()
+        .filter(|t| a.split.train.contains(&t.key.subject))
+        .count();
+    assert_eq!(copies.len(), training);
+    assert!(copies.iter().all(|t| a.split.train.contains(&t.key.subject)));
+    assert!(copies.iter().any(|t| t.is_fall()) && copies.iter().any(|t| !t.is_fall()));
+    assert!(b.train.len() > a.train.len());
+    assert_eq!((a.val.len(), a.test.len()), (b.val.len(), b.test.len()));
+    let e = RunConfig::load(&[], &["train.cut_copies=9".into()]).unwrap_err();
+    assert!(format!("{e:#}").contains("train.cut_copies"), "{e:#}");
+}
+
 #[test]
 fn distillation_with_every_loss_and_export_round_trip() {
     let _serial = serial();
