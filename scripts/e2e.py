@@ -291,6 +291,37 @@ try:
     with open(os.path.join(out, "live.png"), "wb") as f:
         f.write(base64.b64decode(call("GET", s + "/screenshot")["value"]))
 
+    # Guided calibration (issue #33): synthetic devicemotion events (the fall recording's, in a
+    # loop) while the page walks through its movements at 2 s each; every step becomes a labelled
+    # recording, and personalising from them gives a report.
+    def labels():
+        """Labelled recordings and falls among them, from the page's count."""
+        t = text("#label-count")
+        return (int(t.split()[0]), int(t.split("(")[1].split()[0])) if t[0].isdigit() else (0, 0)
+
+    before, falls = labels()
+    js("""const r = window.__replay; let i = 0;
+          window.__loop = setInterval(() => { const k = i++ % r.t.length;
+            dispatchEvent(new DeviceMotionEvent("devicemotion", {interval: 20,
+              accelerationIncludingGravity: {x: r.a[3 * k], y: r.a[3 * k + 1], z: r.a[3 * k + 2]},
+              rotationRate: {alpha: r.g[3 * k], beta: r.g[3 * k + 1], gamma: r.g[3 * k + 2]}})); }, 20);
+          const c = document.getElementById('calib-seconds'); c.value = '2';""")
+    call("POST", f"{s}/element/{find('#calibrate')}/click", {})
+    done = wait(lambda: (t := text("#calib-prompt")).startswith("Calibration") and t, "the guided calibration", timeout=180)
+    js("clearInterval(window.__loop)")
+    count, status = text("#label-count"), text("#calib-status")
+    print(f"[e2e] calibration: {done!r} {status!r}; {count!r}")
+    if done != "Calibration done." or labels() != (before + 7, falls + 1):
+        failures.append(f"the guided calibration did not label its 7 recordings: {done!r}, {status!r}, {count!r} (before: {before})")
+    call("POST", f"{s}/element/{find('#personalize')}/click", {})
+    report = wait(lambda: (t := text("#personal-report")).endswith("in this browser).") and t or text("#error"), "personalising after calibration", timeout=300)
+    print(f"[e2e] calibration: {report!r}")
+    if f"from {before + 7} labelled recordings" not in report:
+        failures.append(f"personalising after the calibration: {report!r}")
+    # The calibration labelled stretches of a fall as daily living: back to the base model.
+    if report.startswith("Personal model in use"):
+        call("POST", f"{s}/element/{find('#reset-personal')}/click", {})
+
     # Offline (issue #36): once the page has loaded, it works without a network. The server
     # stops; the page reloads from the service worker's cache and scores a sample.
     call("POST", s + "/url", {"url": f"http://127.0.0.1:{http_port}/index.html?cpu"})

@@ -5,6 +5,7 @@ import { $, app, showError } from "./state.js";
 import { loadLog, saveLog as storeLog } from "./storage.js";
 import { verdict } from "./scoring.js";
 import { labelled, showLabelled } from "./personalize.js";
+import { listen, motionPermission, recordingCsv } from "./sensors.js";
 
 // Live mode: DeviceMotionEvent with its real, irregular event times, scored every 500 ms (never two
 // scorings at once) through core's alarm logic (LiveAlarm: the same decisions as an upload's and
@@ -30,13 +31,6 @@ function showLog() {
 }
 $("clear-log").onclick = () => { alarmLog = alarmLog.filter((e) => e.outcome === "pending"); saveLog(); showLog(); };
 showLog();
-
-// The buffered events as a recording the parser reads (one time column, both sensors).
-function recordingCsv(ev, ts) {
-  const rows = ["t,ax,ay,az,gx,gy,gz"];
-  for (let i = 0; i < ts.length; i++) rows.push([(ts[i] - ts[0]).toFixed(4), ...ev.slice(6 * i, 6 * i + 6).map((v) => v.toFixed(5))].join(","));
-  return rows.join("\n") + "\n";
-}
 
 function beep(audio) {
   if (!audio) return;
@@ -78,7 +72,7 @@ $("im-ok").onclick = () => {
 };
 
 async function stopLive() {
-  removeEventListener("devicemotion", live.handler); clearInterval(live.timer);
+  live.sensors.stop(); clearInterval(live.timer);
   if (live.countdown) clearInterval(live.countdown);
   try { await live.wakeLock?.release(); } catch (e) { /* already released */ }
   live = null; $("live").textContent = "Start live mode"; $("live-status").textContent = "Stopped.";
@@ -88,14 +82,9 @@ let live = null;
 $("live").onclick = async () => {
   if (live) { await stopLive(); return; }
   if (!app.detector) return;
-  if (typeof DeviceMotionEvent === "undefined") { $("live-status").textContent = "This browser has no motion-sensor API (DeviceMotionEvent)."; return; }
-  try { if (typeof DeviceMotionEvent.requestPermission === "function" && (await DeviceMotionEvent.requestPermission()) !== "granted") {
-    $("live-status").textContent = "Motion-sensor permission was refused."; return; } } catch (e) { $("live-status").textContent = "Motion-sensor permission failed: " + e; return; }
-  const ev = [], ts = [], D2R = Math.PI / 180, span = app.detector.buffer_seconds;
-  const handler = (e) => { const a = e.accelerationIncludingGravity, g = e.rotationRate; if (!a || a.x == null) return;
-    ev.push(a.x, a.y, a.z, (g?.alpha ?? 0) * D2R, (g?.beta ?? 0) * D2R, (g?.gamma ?? 0) * D2R); ts.push(e.timeStamp / 1000);
-    while (ts.length && ts[ts.length - 1] - ts[0] > span) { ts.shift(); ev.splice(0, 6); } };
-  addEventListener("devicemotion", handler);
+  const refused = await motionPermission();
+  if (refused) { $("live-status").textContent = refused; return; }
+  const span = app.detector.buffer_seconds, sensors = listen(span), { ev, ts } = sensors;
   const started = performance.now();
   // Made while the click still counts as a user gesture, so that the alarm may sound.
   let audio = null; try { audio = new AudioContext(); } catch (e) { /* no Web Audio */ }
@@ -115,6 +104,6 @@ $("live").onclick = async () => {
       if (alarm.push(end, p) && !live.latched) raiseAlarm(p, recordingCsv(evs, tss));
     } catch (e) { showError(e); } finally { if (live) live.scoring = false; }
   }, 500);
-  live = { handler, timer, audio, wakeLock, scoring: false, latched: null, countdown: null };
+  live = { sensors, timer, audio, wakeLock, scoring: false, latched: null, countdown: null };
   $("live").textContent = "Stop live mode"; $("live-status").textContent = "Listening…";
 };

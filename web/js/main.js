@@ -7,6 +7,7 @@ import "./input.js";
 import "./scoring.js";
 import "./personalize.js";
 import "./live.js";
+import "./calibrate.js";
 import "./offline.js";
 
 addEventListener("TrunkApplicationStarted", () => start(window.wasmBindings));
