@@ -7,8 +7,9 @@ import { verdict } from "./scoring.js";
 import { labelled, showLabelled } from "./personalize.js";
 import { listen, motionPermission, recordingCsv } from "./sensors.js";
 
-// Live mode: DeviceMotionEvent with its real, irregular event times, scored every 500 ms (never two
-// scorings at once) through core's alarm logic (LiveAlarm: the same decisions as an upload's and
+// Live mode: DeviceMotionEvent with its real, irregular event times, scored a window every model
+// stride on the sensor clock (the window's length times its evaluation stride, as an upload's
+// windows are spaced; checked every 500 ms, never two scorings at once) through core's alarm logic (LiveAlarm: the same decisions as an upload's and
 // `fallkd predict`'s). An alarm latches: a countdown with an "I'm OK" button, sound and vibration,
 // then "help would be called now". Alarms go into a log kept in this browser; one can be labelled
 // "not a fall" for personalisation.
@@ -89,21 +90,24 @@ $("live").onclick = async () => {
   // Made while the click still counts as a user gesture, so that the alarm may sound.
   let audio = null; try { audio = new AudioContext(); } catch (e) { /* no Web Audio */ }
   let wakeLock = null; try { wakeLock = await navigator.wakeLock?.request("screen"); } catch (e) { /* not granted: the screen may sleep */ }
-  const alarm = app.detector.live_alarm(), model = app.detector;
+  const alarm = app.detector.live_alarm(), model = app.detector, stride = model.stride_seconds;
   const timer = setInterval(async () => {
     if (!live || live.scoring) return;
+    // The next window once the sensor clock has moved a stride past the last one scored.
+    if (ts.length && ts[ts.length - 1] - live.lastEnd < stride - 1e-6) return;
     if (ts.length < 16) { if (performance.now() - started > 3000) $("live-status").textContent = "No motion events arrive: this device has no motion sensors, or the page is not allowed to read them (phones need HTTPS)."; return; }
     live.scoring = true;
     try {
-      const end = ts[ts.length - 1], evs = new Float32Array(ev), tss = new Float64Array(ts);
+      const end = ts[ts.length - 1]; live.lastEnd = end;
+      const evs = new Float32Array(ev), tss = new Float64Array(ts);
       const p = await model.predict_window(evs, tss);
       if (!live) return;
       $("live-prob").innerHTML = p.toFixed(3) + " " + verdict(p, alarm.threshold);
       const delay = model.delay_seconds;
-      $("live-status").textContent = `${ts.length} events in the last ${span} s; alarm: ${alarm.rule}` + (delay > 0 ? `; the window scored ended ${delay} s ago (the model reads ${delay} s past it)` : "") + (wakeLock ? "; the screen stays on" : "");
+      $("live-status").textContent = `${ts.length} events in the last ${span} s; a window every ${stride} s; alarm: ${alarm.rule}` + (delay > 0 ? `; the window scored ended ${delay} s ago (the model reads ${delay} s past it)` : "") + (wakeLock ? "; the screen stays on" : "");
       if (alarm.push(end, p) && !live.latched) raiseAlarm(p, recordingCsv(evs, tss));
     } catch (e) { showError(e); } finally { if (live) live.scoring = false; }
   }, 500);
-  live = { sensors, timer, audio, wakeLock, scoring: false, latched: null, countdown: null };
+  live = { sensors, timer, audio, wakeLock, scoring: false, latched: null, countdown: null, lastEnd: -Infinity };
   $("live").textContent = "Stop live mode"; $("live-status").textContent = "Listening…";
 };

@@ -407,6 +407,14 @@ impl Detector {
         self.inner.header.window_seconds
     }
 
+    /// Seconds between the windows of an uploaded recording (the window's length times
+    /// `window.eval_stride`): live mode scores windows this far apart on the sensor clock, so that
+    /// its alarm logic (k of n windows) counts windows as an upload's and `fallkd predict`'s does.
+    #[wasm_bindgen(getter)]
+    pub fn stride_seconds(&self) -> f64 {
+        self.inner.header.window_seconds * self.inner.header.window_config().eval_stride
+    }
+
     /// Seconds of a live stream `predict_window` needs: the window, or the longer stretch its
     /// window features are computed over (`window.feature_context_s`), or the window and the
     /// seconds its context reaches past it (`window.feature_context_ahead_s`).
