@@ -5,9 +5,10 @@
 # when its output exists, so the script continues where it stopped.
 #
 #   bash scripts/yardstick.sh                         # every recipe, seeds 42 43 44, both splits
+#   RECIPES= LOCKBOX=gravity-cut bash scripts/yardstick.sh   # no recipe on the split, the lockbox only
 #   RECIPES="shipped gravity" SEEDS="42" bash scripts/yardstick.sh
 #   LOCKBOX="gravity shipped" bash scripts/yardstick.sh   # also train and score the lockbox runs
-#   RECIPES= SHIP=gravity-long bash scripts/yardstick.sh  # ship a recipe's lockbox run (page, predict)
+#   RECIPES= SHIP=gravity-cut bash scripts/yardstick.sh   # ship a recipe's lockbox run (page, predict)
 #   FOLDS="gravity" bash scripts/yardstick.sh     # and leave-one-subject-out over the development
 #                                                 # subjects, scored the same way
 #
@@ -20,7 +21,8 @@ B=./target/release/fallkd
 DATA=${FALLKD_SMARTFALLMM:-data}
 OUT=runs/yardstick
 SEEDS=${SEEDS:-42 43 44}
-RECIPES=${RECIPES:-shipped aug gravity}
+# Every recipe of rounds 1-3 unless RECIPES is given (RECIPES= with nothing: none).
+RECIPES=${RECIPES-shipped aug gravity gravity-long gravity-even gravity-even-hn gravity-cut gravity-smooth gravity-smooth-cut}
 LOCKBOX=${LOCKBOX:-}
 FOLDS=${FOLDS:-}
 

@@ -334,7 +334,7 @@ pub fn run(a: &Args) -> Result<String> {
         &a.out.join("study.json"),
         &serde_json::to_vec_pretty(&rows)?,
     )?;
-    let mut md = report(&rows);
+    let mut md = report(&rows, &a.recipe, a.seeds.len());
     let c = a.config(Adapt::Auto);
     md = md.replacen(
         "\n\n",
@@ -349,14 +349,14 @@ pub fn run(a: &Args) -> Result<String> {
 }
 
 /// Per-wearer means over seeds, then mean +- std over wearers and paired tests.
-fn report(rows: &[Row]) -> String {
+fn report(rows: &[Row], recipe: &str, seeds: usize) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "# Personalisation study (results/personalize/RULE.md)\n\nCommand: `fallkd personalize-study` \
-         (base models: the yardstick's gravity-long folds and lockbox, 3 seeds each). Per wearer the \
-         mean over seeds; mean +- std over wearers; Wilcoxon signed-rank over wearers, personal \
-         against base. F1 is recording F1 on the wearer's test recordings.\n"
+        "# Personalisation study (results/personalize/RULE.md)\n\nCommand: `fallkd personalize-study \
+         --recipe {recipe}` (base models: the yardstick's {recipe} folds and lockbox, {seeds} seeds \
+         each). Per wearer the mean over seeds; mean +- std over wearers; Wilcoxon signed-rank over \
+         wearers, personal against base. F1 is recording F1 on the wearer's test recordings.\n"
     );
     for group in ["folds", "lockbox"] {
         for protocol in ["full", "adl-only", "feedback"] {
