@@ -292,7 +292,7 @@ try:
         f.write(base64.b64decode(call("GET", s + "/screenshot")["value"]))
 
     # Guided calibration (issue #33): synthetic devicemotion events (the fall recording's, in a
-    # loop) while the page walks through its movements at 2 s each; every step becomes a labelled
+    # loop) while the page walks through its movements at 1 s each; every step becomes a labelled
     # recording, and personalising from them gives a report.
     def labels():
         """Labelled recordings and falls among them, from the page's count."""
@@ -305,7 +305,7 @@ try:
             dispatchEvent(new DeviceMotionEvent("devicemotion", {interval: 20,
               accelerationIncludingGravity: {x: r.a[3 * k], y: r.a[3 * k + 1], z: r.a[3 * k + 2]},
               rotationRate: {alpha: r.g[3 * k], beta: r.g[3 * k + 1], gamma: r.g[3 * k + 2]}})); }, 20);
-          const c = document.getElementById('calib-seconds'); c.value = '2';""")
+          const c = document.getElementById('calib-seconds'); c.value = '1';""")
     call("POST", f"{s}/element/{find('#calibrate')}/click", {})
     done = wait(lambda: (t := text("#calib-prompt")).startswith("Calibration") and t, "the guided calibration", timeout=180)
     js("clearInterval(window.__loop)")

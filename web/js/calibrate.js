@@ -34,7 +34,7 @@ async function countdown(text, seconds) {
 async function calibrate() {
   const refused = await motionPermission();
   if (refused) { $("calib-status").textContent = refused; return; }
-  const seconds = Math.min(60, Math.max(2, Math.round(+$("calib-seconds").value) || 10));
+  const seconds = Math.min(60, Math.max(1, Math.round(+$("calib-seconds").value) || 10));
   let added = 0;
   run = { stop: false, skip: false };
   $("calibrate").textContent = "Stop the calibration"; $("calib-skip").disabled = false;
