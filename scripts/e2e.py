@@ -106,6 +106,11 @@ try:
         wait(lambda: (t := text("#result-prob")) not in ("", "–") and t, f"the result of sample A{activity:02}", timeout=300)
         return text("#verdict")
 
+    def labels():
+        """Labelled recordings and falls among them, from the page's count."""
+        t = text("#label-count")
+        return (int(t.split()[0]), int(t.split("(")[1].split()[0])) if t[0].isdigit() else (0, 0)
+
     def accessibility(where):
         """axe-core's serious and critical violations on the page as it stands (none without AXE_JS)."""
         if not os.environ.get("AXE_JS"):
@@ -253,6 +258,10 @@ try:
     wait(lambda: js("return document.getElementById('backend').dataset.final === '1'"), "the CPU backend", timeout=300)
     if not text("#model-desc").startswith("personal model"):
         failures.append(f"the personal model was not kept over a reload: {text('#model-desc')!r}")
+    # The labelled recordings are kept across visits too (IndexedDB).
+    call("POST", s + "/execute/async", {"script": "window.labelsRestored.then(arguments[arguments.length - 1]);", "args": []})
+    if labels() != (2, 1):
+        failures.append(f"the labelled recordings were not kept over a reload: {text('#label-count')!r}")
     call("POST", f"{s}/element/{find('#reset-personal')}/click", {})
     if not text("#model-desc").startswith("default student"):
         failures.append(f"reset did not bring the default model back: {text('#model-desc')!r}")
@@ -284,8 +293,9 @@ try:
     print(f"[e2e] live: after I'm OK: panel hidden {hidden}, log {log!r}")
     if not hidden or "cancelled" not in log:
         failures.append(f"I'm OK did not cancel the alarm into the log: {log!r}")
+    kept = labels()
     call("POST", f"{s}/element/{find('#alarm-log button')}/click", {})
-    if not text("#label-count").startswith("1 labelled"):
+    if labels() != (kept[0] + 1, kept[1]):
         failures.append(f"the cancelled alarm was not labelled for personalisation: {text('#label-count')!r}")
     call("POST", f"{s}/element/{find('#live')}/click", {})
     with open(os.path.join(out, "live.png"), "wb") as f:
@@ -294,11 +304,6 @@ try:
     # Guided calibration (issue #33): synthetic devicemotion events (the fall recording's, in a
     # loop) while the page walks through its movements at 1 s each; every step becomes a labelled
     # recording, and personalising from them gives a report.
-    def labels():
-        """Labelled recordings and falls among them, from the page's count."""
-        t = text("#label-count")
-        return (int(t.split()[0]), int(t.split("(")[1].split()[0])) if t[0].isdigit() else (0, 0)
-
     before, falls = labels()
     js("""const r = window.__replay; let i = 0;
           window.__loop = setInterval(() => { const k = i++ % r.t.length;
@@ -321,6 +326,11 @@ try:
     # The calibration labelled stretches of a fall as daily living: back to the base model.
     if report.startswith("Personal model in use"):
         call("POST", f"{s}/element/{find('#reset-personal')}/click", {})
+    # Forgetting the labels empties the list, in this browser's storage too.
+    call("POST", f"{s}/element/{find('#forget-labels')}/click", {})
+    wait(lambda: js("return window.labelsSaved === 0"), "the labels to be forgotten", timeout=30)
+    if text("#label-count") != "no labelled recordings yet":
+        failures.append(f"forgetting the labelled recordings: {text('#label-count')!r}")
 
     # Offline (issue #36): once the page has loaded, it works without a network. The server
     # stops; the page reloads from the service worker's cache and scores a sample.

@@ -4,7 +4,7 @@
 // join the labelled ones; "Personalise" then adapts the model to them.
 
 import { $, app } from "./state.js";
-import { labelled, showLabelled } from "./personalize.js";
+import { addLabelled } from "./personalize.js";
 import { listen, motionPermission, recordingCsv } from "./sensors.js";
 
 // What to do, and whether it is a fall.
@@ -50,8 +50,8 @@ async function calibrate() {
       if (!done) continue;
       if (sensors.ts.length < 16) { $("calib-status").textContent = "No motion events arrived: this device has no motion sensors, or the page may not read them (phones need HTTPS)."; break; }
       const slug = what.split(/[ ,.:]/)[0].toLowerCase();
-      labelled.push({ acc: new TextEncoder().encode(recordingCsv(sensors.ev, sensors.ts)), accName: `calibration-${i + 1}-${slug}.csv`, gyro: null, gyroName: "", fall });
-      added += 1; showLabelled();
+      addLabelled({ acc: new TextEncoder().encode(recordingCsv(sensors.ev, sensors.ts)), accName: `calibration-${i + 1}-${slug}.csv`, gyro: null, gyroName: "", fall });
+      added += 1;
     }
   } finally {
     const stopped = run.stop;

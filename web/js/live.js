@@ -4,7 +4,7 @@
 import { $, app, showError } from "./state.js";
 import { loadLog, saveLog as storeLog } from "./storage.js";
 import { verdict } from "./scoring.js";
-import { labelled, showLabelled } from "./personalize.js";
+import { addLabelled } from "./personalize.js";
 import { listen, motionPermission, recordingCsv } from "./sensors.js";
 
 // Live mode: DeviceMotionEvent with its real, irregular event times, scored a window every model
@@ -23,8 +23,8 @@ function showLog() {
     li.textContent = `${new Date(entry.at).toLocaleString()}: fall probability ${entry.prob.toFixed(3)}, ${what}${entry.labelled ? "; labelled not a fall" : ""} `;
     if (!entry.labelled && entry.csv && entry.outcome !== "pending") {
       const b = document.createElement("button"); b.textContent = "This was not a fall";
-      b.onclick = () => { labelled.push({ acc: new TextEncoder().encode(entry.csv), accName: `live-alarm-${entry.at}.csv`, gyro: null, gyroName: "", fall: false });
-        entry.labelled = true; saveLog(); showLog(); showLabelled(); };
+      b.onclick = () => { addLabelled({ acc: new TextEncoder().encode(entry.csv), accName: `live-alarm-${entry.at}.csv`, gyro: null, gyroName: "", fall: false });
+        entry.labelled = true; saveLog(); showLog(); };
       li.append(b);
     }
     ul.append(li);

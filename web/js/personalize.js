@@ -2,11 +2,25 @@
 // personalize), keeps the personal model, downloads it, and resets to the base model.
 
 import { $, app, showError } from "./state.js";
-import { keepPersonal, forgetPersonal } from "./storage.js";
+import { keepPersonal, forgetPersonal, keptLabels, keepLabels } from "./storage.js";
 import { showModel, useModel } from "./model.js";
 
-// Personalisation: the labelled recordings of this visit, the personal model in localStorage.
+// Personalisation: the labelled recordings (kept in this browser across visits, until forgotten),
+// the personal model in localStorage.
 export const labelled = [];
+
+// The labels of earlier visits, once at start (before any save, so that none is lost).
+const restored = keptLabels().then((kept) => { labelled.unshift(...kept); showLabelled(); return kept.length; }, () => 0);
+window.labelsRestored = restored;
+
+// Keeps the labelled recordings in this browser; says so when storage refuses them.
+function saveLabels() {
+  restored.then(() => keepLabels(labelled)).then(() => { window.labelsSaved = labelled.length; },
+    (e) => showError("the labelled recordings could not be kept in this browser (they stay for this visit): " + (e.message || e)));
+}
+
+// A labelled recording from elsewhere in the page (live mode's log, the guided calibration).
+export function addLabelled(r) { labelled.push(r); saveLabels(); showLabelled(); }
 
 export function showLabelled() {
   const ul = $("labelled"); ul.replaceChildren();
@@ -19,10 +33,11 @@ function label(fall) {
   if (!app.input) { showError("analyse a recording first, then label it"); return; }
   if (!labelled.some((r) => r.accName === app.input.accName && r.acc.length === app.input.acc.length)) labelled.push({ ...app.input, fall });
   else labelled.find((r) => r.accName === app.input.accName && r.acc.length === app.input.acc.length).fall = fall;
-  showError(""); showLabelled();
+  showError(""); saveLabels(); showLabelled();
 }
 $("label-adl").onclick = () => label(false);
 $("label-fall").onclick = () => label(true);
+$("forget-labels").onclick = () => { labelled.length = 0; saveLabels(); showLabelled(); };
 
 $("personalize").onclick = async () => {
   if (app.busy || !app.fk) return;

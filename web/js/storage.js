@@ -18,3 +18,23 @@ export function saveLog(log) {
   try { localStorage.setItem(LOG_KEY, JSON.stringify(kept)); } catch (e) { /* storage full: kept for this visit */ }
   return kept;
 }
+
+// The labelled recordings, in IndexedDB (recordings can be larger than localStorage holds): each
+// `{acc, accName, gyro, gyroName, fall}` with the files' bytes as Uint8Arrays.
+const DB = "fallkd", LABELS = "labels";
+function labelsDb() {
+  return new Promise((ok, fail) => {
+    const r = indexedDB.open(DB, 1);
+    r.onupgradeneeded = () => r.result.createObjectStore(LABELS, { autoIncrement: true });
+    r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error);
+  });
+}
+export async function keptLabels() {
+  const db = await labelsDb();
+  return new Promise((ok, fail) => { const q = db.transaction(LABELS).objectStore(LABELS).getAll(); q.onsuccess = () => ok(q.result); q.onerror = () => fail(q.error); });
+}
+export async function keepLabels(list) {
+  const db = await labelsDb(), tx = db.transaction(LABELS, "readwrite"), store = tx.objectStore(LABELS);
+  store.clear(); for (const r of list) store.add(r);
+  return new Promise((ok, fail) => { tx.oncomplete = () => ok(); tx.onerror = () => fail(tx.error); });
+}
