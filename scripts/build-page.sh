@@ -13,38 +13,12 @@ site=${1:-target/e2e/site}
 rm -rf "$site"; mkdir -p "$site"
 # The test profile by default: it shares its compiled dependencies with the browser tests.
 profile=${PROFILE:-test}
-dir=$([ "$profile" = test ] && echo debug || echo "$profile")
 # Two bundles of the same crate: fallkd-web-cpu (without the webgpu feature, the CPU backend only)
 # is the one the page loads first; fallkd-web (with WebGPU) is fetched in the background when the
 # browser offers a WebGPU adapter (index.html).
-bundle() {   # bundle OUT_NAME [cargo flags...]
-  local name=$1; shift
-  cargo build -p fallkd-web --lib --target wasm32-unknown-unknown --profile "$profile" --locked "$@"
-  wasm-bindgen --target web --no-typescript --out-dir "$site" --out-name "$name" "target/wasm32-unknown-unknown/$dir/fallkd_web.wasm"
-  # Any profile but the test one: wasm-opt (binaryen from npm: Debian's 108 breaks the output),
-  # with the wasm features rustc 1.95 emits by default and SIMD (burn-flex uses simd128).
-  if [ "$profile" != test ] && [ "${WASM_OPT:-1}" = 1 ]; then
-    command -v wasm-opt >/dev/null || WITH_WASM_OPT=1 SKIP_TRUNK=1 bash scripts/setup-wasm.sh
-    wasm-opt "${WASM_OPT_LEVEL:--Oz}" --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-      --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd --strip-debug --strip-producers \
-      "$site/${name}_bg.wasm" -o "$site/${name}_bg.opt.wasm"
-    mv "$site/${name}_bg.opt.wasm" "$site/${name}_bg.wasm"
-  fi
-  # The bundle must compile where relaxed SIMD is missing (a browser without it refuses the whole
-  # module, not only the functions that use it; core/Cargo.toml): V8 with relaxed SIMD turned off
-  # validates it as such a browser would (Node: setup-wasm.sh).
-  node --no-experimental-wasm-relaxed-simd -e 0 || {
-    echo "[build-page] 'node --no-experimental-wasm-relaxed-simd' failed: Node with that V8 flag is needed to check the bundle (scripts/setup-wasm.sh)" >&2
-    exit 1
-  }
-  if ! node --no-experimental-wasm-relaxed-simd -e \
-      'process.exit(WebAssembly.validate(require("fs").readFileSync(process.argv[1])) ? 0 : 1)' "$site/${name}_bg.wasm"; then
-    echo "[build-page] $site/${name}_bg.wasm does not validate without relaxed SIMD: a crate turned on a WebAssembly feature beyond SIMD128 (pulp's default relaxed-simd?)" >&2
-    exit 1
-  fi
-}
-bundle fallkd-web-cpu --no-default-features
-bundle fallkd-web
+source scripts/wasm-bundle.sh
+bundle fallkd-web-cpu "$profile" "$site" --no-default-features
+bundle fallkd-web "$profile" "$site"
 # Size budgets, so the bundles cannot silently grow back (issue #13): each wasm against its
 # ceiling (measured size + about 5 %; BENCHMARKS.md "Browser bundle"). The test command's
 # end-to-end step builds the test profile, so every test run checks those.
