@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use fallkd_core::batch::{EventWindow, events_in, window_feature_row_in};
+use fallkd_core::data::cuts::cut_copies;
 use fallkd_core::data::dedup::{Duplicate, content_hash, find_duplicates};
 use fallkd_core::data::events::Event;
 use fallkd_core::data::gravity::Axes;
-use fallkd_core::data::cuts::cut_copies;
 use fallkd_core::data::hard_negatives::hard_negatives;
 use fallkd_core::data::imu_csv::{ImuRecording, parse_imu_csv};
 use fallkd_core::data::lockbox;

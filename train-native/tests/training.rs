@@ -189,7 +189,11 @@ fn cut_copies_add_training_recordings_only() {
         .filter(|t| a.split.train.contains(&t.key.subject))
         .count();
     assert_eq!(copies.len(), training);
-    assert!(copies.iter().all(|t| a.split.train.contains(&t.key.subject)));
+    assert!(
+        copies
+            .iter()
+            .all(|t| a.split.train.contains(&t.key.subject))
+    );
     assert!(copies.iter().any(|t| t.is_fall()) && copies.iter().any(|t| !t.is_fall()));
     assert!(b.train.len() > a.train.len());
     assert_eq!((a.val.len(), a.test.len()), (b.val.len(), b.test.len()));

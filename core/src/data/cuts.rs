@@ -78,7 +78,8 @@ pub fn cut_copies(trials: &[Trial], copies: usize, seed: u64) -> Vec<Trial> {
     let mut out = Vec::new();
     for (i, t) in trials.iter().enumerate() {
         for c in 0..copies.min(MAX_CUT_COPIES) {
-            let mut rng = Rng::new(seed ^ crate::rng::mix64(((i as u64) << 8) | c as u64 | 1 << 40));
+            let mut rng =
+                Rng::new(seed ^ crate::rng::mix64(((i as u64) << 8) | c as u64 | 1 << 40));
             if let Some(mut copy) = Cut::draw(&mut rng).apply(t) {
                 copy.key.trial = copy.key.trial.saturating_add(100 * (c as u16 + 1));
                 out.push(copy);
@@ -137,7 +138,10 @@ mod tests {
         .apply(&t)
         .unwrap();
         let (a, b) = (both.timestamps[0], *both.timestamps.last().unwrap());
-        assert!((a - 11.5).abs() < 0.021 && (b - 14.0).abs() < 0.021, "{a} {b}");
+        assert!(
+            (a - 11.5).abs() < 0.021 && (b - 14.0).abs() < 0.021,
+            "{a} {b}"
+        );
         assert!(both.events.iter().any(|e| e[2] > 30.0));
         assert!(!both.skeleton.unwrap().is_empty());
     }
@@ -152,15 +156,27 @@ mod tests {
         let names: Vec<u16> = cuts.iter().map(|t| t.key.trial).collect();
         assert_eq!(names, [102, 202, 102, 202]);
         assert!(cuts[0].is_fall() && !cuts[2].is_fall());
-        assert!(cuts.iter().all(|c| c.events.len() < 1000 && c.events.len() > 20));
+        assert!(
+            cuts.iter()
+                .all(|c| c.events.len() < 1000 && c.events.len() > 20)
+        );
         let again = cut_copies(&trials, 2, 7);
-        assert!(cuts.iter().zip(&again).all(|(a, b)| a.timestamps == b.timestamps));
+        assert!(
+            cuts.iter()
+                .zip(&again)
+                .all(|(a, b)| a.timestamps == b.timestamps)
+        );
         assert_ne!(cut_copies(&trials, 2, 8)[0].timestamps, cuts[0].timestamps);
         // Every drawn cut shortens the recording on at least one side.
         for s in 0..50 {
             let c = Cut::draw(&mut Rng::new(s));
             assert!(c.before.is_some() || c.after.is_some());
-            assert!([c.before, c.after].iter().flatten().all(|&x| (0.5..=2.5).contains(&x)));
+            assert!(
+                [c.before, c.after]
+                    .iter()
+                    .flatten()
+                    .all(|&x| (0.5..=2.5).contains(&x))
+            );
         }
     }
 }

@@ -2,9 +2,9 @@
 //! and the timestamp audit. No filesystem access: callers hand in bytes and names.
 
 pub mod audit;
-pub mod cuts;
 pub mod augment;
 pub mod columns;
+pub mod cuts;
 pub mod dedup;
 pub mod events;
 pub mod gravity;
