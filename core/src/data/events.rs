@@ -101,12 +101,12 @@ impl<const C: usize> Interpolator<C> {
         }
         let first = self.times.partition_point(|&x| x <= a);
         let last = self.times.partition_point(|&x| x < b);
-        let inner = self.times[first..last.max(first)].iter().copied();
-        let points = std::iter::once(a).chain(inner).chain(std::iter::once(b));
+        // The samples inside are their own values: no search for them.
+        let inner = (first..last.max(first)).map(|k| (self.times[k], self.values[k]));
+        let points = inner.chain(std::iter::once((b, self.at(b))));
         let mut sum = [0.0f64; C];
         let (mut t_prev, mut v_prev) = (a, self.at(a));
-        for t in points.skip(1) {
-            let v = self.at(t);
+        for (t, v) in points {
             let dt = t - t_prev;
             for c in 0..C {
                 sum[c] += 0.5 * dt * (v_prev[c] as f64 + v[c] as f64);
