@@ -253,8 +253,10 @@ fn batched_analysis_equals_scoring_every_window_at_once() {
 /// The personal model's side of the browser comparison (issue #33: the page and `fallkd
 /// personalize` give the same model): the bundled student personalised on generated recordings
 /// (the first trial of every activity labelled), then its threshold and its probabilities on two
-/// held-out recordings, stored in `web/tests/personal-fixture.json`, which the browser test
-/// computes again in the page's code and compares within 1e-4.
+/// held-out recordings; and the threshold of the same student personalised on the daily living
+/// alone (the fall windows shipped with the model joining in). Stored in
+/// `web/tests/personal-fixture.json`, which the browser test computes again in the page's code
+/// and compares within 1e-4.
 #[test]
 fn personal_model_matches_the_browser_fixture() {
     use fallkd_core::personalize::{LabelledFiles, PersonalizeConfig, personalize_files};
@@ -292,11 +294,25 @@ fn personal_model_matches_the_browser_fixture() {
                 .map(|p| p.0),
         );
     }
+    // Daily living alone (activities 1-9): the fall windows shipped with the model join in.
+    let (adl_bytes, adl) = personalize_files(
+        &model,
+        &labelled[..9],
+        &PersonalizeConfig::default(),
+        "fixture",
+    )
+    .unwrap();
+    assert!(adl.replayed > 0, "{adl:?}");
+    let adl_threshold = Detector::from_bytes(&adl_bytes, &Device::flex())
+        .unwrap()
+        .header
+        .threshold;
     let fixture = serde_json::json!({
         "threshold": det.header.threshold,
         "adapted": report.adapted,
         "used": report.used,
         "probs": probs,
+        "adl_only": {"threshold": adl_threshold, "replayed": adl.replayed, "used": adl.used},
     });
     let path = root.join("web/tests/personal-fixture.json");
     if std::env::var_os("FALLKD_WRITE_FIXTURE").is_some() {
@@ -309,6 +325,12 @@ fn personal_model_matches_the_browser_fixture() {
     assert_eq!(stored["adapted"], fixture["adapted"]);
     assert_eq!(stored["used"], fixture["used"]);
     assert!((stored["threshold"].as_f64().unwrap() - det.header.threshold).abs() < 1e-9);
+    assert_eq!(
+        stored["adl_only"]["replayed"],
+        fixture["adl_only"]["replayed"]
+    );
+    assert_eq!(stored["adl_only"]["used"], fixture["adl_only"]["used"]);
+    assert!((stored["adl_only"]["threshold"].as_f64().unwrap() - adl_threshold).abs() < 1e-9);
     let want: Vec<f64> = serde_json::from_value(stored["probs"].clone()).unwrap();
     assert_eq!(want.len(), probs.len());
     for (w, p) in want.iter().zip(&probs) {

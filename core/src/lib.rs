@@ -9,6 +9,7 @@ pub mod batch;
 pub mod data;
 pub mod error;
 pub use error::Error;
+pub mod fall_replay;
 pub mod features;
 pub mod inference;
 pub mod invariance;

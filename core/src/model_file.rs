@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::alarm::AlarmConfig;
 use crate::data::normalize::NormStats;
 use crate::data::window::{FallWindows, WindowConfig, WindowLength};
+use crate::fall_replay::FallReplay;
 use crate::model::{Student, StudentConfig};
 use crate::provenance::{Provenance, hex, sha256, sha256_hex};
 
@@ -82,6 +83,11 @@ pub struct ModelHeader {
     /// Where the model comes from (None in files written before provenance existed).
     #[serde(default)]
     pub provenance: Option<Provenance>,
+    /// Fall windows of the run's validation subjects, for a wearer who labels no fall
+    /// ([`crate::fall_replay`]; None in files exported before they existed, or from a run whose
+    /// validation subjects have no fall).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fall_replay: Option<FallReplay>,
     /// What loading found about the file (format, checksum); not stored in the header.
     #[serde(skip)]
     pub file: FileCheck,
@@ -438,6 +444,7 @@ mod tests {
                 commit: "abc".into(),
                 ..Default::default()
             }),
+            fall_replay: None,
             file: FileCheck::default(),
         };
         to_bytes(&header, record).unwrap()

@@ -11,9 +11,13 @@
 //!   over its windows (an alarm is any window over the threshold), pulled toward the base
 //!   weights (an L2 anchor) with clipped steps; then the threshold as above.
 //!
-//! Safeguard: the adapted model is scored by cross-validation on the wearer's own labels
-//! (recordings held out in turn, adapted on the rest); when it makes more errors than the base
-//! model there, the base model is kept and the report says why.
+//! Safeguards:
+//! - with no labelled fall, the fall windows the model file carries
+//!   ([`crate::fall_replay`]) stay caught: the threshold stays at or under the lowest score of
+//!   those the base model catches, and a fine-tuned head learns from them as falls;
+//! - the adapted model is scored by cross-validation on the wearer's own labels
+//!   (recordings held out in turn, adapted on the rest); when it makes more errors than the
+//!   base model there, the base model is kept and the report says why.
 //!
 //! Only the timestamp-aware student adapts; its trunk is frozen, so every window's pooled
 //! features are computed once ([`represent`]).
@@ -64,6 +68,18 @@ pub struct PersonalizeConfig {
     pub max_threshold: f64,
     /// Folds of the cross-validation safeguard (at most one per labelled recording).
     pub folds: usize,
+    /// With no labelled fall, keep the fall windows the model file carries caught
+    /// ([`crate::fall_replay`]).
+    #[serde(default = "yes")]
+    pub replay: bool,
+    /// The share of the replayed falls the base model catches that the personal threshold may
+    /// pass ([`crate::fall_replay::threshold_cap`]).
+    #[serde(default)]
+    pub replay_tolerance: f64,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for PersonalizeConfig {
@@ -78,19 +94,14 @@ impl Default for PersonalizeConfig {
             temperature: 0.5,
             max_threshold: 0.9,
             folds: 5,
+            // Chosen on the fold wearers (results/personalize/RULE.md, rounds 4 and 5).
+            replay: true,
+            replay_tolerance: 0.05,
         }
     }
 }
 
-/// One window as personalisation sees it: the frozen trunk's pooled features and the scaled
-/// window features.
-#[derive(Debug, Clone)]
-pub struct WindowRep {
-    /// Pooled trunk features `(D)`.
-    pub pooled: Vec<f32>,
-    /// Scaled window features `(F)`; empty without the window-feature path.
-    pub features: Vec<f32>,
-}
+pub use crate::fall_replay::WindowRep;
 
 /// A labelled recording's windows.
 #[derive(Debug, Clone)]
@@ -338,15 +349,66 @@ fn head_adapts(adapt: Adapt, recs: &[&LabelledRecording]) -> bool {
     }
 }
 
-/// A head and its threshold fitted to `recs`.
+/// The replayed fall windows, each as a one-window fall recording, and the base model's score
+/// of each.
+struct Replay {
+    recordings: Vec<LabelledRecording>,
+    base_scores: Vec<f64>,
+}
+
+impl Replay {
+    /// The replay `header` carries, checked against the shape of `like` (a labelled window);
+    /// empty when there is none or `cfg.replay` is off.
+    fn of(
+        header: &ModelHeader,
+        base: &Head,
+        like: &WindowRep,
+        cfg: &PersonalizeConfig,
+    ) -> Result<Replay, Error> {
+        let recordings: Vec<LabelledRecording> = match &header.fall_replay {
+            Some(r) if cfg.replay => {
+                r.check(like.pooled.len(), like.features.len())?;
+                r.windows
+                    .iter()
+                    .map(|w| LabelledRecording {
+                        windows: vec![w.clone()],
+                        fall: true,
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        let base_scores = recording_scores(base, &recordings.iter().collect::<Vec<_>>())?;
+        Ok(Replay {
+            recordings,
+            base_scores,
+        })
+    }
+}
+
+/// A fitted head, its threshold, and the cap the replayed falls put on it (when they lowered
+/// it).
+struct Fit {
+    head: Head,
+    threshold: f64,
+    capped: Option<f64>,
+}
+
+/// A head and its threshold fitted to `recs` (with `replay` when no fall is labelled).
 fn fit(
     base: &Head,
     base_threshold: f64,
     recs: &[&LabelledRecording],
+    replay: &Replay,
     cfg: &PersonalizeConfig,
-) -> Result<(Head, f64), Error> {
+) -> Result<Fit, Error> {
+    let replaying = !replay.recordings.is_empty() && !recs.iter().any(|r| r.fall);
     let head = if head_adapts(cfg.adapt, recs) {
-        fine_tune(base, recs, cfg)?
+        let mut all = recs.to_vec();
+        if replaying {
+            all.extend(replay.recordings.iter());
+        }
+        fine_tune(base, &all, cfg)?
     } else {
         base.clone()
     };
@@ -355,10 +417,26 @@ fn fit(
         .zip(recs)
         .map(|(l, r)| (score(l), r.fall))
         .collect();
-    Ok((
+    let mut threshold = choose_threshold(&scores, base_threshold, cfg.max_threshold);
+    let mut capped = None;
+    if replaying {
+        let adapted = recording_scores(&head, &replay.recordings.iter().collect::<Vec<_>>())?;
+        if let Some(cap) = crate::fall_replay::threshold_cap(
+            &replay.base_scores,
+            &adapted,
+            base_threshold,
+            cfg.replay_tolerance,
+        ) && cap < threshold
+        {
+            threshold = cap;
+            capped = Some(cap);
+        }
+    }
+    Ok(Fit {
         head,
-        choose_threshold(&scores, base_threshold, cfg.max_threshold),
-    ))
+        threshold,
+        capped,
+    })
 }
 
 /// Missed falls plus alarming daily-living recordings of `head` at `threshold` on `recs`.
@@ -412,6 +490,7 @@ pub fn personalize(
     }
     let base = Head::of(student);
     let base_threshold = header.alarm_config().threshold;
+    let replay = Replay::of(header, &base, &recs[0].windows[0], cfg)?;
     // The safeguard: each recording held out once (in `folds` folds), adapted on the rest.
     let k = cfg.folds.clamp(2, recs.len());
     let (mut base_errors, mut personal_errors) = (0, 0);
@@ -420,11 +499,15 @@ pub fn personalize(
             recs.iter().enumerate().partition(|(i, _)| i % k == fold);
         let held: Vec<&LabelledRecording> = held.into_iter().map(|(_, r)| *r).collect();
         let rest: Vec<&LabelledRecording> = rest.into_iter().map(|(_, r)| *r).collect();
-        let (head, t) = fit(&base, base_threshold, &rest, cfg)?;
+        let f = fit(&base, base_threshold, &rest, &replay, cfg)?;
         base_errors += errors(&base, base_threshold, &held)?;
-        personal_errors += errors(&head, t, &held)?;
+        personal_errors += errors(&f.head, f.threshold, &held)?;
     }
-    let (head, threshold) = fit(&base, base_threshold, &recs, cfg)?;
+    let Fit {
+        head,
+        threshold,
+        capped,
+    } = fit(&base, base_threshold, &recs, &replay, cfg)?;
     let used = personal_errors <= base_errors;
     let falls = recs.iter().filter(|r| r.fall).count();
     let adapted = if head_adapts(cfg.adapt, &recs) {
@@ -432,10 +515,22 @@ pub fn personalize(
     } else {
         "threshold"
     };
+    let replayed = if falls == 0 {
+        replay.recordings.len()
+    } else {
+        0
+    };
+    let kept = match capped {
+        Some(c) => format!(
+            "; with no labelled fall the threshold stays at {c:.3}, so that the fall windows \
+             shipped with the model that the base model catches still alarm"
+        ),
+        None => String::new(),
+    };
     let why = if used {
         format!(
             "on the labelled recordings, each held out in turn, the personal model made \
-             {personal_errors} error{} and the base model {base_errors}",
+             {personal_errors} error{} and the base model {base_errors}{kept}",
             if personal_errors == 1 { "" } else { "s" }
         )
     } else {
@@ -455,6 +550,8 @@ pub fn personalize(
         used,
         why,
         date: date.into(),
+        replayed,
+        replay_cap: capped.filter(|_| used),
     };
     let mut out = header.clone();
     let mut provenance = out.provenance.clone().unwrap_or_default();
@@ -526,6 +623,31 @@ pub fn personalize_files(
         Student::FixedRate(m) => m.into_record(),
     };
     Ok((crate::model_file::to_bytes(&p.header, record)?, p.report))
+}
+
+/// The fall replay a model file carries ([`crate::fall_replay`]): of each recording in `falls`
+/// (its windows, cut as `header` says), the window `student` scores highest. Recordings without
+/// a window are left out.
+pub fn fall_replay(
+    student: &TimestampAwareStudent,
+    header: &ModelHeader,
+    falls: &[Vec<EventWindow>],
+    source: String,
+) -> Result<crate::fall_replay::FallReplay, Error> {
+    let host = HostStudent::new(student)?;
+    let head = Head::of(student);
+    let mut windows = Vec::with_capacity(falls.len());
+    for f in falls {
+        let mut rec = LabelledRecording {
+            windows: represent(&host, header, f)?,
+            fall: true,
+        };
+        let logits = window_logits(&head, &[&rec])?.swap_remove(0);
+        if let Some(best) = (0..logits.len()).max_by(|&a, &b| logits[a].total_cmp(&logits[b])) {
+            windows.push(rec.windows.swap_remove(best));
+        }
+    }
+    Ok(crate::fall_replay::FallReplay { source, windows })
 }
 
 /// Each recording's score under `head`: its highest window probability.
@@ -654,6 +776,120 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("at least 2"), "{e}");
+    }
+
+    #[test]
+    fn without_a_labelled_fall_the_replayed_falls_keep_alarming() {
+        let (model, mut header) = base();
+        let student = model.timestamp_aware().unwrap();
+        let head = Head::of(student);
+        // Three daily-living recordings, two of them look like falls (they alarm).
+        let recs = recordings(0, 1, 2);
+        // Replayed falls: the first window of each fall-like recording, so each scores at most
+        // as high as a labelled daily-living recording.
+        let replay: Vec<WindowRep> = recs[1..].iter().map(|r| r.windows[0].clone()).collect();
+        let one: Vec<LabelledRecording> = replay
+            .iter()
+            .map(|w| LabelledRecording {
+                windows: vec![w.clone()],
+                fall: true,
+            })
+            .collect();
+        let replay_scores = recording_scores(&head, &one.iter().collect::<Vec<_>>()).unwrap();
+        let lowest = replay_scores.iter().copied().fold(1.0, f64::min);
+        // The base model catches every replayed fall.
+        header.threshold = lowest - 1e-3;
+        header.fall_replay = Some(crate::fall_replay::FallReplay {
+            source: "test".into(),
+            windows: replay.clone(),
+        });
+        let cfg = PersonalizeConfig {
+            max_threshold: 0.999,
+            ..Default::default()
+        };
+        let off = PersonalizeConfig {
+            replay: false,
+            ..cfg.clone()
+        };
+        let without = personalize(&model, &header, &recs, &off, "d").unwrap();
+        let with = personalize(&model, &header, &recs, &cfg, "d").unwrap();
+        let t_without = without.header.alarm_config().threshold;
+        let t_with = with.header.alarm_config().threshold;
+        // Without the replay the threshold clears the labelled daily living and loses the
+        // replayed falls; with it, it stays at the lowest of their scores.
+        assert!(t_without > lowest, "{t_without} {lowest}");
+        assert_eq!(without.report.replayed, 0);
+        assert!(with.report.used, "{:?}", with.report);
+        assert_eq!(with.report.replayed, 2);
+        assert_eq!(with.report.replay_cap, Some(lowest));
+        assert_eq!(t_with, lowest);
+        assert!(replay_scores.iter().all(|s| *s >= t_with));
+        assert!(
+            with.report.why.contains("fall windows shipped"),
+            "{}",
+            with.report.why
+        );
+        // A labelled fall: the wearer's own falls guide, the replay stays out.
+        let mut mixed = recs.clone();
+        mixed.extend(recordings(1, 0, 0));
+        let labelled = personalize(&model, &header, &mixed, &cfg, "d").unwrap();
+        assert_eq!(labelled.report.replayed, 0);
+        assert_eq!(labelled.report.replay_cap, None);
+        // A replay of another model's shape is refused, naming it.
+        header.fall_replay.as_mut().unwrap().windows[0].pooled.pop();
+        let e = personalize(&model, &header, &recs, &cfg, "d")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("fall replay is damaged"), "{e}");
+    }
+
+    #[test]
+    fn the_replay_keeps_each_fall_recordings_highest_window() {
+        // Without the window-feature path (the default statistics carry no feature scaling).
+        let (_, mut header) = base();
+        let cfg = StudentConfig::TimestampAware(
+            TimestampAwareStudentConfig::new()
+                .with_embed_dim(16)
+                .with_num_tokens(8)
+                .with_num_heads(2)
+                .with_num_layers(1),
+        );
+        let model = cfg.init(&Device::flex());
+        header.arch = cfg;
+        let student = model.timestamp_aware().unwrap();
+        let synth = crate::synth::generate(&crate::synth::SynthConfig {
+            subjects: 1,
+            trials: 1,
+            seed: 3,
+            subject_without_gyro: false,
+        });
+        let window = header.window_config();
+        let mut falls = Vec::new();
+        for (rel, text) in synth.iter().filter(|(rel, _)| {
+            rel.contains("accelerometer")
+                && crate::data::trial::TrialKey::parse(rel).is_some_and(|k| k.is_fall())
+        }) {
+            let r =
+                crate::inference::prepare_recording((rel, text.as_bytes()), None, &window).unwrap();
+            falls.push(r.windows.iter().map(EventWindow::from).collect::<Vec<_>>());
+        }
+        assert!(falls.len() >= 2, "{} generated falls", falls.len());
+        let r = fall_replay(student, &header, &falls, "generated".into()).unwrap();
+        assert_eq!(r.windows.len(), falls.len());
+        let host = HostStudent::new(student).unwrap();
+        let head = Head::of(student);
+        for (f, kept) in falls.iter().zip(&r.windows) {
+            let rec = LabelledRecording {
+                windows: represent(&host, &header, f).unwrap(),
+                fall: true,
+            };
+            let top = recording_scores(&head, &[&rec]).unwrap()[0];
+            let one = LabelledRecording {
+                windows: vec![kept.clone()],
+                fall: true,
+            };
+            assert_eq!(recording_scores(&head, &[&one]).unwrap()[0], top);
+        }
     }
 
     #[test]

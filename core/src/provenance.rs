@@ -84,6 +84,17 @@ pub struct Personalization {
     pub why: String,
     /// When (UTC, ISO 8601; from the caller's clock).
     pub date: String,
+    /// Fall windows shipped with the model that joined in (no fall was labelled;
+    /// [`crate::fall_replay`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub replayed: usize,
+    /// The threshold they held down to, when they lowered it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay_cap: Option<f64>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// SHA-256 of the assembled recordings, independent of file layout and order: each recording's

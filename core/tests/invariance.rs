@@ -79,6 +79,7 @@ fn detector(axes: Axes, recs: &[(String, String, String)]) -> Detector {
         alarm: None,
         gyro_dropout: 0.0,
         provenance: None,
+        fall_replay: None,
         file: Default::default(),
     };
     Detector::from_bytes(&to_bytes(&header, record).unwrap(), &device).unwrap()

@@ -27,6 +27,30 @@ fn device_choice(name: &str) -> Result<DeviceChoice> {
     })
 }
 
+/// A setting turned `on` or `off` on the command line.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    /// On.
+    On,
+    /// Off.
+    Off,
+}
+
+impl Switch {
+    /// Whether it is on.
+    pub fn on(self) -> bool {
+        self == Switch::On
+    }
+}
+
+/// Parses a share between 0 and 1 (`--replay-tolerance`).
+pub fn share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}`: a share lies between 0 and 1, e.g. 0.05")),
+    }
+}
+
 /// Where models run: the one `--device` flag of every command that runs one.
 #[derive(clap::Args, Clone, Debug)]
 pub struct DeviceArg {

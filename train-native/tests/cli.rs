@@ -620,6 +620,13 @@ fn feature_context_travels_from_training_to_predict() {
         "{}",
         String::from_utf8_lossy(&st.stderr)
     );
+    // The model carries its validation subjects' fall windows for personalisation.
+    let o = fallkd().arg("inspect").arg(&model).output().unwrap();
+    let info = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        info.contains("fall replay") && info.contains("fall recordings of validation subjects"),
+        "{info}"
+    );
     // The run's test windows of one ADL recording (ADL trials keep every window, as predict does).
     let preds = std::fs::read_to_string(run.join("predictions.csv")).unwrap();
     let rows: Vec<Vec<&str>> = preds
@@ -957,6 +964,41 @@ fn personalize_writes_a_personal_model_from_a_labels_file() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Daily living alone: the fall windows shipped with the model join in.
+    let adl: String = labels
+        .lines()
+        .filter(|l| !l.ends_with(",fall"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(dir.join("adl.csv"), adl).unwrap();
+    let o = fallkd()
+        .args(["personalize", "--model"])
+        .arg(&model)
+        .arg("--labels")
+        .arg(dir.join("adl.csv"))
+        .arg("--out")
+        .arg(dir.join("adl.fallkd"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        text.contains("9 labelled recordings (0 falls")
+            && text.contains("22 fall windows shipped with the model joined in"),
+        "{text}"
+    );
+    // A tolerance outside 0-1 is refused by the command line.
+    let o = fallkd()
+        .args(["personalize", "--replay-tolerance", "1.5", "--model"])
+        .arg(&model)
+        .arg("--labels")
+        .arg(dir.join("adl.csv"))
+        .arg("--out")
+        .arg(dir.join("never.fallkd"))
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && e.contains("between 0 and 1"), "{e}");
     // A bad label names the file and the line.
     std::fs::write(
         dir.join("bad.csv"),

@@ -52,7 +52,7 @@ $("personalize").onclick = async () => {
     const rep = JSON.parse(out.report);
     // Kept for the measurement scripts (scripts/e2e.py prints it).
     window.lastPersonalizeMs = performance.now() - t0;
-    $("personal-report").textContent = `${rep.used ? "Personal model in use" : "Base model kept"}: ${rep.adapted} from ${rep.recordings} labelled recordings (${rep.falls} falls), threshold ${rep.threshold.toFixed(3)}; ${rep.why} (${(window.lastPersonalizeMs / 1000).toFixed(1)} s in this browser).`;
+    $("personal-report").textContent = `${rep.used ? "Personal model in use" : "Base model kept"}: ${rep.adapted} from ${rep.recordings} labelled recordings (${rep.falls} falls${rep.replayed ? `; ${rep.replayed} fall windows shipped with the model joined in, so that it keeps catching falls` : ""}), threshold ${rep.threshold.toFixed(3)}; ${rep.why} (${(window.lastPersonalizeMs / 1000).toFixed(1)} s in this browser).`;
     if (rep.used) {
       useModel(out.bytes, "personal model");
       keepPersonal(out.bytes);

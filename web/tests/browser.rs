@@ -217,6 +217,13 @@ async fn personalising_in_the_page_gives_the_native_model() {
         adapted: String,
         used: bool,
         probs: Vec<f64>,
+        adl_only: AdlOnly,
+    }
+    #[derive(Deserialize)]
+    struct AdlOnly {
+        threshold: f64,
+        replayed: usize,
+        used: bool,
     }
     let want: Personal = serde_json::from_str(include_str!("personal-fixture.json")).unwrap();
     let files = generate(&SynthConfig {
@@ -257,6 +264,28 @@ async fn personalising_in_the_page_gives_the_native_model() {
         )
         .unwrap()
     };
+    // Daily living alone: the fall windows shipped with the model join in, as natively.
+    let adl = personalize(names[..9].to_vec());
+    let adl_report: serde_json::Value = serde_json::from_str(
+        &js_sys::Reflect::get(&adl, &"report".into())
+            .unwrap()
+            .as_string()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(adl_report["replayed"], want.adl_only.replayed);
+    assert_eq!(adl_report["used"], want.adl_only.used);
+    let adl_bytes =
+        js_sys::Uint8Array::new(&js_sys::Reflect::get(&adl, &"bytes".into()).unwrap()).to_vec();
+    let adl_threshold = CoreDetector::from_bytes(&adl_bytes, &Device::flex())
+        .unwrap()
+        .header
+        .threshold;
+    assert!(
+        (adl_threshold - want.adl_only.threshold).abs() < 1e-4,
+        "page {adl_threshold}, native {}",
+        want.adl_only.threshold
+    );
     let out = personalize(names);
     let bytes =
         js_sys::Uint8Array::new(&js_sys::Reflect::get(&out, &"bytes".into()).unwrap()).to_vec();

@@ -6,14 +6,19 @@ use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::tensor::Device;
 use fallkd_core::alarm::AlarmConfig;
+use fallkd_core::batch::EventWindow;
+use fallkd_core::data::trial::TrialKey;
 use fallkd_core::data::window::WindowLength;
-use fallkd_core::model::Student;
+use fallkd_core::fall_replay::FallReplay;
+use fallkd_core::inference::prepare_recording;
+use fallkd_core::model::{Student, TimestampAwareStudent};
 use fallkd_core::model_file::{ModelHeader, to_bytes};
+use fallkd_core::personalize;
 use fallkd_core::provenance::{Figure, Provenance};
 
 use crate::checkpoint::write_atomic;
 use crate::config::RunConfig;
-use crate::dataset::{data_origin, prepare};
+use crate::dataset::{data_origin, data_root, prepare};
 use crate::model::{Model, load_trained};
 use crate::run_dir::Role;
 use crate::run_dir::{RunDir, RunOrigin};
@@ -75,9 +80,8 @@ pub fn run(run: &Path, out: &Path, opts: &ExportOptions, device: &Device) -> Res
         None => origin_now(&cfg, run)?,
     };
     let net = load_trained(&cfg, Role::Student, run, device)?;
-    let record = match net.model {
-        Model::Student(Student::TimestampAware(m)) => m.into_record(),
-        Model::Student(Student::FixedRate(m)) => m.into_record(),
+    let student = match net.model {
+        Model::Student(s) => s,
         Model::Teacher(_) => bail!("{} holds a teacher", run.display()),
     };
     let arch = cfg.student.config();
@@ -98,7 +102,8 @@ pub fn run(run: &Path, out: &Path, opts: &ExportOptions, device: &Device) -> Res
         ..alarm.unwrap_or_default()
     };
     alarm.validate()?;
-    let header = ModelHeader {
+    let val_subjects = origin.data.val_subjects.clone();
+    let mut header = ModelHeader {
         arch,
         stats,
         threshold,
@@ -133,11 +138,90 @@ pub fn run(run: &Path, out: &Path, opts: &ExportOptions, device: &Device) -> Res
             base_model: String::new(),
             personalization: None,
         }),
+        fall_replay: None,
         file: Default::default(),
+    };
+    let record = match student {
+        Student::TimestampAware(m) => {
+            header.fall_replay = fall_replay(&cfg, run, &val_subjects, &m, &header)?;
+            m.into_record()
+        }
+        Student::FixedRate(m) => m.into_record(),
     };
     let bytes = to_bytes(&header, record)?;
     write_atomic(out, &bytes)?;
     Ok(bytes.len())
+}
+
+/// The fall replay of an exported student ([`fallkd_core::fall_replay`]): the fall recordings
+/// of the run's validation subjects, read from its data folder through the path `fallkd predict`
+/// takes (identical files once). None, with a note, when there are none or the data is gone.
+fn fall_replay(
+    cfg: &RunConfig,
+    run: &Path,
+    val_subjects: &[u16],
+    student: &TimestampAwareStudent,
+    header: &ModelHeader,
+) -> Result<Option<FallReplay>> {
+    let root = data_root(cfg, run.parent().unwrap_or(Path::new(".")))?;
+    let acc_dir = root.join("young").join("accelerometer").join("watch");
+    let gyro_dir = root.join("young").join("gyroscope").join("watch");
+    let mut names: Vec<(TrialKey, String)> = match std::fs::read_dir(&acc_dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().to_string();
+                TrialKey::parse(&name).map(|k| (k, name))
+            })
+            .filter(|(k, _)| k.is_fall() && val_subjects.contains(&k.subject))
+            .collect(),
+        Err(e) => {
+            eprintln!(
+                "note: {} ({e}): the model carries no fall replay, so personalisation cannot keep \
+                 a wearer's fall sensitivity without labelled falls",
+                acc_dir.display()
+            );
+            return Ok(None);
+        }
+    };
+    names.sort();
+    let window = header.window_config();
+    let mut seen = std::collections::HashSet::new();
+    let mut falls = Vec::new();
+    for (_, name) in &names {
+        let acc_path = acc_dir.join(name);
+        let acc =
+            std::fs::read(&acc_path).with_context(|| format!("reading {}", acc_path.display()))?;
+        if !seen.insert(fallkd_core::provenance::sha256_hex(&acc)) {
+            continue;
+        }
+        let gyro_path = gyro_dir.join(name);
+        let gyro = std::fs::read(&gyro_path).ok();
+        let acc_name = acc_path.display().to_string();
+        let gyro_name = gyro_path.display().to_string();
+        let r = prepare_recording(
+            (&acc_name, &acc),
+            gyro.as_deref().map(|g| (gyro_name.as_str(), g)),
+            &window,
+        )?;
+        falls.push(r.windows.iter().map(EventWindow::from).collect::<Vec<_>>());
+    }
+    if falls.is_empty() {
+        eprintln!(
+            "note: the run's validation subjects {val_subjects:?} have no fall recording under {}: \
+             the model carries no fall replay",
+            acc_dir.display()
+        );
+        return Ok(None);
+    }
+    let source = format!(
+        "the highest-scoring window of each of the {} fall recordings of validation subjects {:?}",
+        falls.len(),
+        val_subjects
+    );
+    Ok(Some(personalize::fall_replay(
+        student, header, &falls, source,
+    )?))
 }
 
 /// The origin of a run trained before runs recorded it: its data loaded and hashed again now

@@ -93,6 +93,17 @@ pub fn run(file: &Path, json: bool) -> Result<String> {
             "expected (trained always with one)".into()
         },
     );
+    if let Some(r) = &h.fall_replay {
+        line(
+            &mut o,
+            "fall replay",
+            &format!(
+                "{} fall windows, kept alarming when a wearer personalises without labelling a fall: {}",
+                r.windows.len(),
+                r.source
+            ),
+        );
+    }
     line(&mut o, "description", &h.description);
     provenance_lines(&mut o, h.provenance.as_ref());
     Ok(o)

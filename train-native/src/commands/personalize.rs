@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::flags::Switch;
 use anyhow::{Context, Result, bail};
 use fallkd_core::batch::EventWindow;
 use fallkd_core::inference::prepare_recording;
@@ -27,6 +28,13 @@ pub struct Args {
     /// What adapts.
     #[arg(long, value_enum, default_value_t = Adapt::Auto)]
     pub adapt: Adapt,
+    /// With no labelled fall, keep the fall windows shipped with the model alarming (the
+    /// threshold stays at or under their lowest score; results/personalize/RULE.md, round 4).
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    pub replay: Switch,
+    /// The share of the replayed falls the base model catches that the threshold may pass.
+    #[arg(long, default_value_t = PersonalizeConfig::default().replay_tolerance, value_parser = crate::flags::share)]
+    pub replay_tolerance: f64,
 }
 
 /// One line of the labels file.
@@ -138,13 +146,23 @@ pub fn run(a: &Args) -> Result<String> {
         .collect();
     let cfg = PersonalizeConfig {
         adapt: a.adapt,
+        replay: a.replay.on(),
+        replay_tolerance: a.replay_tolerance,
         ..Default::default()
     };
     let (bytes, r) = personalize_files(&base, &files, &cfg, &crate::source::now_utc())
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?;
     write_atomic(&a.out, &bytes)?;
+    let replayed = if r.replayed > 0 {
+        format!(
+            "; {} fall windows shipped with the model joined in (no fall was labelled)",
+            r.replayed
+        )
+    } else {
+        String::new()
+    };
     Ok(format!(
-        "{} labelled recordings ({} falls, {} windows); adapted: {}; threshold {:.3}; {}\nwrote {}\n",
+        "{} labelled recordings ({} falls, {} windows{replayed}); adapted: {}; threshold {:.3}; {}\nwrote {}\n",
         r.recordings,
         r.falls,
         r.windows,

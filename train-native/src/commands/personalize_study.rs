@@ -4,6 +4,7 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+use crate::flags::Switch;
 use crate::stats::{format_p, mean_std, wilcoxon_signed_rank};
 use anyhow::{Context, Result};
 use burn::tensor::Device;
@@ -50,6 +51,12 @@ pub struct Args {
     /// Temperature of the smooth maximum over a recording's windows.
     #[arg(long)]
     pub temperature: Option<f64>,
+    /// Fall windows shipped with the model for wearers who label no fall.
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    pub replay: Switch,
+    /// The share of the replayed falls the base model catches that the threshold may pass.
+    #[arg(long, default_value_t = PersonalizeConfig::default().replay_tolerance, value_parser = crate::flags::share)]
+    pub replay_tolerance: f64,
 }
 
 impl Args {
@@ -62,6 +69,8 @@ impl Args {
             lr: self.lr.unwrap_or(d.lr),
             anchor: self.anchor.unwrap_or(d.anchor),
             temperature: self.temperature.unwrap_or(d.temperature),
+            replay: self.replay.on(),
+            replay_tolerance: self.replay_tolerance,
             ..d
         }
     }
@@ -339,8 +348,14 @@ pub fn run(a: &Args) -> Result<String> {
     md = md.replacen(
         "\n\n",
         &format!(
-            "\n\nSettings: {} steps, lr {}, anchor {}, temperature {} (wearers: {}).\n\n",
-            c.steps, c.lr, c.anchor, c.temperature, a.wearers
+            "\n\nSettings: {} steps, lr {}, anchor {}, temperature {}, fall replay {} (tolerance {}) (wearers: {}).\n\n",
+            c.steps,
+            c.lr,
+            c.anchor,
+            c.temperature,
+            if c.replay { "on" } else { "off" },
+            c.replay_tolerance,
+            a.wearers
         ),
         1,
     );
