@@ -4,10 +4,27 @@
 //! only this package's tests can name the binary through `CARGO_BIN_EXE_fallkd`.)
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 fn fallkd() -> Command {
     Command::new(env!("CARGO_BIN_EXE_fallkd"))
+}
+
+/// The command's standard output, after asserting that it succeeded (its standard error shown
+/// otherwise).
+fn ok(o: &Output) -> String {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The command's standard error, after asserting that it failed and named each of `needles`.
+fn refused(o: &Output, needles: &[&str]) -> String {
+    let e = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!o.status.success(), "it succeeded: {e}");
+    for n in needles {
+        assert!(e.contains(n), "no `{n}` in: {e}");
+    }
+    e
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -111,8 +128,8 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
     generate(&data);
     let out = dir.join("loso");
     let o = loso(&data, &out);
+    ok(&o);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "fallkd loso failed: {err}");
 
     for fold in ["S01", "S03"] {
         let f = out.join("seed7").join(fold);
@@ -189,8 +206,8 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
     let stamp = |p: &Path| std::fs::metadata(p).unwrap().modified().unwrap();
     let before = stamp(&out.join("seed7/S01/student-kd/metrics.json"));
     let o = loso(&data, &out);
+    ok(&o);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{err}");
     assert!(err.contains("14 of 14 runs already finished"), "{err}");
     assert_eq!(
         before,
@@ -215,7 +232,7 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
         )
     };
     let o = report("mix=student-kd+features-gbm", "val-f1");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     let md = std::fs::read_to_string(out.join("loso.md")).unwrap();
     let row = md
         .lines()
@@ -225,7 +242,7 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
     assert!(md.contains("(the margin rule: same validation F1)"), "{md}");
     // The nested threshold choice names what it took for every row, the ensemble's too.
     let o = report("mix=student-kd+features-gbm", "nested");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     let md = std::fs::read_to_string(out.join("loso.md")).unwrap();
     assert!(
         md.contains("scored at the threshold found on the other validation subjects (nested"),
@@ -242,11 +259,7 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
         "{picks:?}"
     );
     let o = report("mix=student-kd+student-nokd-absent", "val-f1");
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        !o.status.success() && err.contains("student-nokd-absent is not a row"),
-        "{err}"
-    );
+    refused(&o, &["student-nokd-absent is not a row"]);
 
     // A wrong fold is refused with the usable subjects named.
     let o = fallkd()
@@ -258,11 +271,9 @@ fn loso_trains_every_fold_reports_and_keeps_finished_runs() {
         .args(["--folds", "9"])
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success());
-    assert!(
-        err.contains("subject S09 has no usable trials") && err.contains("ADLs: S01 S02 S03"),
-        "{err}"
+    refused(
+        &o,
+        &["subject S09 has no usable trials", "ADLs: S01 S02 S03"],
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -295,7 +306,7 @@ fn loso_holds_validation_older_adults_out_and_budgets_their_alarms() {
         loso_rows(&data, &out, "features-gbm-wearer,peak-rule", &extra)
     };
     let o = run(&["--old-adult-val"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     // Fold S01 (first) tests older adults 1 and 3, validates on 2; fold S03 the other way.
     let cfg =
         std::fs::read_to_string(out.join("seed7/S01/features-gbm-wearer/config.yaml")).unwrap();
@@ -317,7 +328,7 @@ fn loso_holds_validation_older_adults_out_and_budgets_their_alarms() {
     // The budget: 0 % raises every run whose pool holds an alarming validation recording; the
     // report says so. Out of range: refused.
     let o = run(&["--report-only", "--old-alarm-budget", "0"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     let md = std::fs::read_to_string(out.join("loso.md")).unwrap();
     assert!(
         md.contains("until at most 0.0 % of the validation older adults' recordings alarm"),
@@ -338,8 +349,7 @@ fn loso_holds_validation_older_adults_out_and_budgets_their_alarms() {
         "{md}"
     );
     let o = run(&["--report-only", "--old-alarm-budget", "1.5"]);
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--old-alarm-budget must lie in [0, 1]"));
+    refused(&o, &["--old-alarm-budget must lie in [0, 1]"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -378,12 +388,7 @@ fn predict_scores_a_folder_and_counts_read_repaired_refused() {
         .arg(&dir)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = ok(&out);
     assert!(
         stdout.contains("3 recordings: 1 read, 1 repaired, 1 refused"),
         "{stdout}"
@@ -456,7 +461,7 @@ fn a_run_killed_at_random_moments_resumes_to_the_same_result() {
     // The uninterrupted run (it also writes the generated data both runs read).
     let whole = dir.join("whole");
     let o = args(&whole).output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     // The same run, SIGKILLed at pseudo-random moments and resumed until it finishes by itself:
     // each attempt is killed a random time after it has committed one more epoch, so the kills
     // land inside epochs, during checkpoint writes and between epochs, and every resume starts
@@ -561,12 +566,7 @@ fn resume_refuses_flags_it_would_ignore() {
             .args(&extra)
             .output()
             .unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(!o.status.success(), "{sub}: resumed with a flag it ignores");
-        assert!(
-            err.contains("would be ignored") && err.contains("train.epochs=3"),
-            "{sub}: {err}"
-        );
+        refused(&o, &["would be ignored", "train.epochs=3"]);
     }
 }
 
@@ -598,11 +598,7 @@ fn feature_context_travels_from_training_to_predict() {
         c.arg("--set").arg(s);
     }
     let out = c.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out);
     let cfg = std::fs::read_to_string(run.join("config.yaml")).unwrap();
     assert!(cfg.contains("feature_context_s: 8"), "{cfg}");
     assert!(cfg.contains("feature_context_ahead_s: 3"), "{cfg}");
@@ -615,11 +611,7 @@ fn feature_context_travels_from_training_to_predict() {
         .arg(&model)
         .output()
         .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    ok(&st);
     // The model carries its validation subjects' fall windows for personalisation.
     let o = fallkd().arg("inspect").arg(&model).output().unwrap();
     let info = String::from_utf8_lossy(&o.stdout);
@@ -660,12 +652,7 @@ fn feature_context_travels_from_training_to_predict() {
         .arg(young.join("gyroscope/watch").join(&name))
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&p.stdout);
-    assert!(
-        p.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&p.stderr)
-    );
+    let stdout = ok(&p);
     let json = stdout
         .lines()
         .find(|l| l.starts_with('{'))
@@ -684,8 +671,7 @@ fn feature_context_travels_from_training_to_predict() {
     // The file says where it comes from, and a damaged copy is refused.
     let inspect = |m: &Path| fallkd().arg("inspect").arg(m).output().unwrap();
     let o = inspect(&model);
-    let text = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = ok(&o);
     assert!(text.contains("checksum verified"), "{text}");
     let origin: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("origin.json")).unwrap()).unwrap();
@@ -716,12 +702,7 @@ fn feature_context_travels_from_training_to_predict() {
                 .output()
                 .unwrap(),
         ] {
-            let e = String::from_utf8_lossy(&o.stderr);
-            assert!(!o.status.success(), "byte {at}");
-            assert!(
-                e.contains("damaged.fallkd") && e.contains("damaged: its SHA-256"),
-                "{e}"
-            );
+            refused(&o, &["damaged.fallkd", "damaged: its SHA-256"]);
         }
     }
 }
@@ -731,8 +712,7 @@ fn feature_context_travels_from_training_to_predict() {
 fn a_model_file_without_a_checksum_loads_and_says_so() {
     let v1 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/student-format1.fallkd");
     let o = fallkd().arg("inspect").arg(&v1).output().unwrap();
-    let text = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = ok(&o);
     assert!(text.contains("format 1, unchecked"), "{text}");
     assert!(text.contains("provenance   none"), "{text}");
     let dir = scratch("format1");
@@ -752,12 +732,9 @@ fn a_model_file_without_a_checksum_loads_and_says_so() {
         .arg(&acc)
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("format 1, unchecked"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    ok(&o);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("format 1, unchecked"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -777,12 +754,7 @@ fn score_reports_a_wearers_figures_and_the_invariance_table() {
         .arg(&out)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let stdout = ok(&o);
     let md = std::fs::read_to_string(out.join("score.md")).unwrap();
     assert_eq!(md, stdout);
     assert!(
@@ -817,8 +789,7 @@ fn score_reports_a_wearers_figures_and_the_invariance_table() {
         .arg(&out)
         .output()
         .unwrap();
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("S77"));
+    refused(&o, &["S77"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -848,7 +819,7 @@ fn export_onnx_writes_the_model_and_test_vectors_of_a_recording() {
         .arg(&gyro)
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     let bytes = std::fs::read(&onnx).unwrap();
     // ModelProto field 1 (ir_version) first, as a varint.
     assert_eq!(bytes[0], 0x08, "a protobuf ModelProto");
@@ -868,8 +839,7 @@ fn export_onnx_writes_the_model_and_test_vectors_of_a_recording() {
         .arg(&gyro)
         .output()
         .unwrap();
-    assert!(p.status.success(), "{}", String::from_utf8_lossy(&p.stderr));
-    let stdout = String::from_utf8_lossy(&p.stdout);
+    let stdout = ok(&p);
     let json = stdout.lines().find(|l| l.starts_with('{')).unwrap();
     let want: Vec<f64> = serde_json::from_str::<serde_json::Value>(json).unwrap()["windows"]
         .as_array()
@@ -898,11 +868,7 @@ fn export_onnx_writes_the_model_and_test_vectors_of_a_recording() {
         .arg(dir.join("bad.onnx"))
         .output()
         .unwrap();
-    let e = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        !o.status.success() && e.contains("damaged.fallkd") && e.contains("damaged"),
-        "{e}"
-    );
+    refused(&o, &["damaged.fallkd", "damaged"]);
     assert!(!dir.join("bad.onnx").exists());
 }
 
@@ -925,24 +891,26 @@ fn personalize_writes_a_personal_model_from_a_labels_file() {
     }
     std::fs::write(dir.join("labels.csv"), &labels).unwrap();
     let out = dir.join("personal.fallkd");
-    let o = fallkd()
-        .args(["personalize", "--model"])
-        .arg(&model)
-        .arg("--labels")
-        .arg(dir.join("labels.csv"))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // `fallkd personalize` of the shipped model on the labels file `csv`, into `to`.
+    let personalize = |csv: &str, to: &Path, extra: &[&str]| {
+        fallkd()
+            .arg("personalize")
+            .args(extra)
+            .arg("--model")
+            .arg(&model)
+            .arg("--labels")
+            .arg(dir.join(csv))
+            .arg("--out")
+            .arg(to)
+            .output()
+            .unwrap()
+    };
+    let o = personalize("labels.csv", &out, &[]);
+    let text = ok(&o);
     assert!(text.contains("14 labelled recordings (5 falls"), "{text}");
     let o = fallkd().arg("inspect").arg(&out).output().unwrap();
-    let info = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success() && info.contains("checksum verified"),
-        "{info}"
-    );
+    let info = ok(&o);
+    assert!(info.contains("checksum verified"), "{info}");
     assert!(
         info.contains("adapted from") && info.contains("personal     "),
         "{info}"
@@ -955,7 +923,7 @@ fn personalize_writes_a_personal_model_from_a_labels_file() {
         .arg(dir.join("personal.onnx"))
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     let o = fallkd()
         .args(["predict", "--model"])
         .arg(&out)
@@ -963,7 +931,7 @@ fn personalize_writes_a_personal_model_from_a_labels_file() {
         .arg(data.join("young/accelerometer/watch/S01A10T01.csv"))
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     // Daily living alone: the fall windows shipped with the model join in.
     let adl: String = labels
         .lines()
@@ -971,53 +939,27 @@ fn personalize_writes_a_personal_model_from_a_labels_file() {
         .collect::<Vec<_>>()
         .join("\n");
     std::fs::write(dir.join("adl.csv"), adl).unwrap();
-    let o = fallkd()
-        .args(["personalize", "--model"])
-        .arg(&model)
-        .arg("--labels")
-        .arg(dir.join("adl.csv"))
-        .arg("--out")
-        .arg(dir.join("adl.fallkd"))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = personalize("adl.csv", &dir.join("adl.fallkd"), &[]);
+    let text = ok(&o);
     assert!(
         text.contains("9 labelled recordings (0 falls")
             && text.contains("22 fall windows shipped with the model joined in"),
         "{text}"
     );
     // A tolerance outside 0-1 is refused by the command line.
-    let o = fallkd()
-        .args(["personalize", "--replay-tolerance", "1.5", "--model"])
-        .arg(&model)
-        .arg("--labels")
-        .arg(dir.join("adl.csv"))
-        .arg("--out")
-        .arg(dir.join("never.fallkd"))
-        .output()
-        .unwrap();
-    let e = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success() && e.contains("between 0 and 1"), "{e}");
+    let o = personalize(
+        "adl.csv",
+        &dir.join("never.fallkd"),
+        &["--replay-tolerance", "1.5"],
+    );
+    refused(&o, &["between 0 and 1"]);
     // A bad label names the file and the line.
     std::fs::write(
         dir.join("bad.csv"),
         "acc,gyro,label\ndata/young/accelerometer/watch/S01A01T01.csv,,maybe\n",
     )
     .unwrap();
-    let o = fallkd()
-        .args(["personalize", "--model"])
-        .arg(&model)
-        .arg("--labels")
-        .arg(dir.join("bad.csv"))
-        .arg("--out")
-        .arg(dir.join("never.fallkd"))
-        .output()
-        .unwrap();
-    let e = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        !o.status.success() && e.contains("bad.csv:2") && e.contains("'maybe'"),
-        "{e}"
-    );
+    let o = personalize("bad.csv", &dir.join("never.fallkd"), &[]);
+    refused(&o, &["bad.csv:2", "'maybe'"]);
     assert!(!dir.join("never.fallkd").exists());
 }
