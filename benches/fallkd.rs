@@ -45,7 +45,10 @@ fn inference(c: &mut Criterion) {
     let student = TimestampAwareStudentConfig::new()
         .with_dropout(0.0)
         .init(&d);
-    let baseline = FixedRateStudentConfig::new().with_dropout(0.0).init(&d);
+    let baseline = TimestampAwareStudentConfig::new()
+        .with_dropout(0.0)
+        .fixed_rate()
+        .init(&d);
     let teacher = SkeletonTransformerConfig::new().with_dropout(0.0).init(&d);
     let mut g = c.benchmark_group("inference");
     for b in [1usize, 64] {
@@ -197,12 +200,7 @@ fn personalisation(c: &mut Criterion) {
         "/web/assets/student.fallkd"
     ))
     .expect("the shipped student");
-    let files = fallkd_core::synth::generate(&fallkd_core::synth::SynthConfig {
-        subjects: 1,
-        trials: 2,
-        seed: 7,
-        subject_without_gyro: false,
-    });
+    let files = fallkd_core::synth::generate(&fallkd_core::synth::SynthConfig::one_subject(2, 7));
     let names: Vec<(String, bool)> = (1..=14)
         .map(|a| (format!("S01A{a:02}T01.csv"), a >= 10))
         .chain((9..=14).map(|a| (format!("S01A{a:02}T02.csv"), a >= 10)))

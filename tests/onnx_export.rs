@@ -226,7 +226,7 @@ fn every_student_variant_gives_the_host_forward() {
 fn the_fixed_rate_baseline_is_refused_with_a_reason() {
     let device = Device::flex();
     let cfg = fallkd_core::model::StudentConfig::FixedRate(
-        fallkd_core::model::FixedRateStudentConfig::new(),
+        fallkd_core::model::TimestampAwareStudentConfig::new().fixed_rate(),
     );
     let model = cfg.init(&device);
     let header: fallkd_core::model_file::ModelHeader = serde_json::from_value(serde_json::json!({

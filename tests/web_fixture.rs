@@ -14,12 +14,7 @@ fn bundled_student_matches_the_browser_fixture() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let model = std::fs::read(root.join("web/assets/student.fallkd")).unwrap();
     let det = Detector::from_bytes(&model, &Device::flex()).unwrap();
-    let files = generate(&SynthConfig {
-        subjects: 1,
-        trials: 1,
-        seed: 7,
-        subject_without_gyro: false,
-    });
+    let files = generate(&SynthConfig::one_subject(1, 7));
     let get = |p: &str| {
         files
             .iter()
@@ -185,12 +180,7 @@ fn batched_analysis_equals_scoring_every_window_at_once() {
     let model = std::fs::read(root.join("web/assets/student.fallkd")).unwrap();
     let mut det = Detector::from_bytes(&model, &Device::flex()).unwrap();
     det.batch_size = 2;
-    let files = generate(&SynthConfig {
-        subjects: 1,
-        trials: 1,
-        seed: 3,
-        subject_without_gyro: false,
-    });
+    let files = generate(&SynthConfig::one_subject(1, 3));
     let acc = files
         .iter()
         .find(|(n, _)| n == "young/accelerometer/watch/S01A01T01.csv")
@@ -262,12 +252,7 @@ fn personal_model_matches_the_browser_fixture() {
     use fallkd_core::personalize::{LabelledFiles, PersonalizeConfig, personalize_files};
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let model = std::fs::read(root.join("web/assets/student.fallkd")).unwrap();
-    let files = generate(&SynthConfig {
-        subjects: 1,
-        trials: 2,
-        seed: 7,
-        subject_without_gyro: false,
-    });
+    let files = generate(&SynthConfig::one_subject(2, 7));
     let get = |n: &str| watch_files(&files, n).unwrap();
     let names: Vec<String> = (1..=14).map(|a| format!("S01A{a:02}T01.csv")).collect();
     let labelled: Vec<LabelledFiles> = names

@@ -39,6 +39,17 @@ impl Error {
         }
     }
 
+    /// `num_heads` attention heads must split `embed_dim` evenly (and be at least one).
+    pub fn check_heads(num_heads: usize, embed_dim: usize) -> Result<(), Error> {
+        if num_heads == 0 || !embed_dim.is_multiple_of(num_heads) {
+            return Err(Error::config(
+                "num_heads",
+                format!("({num_heads}) must divide embed_dim ({embed_dim})"),
+            ));
+        }
+        Ok(())
+    }
+
     /// The same error with `prefix` before its key (a model's `num_heads` read as
     /// `student.num_heads`); other kinds are returned unchanged.
     pub fn under(self, prefix: &str) -> Error {

@@ -857,12 +857,7 @@ mod tests {
         let model = cfg.init(&Device::flex());
         header.arch = cfg;
         let student = model.timestamp_aware().unwrap();
-        let synth = crate::synth::generate(&crate::synth::SynthConfig {
-            subjects: 1,
-            trials: 1,
-            seed: 3,
-            subject_without_gyro: false,
-        });
+        let synth = crate::synth::generate(&crate::synth::SynthConfig::one_subject(1, 3));
         let window = header.window_config();
         let mut falls = Vec::new();
         for (rel, text) in synth.iter().filter(|(rel, _)| {

@@ -31,6 +31,18 @@ pub struct SynthConfig {
     pub subject_without_gyro: bool,
 }
 
+impl SynthConfig {
+    /// One subject with a gyroscope: `trials` trials of every activity.
+    pub fn one_subject(trials: u16, seed: u64) -> SynthConfig {
+        SynthConfig {
+            subjects: 1,
+            trials,
+            seed,
+            subject_without_gyro: false,
+        }
+    }
+}
+
 impl Default for SynthConfig {
     fn default() -> Self {
         SynthConfig {

@@ -352,7 +352,10 @@ fn gradients_reach_every_parameter() {
         assert_all_params_get_gradients(&s, loss.backward());
     }
 
-    let base = FixedRateStudentConfig::new().with_dropout(0.0).init(&d);
+    let base = TimestampAwareStudentConfig::new()
+        .with_dropout(0.0)
+        .fixed_rate()
+        .init(&d);
     let out = base.forward(tensor(noise(2 * 64 * 6, 8), [2, 64, 6], &d));
     assert_all_params_get_gradients(
         &base,
@@ -377,7 +380,7 @@ fn fixed_rate_interpolation_is_linear_and_handles_edges() {
     assert_eq!(interpolate_to_grid::<1>(&[], &[], 3), vec![[0.0]; 3]);
     assert_eq!(interpolate_to_grid(&[[7.0f32]], &[3.0], 2), vec![[7.0]; 2]);
     let d = device(13);
-    let base = FixedRateStudentConfig::new().init(&d);
+    let base = TimestampAwareStudentConfig::new().fixed_rate().init(&d);
     let out = base.forward(tensor(noise(64 * 6, 2), [1, 64, 6], &d));
     assert_eq!(out.attention.dims(), [1, 64]);
 }

@@ -226,12 +226,7 @@ async fn personalising_in_the_page_gives_the_native_model() {
         used: bool,
     }
     let want: Personal = serde_json::from_str(include_str!("personal-fixture.json")).unwrap();
-    let files = generate(&SynthConfig {
-        subjects: 1,
-        trials: 2,
-        seed: 7,
-        subject_without_gyro: false,
-    });
+    let files = generate(&SynthConfig::one_subject(2, 7));
     let get = |n: &str| watch_files(&files, n).unwrap();
     // The files of `names` as the page hands them over: two arrays of Uint8Arrays.
     let arrays = |names: &[String]| {

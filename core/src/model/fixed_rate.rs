@@ -10,33 +10,20 @@ use super::output::ModelOutput;
 use super::trunk::{Trunk, TrunkConfig};
 use crate::error::Error;
 
-/// Configuration of [`FixedRateStudent`].
+/// Configuration of [`FixedRateStudent`]: the grid and the trunk. A run's `student.arch:
+/// fixed-rate` takes the trunk of its timestamp-aware settings
+/// ([`TimestampAwareStudentConfig::fixed_rate`](super::TimestampAwareStudentConfig::fixed_rate)).
 #[derive(Config, Debug)]
 pub struct FixedRateStudentConfig {
+    /// The trunk (width, heads, layers, dropout, positional encoding over at least the grid,
+    /// Gram tokens).
+    pub trunk: TrunkConfig,
     /// Channels per sample.
     #[config(default = 6)]
     pub input_channels: usize,
-    /// Model width D.
-    #[config(default = 48)]
-    pub embed_dim: usize,
     /// Grid length L.
     #[config(default = 64)]
     pub num_tokens: usize,
-    /// Attention heads.
-    #[config(default = 4)]
-    pub num_heads: usize,
-    /// Transformer layers.
-    #[config(default = 2)]
-    pub num_layers: usize,
-    /// Dropout.
-    #[config(default = 0.1)]
-    pub dropout: f64,
-    /// Learnable positional encoding.
-    #[config(default = true)]
-    pub use_pos_enc: bool,
-    /// Tokens pooled for Gram KD.
-    #[config(default = 64)]
-    pub gram_tokens: usize,
 }
 
 /// See the module documentation.
@@ -48,31 +35,61 @@ pub struct FixedRateStudent {
 }
 
 impl FixedRateStudentConfig {
-    fn trunk(&self) -> TrunkConfig {
-        TrunkConfig::new(self.embed_dim)
-            .with_num_layers(self.num_layers)
-            .with_num_heads(self.num_heads)
-            .with_dropout(self.dropout)
-            .with_use_pos_enc(self.use_pos_enc)
-            .with_max_len(self.num_tokens)
-            .with_gram_tokens(self.gram_tokens)
-    }
-
     /// Checks the configuration, naming the offending key.
     pub fn validate(&self) -> Result<(), Error> {
         if self.num_tokens == 0 {
             return Err(Error::config("num_tokens", "must be > 0"));
         }
-        self.trunk().validate()
+        if self.trunk.use_pos_enc && self.num_tokens > self.trunk.max_len {
+            return Err(Error::config(
+                "num_tokens",
+                format!(
+                    "({}) exceeds the positional encoding's max_len ({})",
+                    self.num_tokens, self.trunk.max_len
+                ),
+            ));
+        }
+        self.trunk.validate()
     }
 
     /// Builds the baseline on `device`.
     pub fn init(&self, device: &Device) -> FixedRateStudent {
         FixedRateStudent {
-            embedding: JointEmbeddingConfig::new(self.input_channels, self.embed_dim).init(device),
-            trunk: self.trunk().init(device),
+            embedding: JointEmbeddingConfig::new(self.input_channels, self.trunk.embed_dim)
+                .init(device),
+            trunk: self.trunk.init(device),
             num_tokens: self.num_tokens,
         }
+    }
+}
+
+/// The configuration as model files exported before the trunk was nested wrote it (every trunk
+/// setting beside the grid's); read into [`FixedRateStudentConfig`] on load.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub(crate) struct FlatFixedRateConfig {
+    input_channels: usize,
+    embed_dim: usize,
+    num_tokens: usize,
+    num_heads: usize,
+    num_layers: usize,
+    dropout: f64,
+    use_pos_enc: bool,
+    gram_tokens: usize,
+}
+
+impl From<FlatFixedRateConfig> for FixedRateStudentConfig {
+    fn from(f: FlatFixedRateConfig) -> Self {
+        FixedRateStudentConfig::new(
+            TrunkConfig::new(f.embed_dim)
+                .with_num_layers(f.num_layers)
+                .with_num_heads(f.num_heads)
+                .with_dropout(f.dropout)
+                .with_use_pos_enc(f.use_pos_enc)
+                .with_max_len(f.num_tokens)
+                .with_gram_tokens(f.gram_tokens),
+        )
+        .with_input_channels(f.input_channels)
+        .with_num_tokens(f.num_tokens)
     }
 }
 

@@ -488,15 +488,7 @@ fn attention_fwd(
             }
             softmax(row);
         }
-        let weights: &[f32] = match mask {
-            Some(m) => {
-                for ((o, a), b) in pd.iter_mut().zip(ph.iter()).zip(&m[h * rows * n..]) {
-                    *o = a * b;
-                }
-                &pd
-            }
-            None => ph,
-        };
+        let weights = masked(ph, mask.map(|m| &m[h * rows * n..]), &mut pd);
         gemm(
             (rows, dk, n),
             &mut ctx,
@@ -508,6 +500,20 @@ fn attention_fwd(
         );
     }
     (p, ctx)
+}
+
+/// Attention probabilities `p` times the dropout `mask` (kept / (1 - rate), or 0), written into
+/// `buf`; `p` itself without a mask.
+fn masked<'a>(p: &'a [f32], mask: Option<&[f32]>, buf: &'a mut [f32]) -> &'a [f32] {
+    match mask {
+        Some(m) => {
+            for ((o, a), b) in buf.iter_mut().zip(p).zip(m) {
+                *o = a * b;
+            }
+            buf
+        }
+        None => p,
+    }
 }
 
 /// Gradients of [`attention_fwd`]: `(dq, dk, dv, d coef_h)`.
@@ -542,15 +548,7 @@ fn attention_bwd(
     for h in 0..heads {
         let ph = &p[h * rows * n..(h + 1) * rows * n];
         let mh = mask.map(|m| &m[h * rows * n..(h + 1) * rows * n]);
-        let weights: &[f32] = match mh {
-            Some(m) => {
-                for ((o, a), b) in pd.iter_mut().zip(ph).zip(m) {
-                    *o = a * b;
-                }
-                &pd
-            }
-            None => ph,
-        };
+        let weights = masked(ph, mh, &mut pd);
         // dV_h (n, dk) = P'^T (n, rows) dctx_h (rows, dk).
         gemm(
             (n, dk, rows),

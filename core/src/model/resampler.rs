@@ -113,15 +113,7 @@ impl EventTokenResamplerConfig {
         if self.num_tokens == 0 {
             return Err(Error::config("num_tokens", "must be > 0"));
         }
-        if self.num_heads == 0 || !self.embed_dim.is_multiple_of(self.num_heads) {
-            return Err(Error::config(
-                "num_heads",
-                format!(
-                    "({}) must divide embed_dim ({})",
-                    self.num_heads, self.embed_dim
-                ),
-            ));
-        }
+        Error::check_heads(self.num_heads, self.embed_dim)?;
         Ok(())
     }
 

@@ -113,7 +113,8 @@ impl TimestampAwareStudentConfig {
             .with_locality_bias(self.locality_bias)
     }
 
-    fn trunk(&self) -> TrunkConfig {
+    /// The trunk's settings (positional encoding over the `num_tokens` tokens).
+    pub fn trunk(&self) -> TrunkConfig {
         TrunkConfig::new(self.embed_dim)
             .with_num_layers(self.num_layers)
             .with_num_heads(self.num_heads)

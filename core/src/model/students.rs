@@ -6,7 +6,7 @@ use burn::module::Module;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use super::fixed_rate::{FixedRateStudent, FixedRateStudentConfig};
+use super::fixed_rate::{FixedRateStudent, FixedRateStudentConfig, FlatFixedRateConfig};
 use super::output::ModelOutput;
 use super::student::{TimestampAwareStudent, TimestampAwareStudentConfig};
 use crate::batch::StudentBatch;
@@ -18,8 +18,25 @@ use crate::error::Error;
 pub enum StudentConfig {
     /// The timestamp-aware student.
     TimestampAware(TimestampAwareStudentConfig),
-    /// The fixed-rate baseline.
+    /// The fixed-rate baseline (files written before its trunk was nested load too).
+    #[serde(deserialize_with = "fixed_rate_config")]
     FixedRate(FixedRateStudentConfig),
+}
+
+/// A fixed-rate configuration, nested or as files exported before the nesting wrote it.
+fn fixed_rate_config<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<FixedRateStudentConfig, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Nested(FixedRateStudentConfig),
+        Flat(FlatFixedRateConfig),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::Nested(c) => c,
+        Either::Flat(f) => f.into(),
+    })
 }
 
 impl StudentConfig {
@@ -43,7 +60,7 @@ impl StudentConfig {
     pub fn embed_dim(&self) -> usize {
         match self {
             StudentConfig::TimestampAware(c) => c.embed_dim,
-            StudentConfig::FixedRate(c) => c.embed_dim,
+            StudentConfig::FixedRate(c) => c.trunk.embed_dim,
         }
     }
 }
@@ -52,15 +69,9 @@ impl TimestampAwareStudentConfig {
     /// The fixed-rate baseline with the same trunk (width, tokens, heads, layers, dropout,
     /// positional encoding, Gram tokens): the baseline a run's `student.arch: fixed-rate` trains.
     pub fn fixed_rate(&self) -> FixedRateStudentConfig {
-        FixedRateStudentConfig::new()
+        FixedRateStudentConfig::new(self.trunk())
             .with_input_channels(self.input_channels)
-            .with_embed_dim(self.embed_dim)
             .with_num_tokens(self.num_tokens)
-            .with_num_heads(self.num_heads)
-            .with_num_layers(self.num_layers)
-            .with_dropout(self.dropout)
-            .with_use_pos_enc(self.use_pos_enc)
-            .with_gram_tokens(self.gram_tokens)
     }
 }
 
@@ -126,18 +137,50 @@ mod tests {
             .with_dropout(0.2);
         let fr = ts.fixed_rate();
         assert_eq!(
-            (fr.embed_dim, fr.num_tokens, fr.num_layers, fr.dropout),
-            (32, 16, 1, 0.2)
+            (
+                fr.trunk.embed_dim,
+                fr.num_tokens,
+                fr.trunk.num_layers,
+                fr.trunk.dropout,
+                fr.trunk.max_len
+            ),
+            (32, 16, 1, 0.2, 16)
         );
         assert_eq!(StudentConfig::FixedRate(fr).embed_dim(), 32);
     }
 
     #[test]
     fn the_tag_is_the_model_files_kind() {
-        let j =
-            serde_json::to_value(StudentConfig::FixedRate(FixedRateStudentConfig::new())).unwrap();
+        let fr = TimestampAwareStudentConfig::new().fixed_rate();
+        let j = serde_json::to_value(StudentConfig::FixedRate(fr.clone())).unwrap();
         assert_eq!(j["kind"], "fixed-rate");
         let back: StudentConfig = serde_json::from_value(j).unwrap();
-        assert!(matches!(back, StudentConfig::FixedRate(_)));
+        let StudentConfig::FixedRate(back) = back else {
+            panic!("{back:?}")
+        };
+        assert_eq!(back.to_string(), fr.to_string());
+        // A file exported before the trunk was nested: every setting flat beside `kind`.
+        let flat = serde_json::json!({
+            "kind": "fixed-rate", "input_channels": 6, "embed_dim": 32, "num_tokens": 16,
+            "num_heads": 2, "num_layers": 1, "dropout": 0.2, "use_pos_enc": true,
+            "gram_tokens": 8
+        });
+        let StudentConfig::FixedRate(old) = serde_json::from_value(flat).unwrap() else {
+            panic!("not the baseline")
+        };
+        let want = TimestampAwareStudentConfig::new()
+            .with_embed_dim(32)
+            .with_num_tokens(16)
+            .with_num_heads(2)
+            .with_num_layers(1)
+            .with_dropout(0.2)
+            .with_gram_tokens(8)
+            .fixed_rate();
+        assert_eq!(old.to_string(), want.to_string());
+        // Neither form: refused.
+        assert!(
+            serde_json::from_value::<StudentConfig>(serde_json::json!({"kind": "fixed-rate"}))
+                .is_err()
+        );
     }
 }

@@ -67,15 +67,7 @@ impl TrunkConfig {
         if self.embed_dim == 0 {
             return Err(Error::config("embed_dim", "must be > 0"));
         }
-        if self.num_heads == 0 || !self.embed_dim.is_multiple_of(self.num_heads) {
-            return Err(Error::config(
-                "num_heads",
-                format!(
-                    "({}) must divide embed_dim ({})",
-                    self.num_heads, self.embed_dim
-                ),
-            ));
-        }
+        Error::check_heads(self.num_heads, self.embed_dim)?;
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(Error::config(
                 "dropout",

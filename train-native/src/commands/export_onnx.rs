@@ -116,12 +116,7 @@ fn windows(
         let w = super::personalize::recording_windows(header, acc, a.gyro.as_deref())?;
         return Ok((acc.display().to_string(), w));
     }
-    let files = generate(&SynthConfig {
-        subjects: 1,
-        trials: 1,
-        seed: 7,
-        subject_without_gyro: false,
-    });
+    let files = generate(&SynthConfig::one_subject(1, 7));
     let mut out = Vec::new();
     for name in ["S01A10T01.csv", "S01A01T01.csv"] {
         let (acc, gyro) = fallkd_core::synth::watch_files(&files, name)
