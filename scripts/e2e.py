@@ -235,6 +235,18 @@ try:
     print(f"[e2e] personalisation: {report!r} ({js('return window.lastPersonalizeMs'):.0f} ms in the page)")
     if not report.startswith("Personal model in use"):
         failures.append(f"personalisation did not give a personal model: {report!r}")
+    # Progress was shown step by step (both recordings read, each fold of the check and the final
+    # fit), the bar is gone, and the page drew frames while it adapted.
+    seen = js("return window.personalizeProgress || []")
+    frames = js("return window.personalizeFrames || 0")
+    bar_hidden = js("return document.getElementById('personal-progress').hidden")
+    print(f"[e2e] personalisation: progress {seen}; {frames} frames drawn meanwhile; bar hidden {bar_hidden}")
+    if ["reading", 2, 2] not in seen or ["adapting", 3, 3] not in seen or seen[-1] != ["adapting", 3, 3]:
+        failures.append(f"personalisation did not report its steps: {seen}")
+    if not bar_hidden:
+        failures.append("the progress bar stayed on screen after personalising")
+    if frames < 1:
+        failures.append(f"the page drew {frames} frames while personalising: it did not stay responsive")
     verdict = analyse_sample(8)
     print(f"[e2e] personalisation: A08 after: {verdict!r}")
     if verdict != "no fall":
@@ -288,6 +300,9 @@ try:
     print(f"[e2e] live: alarm raised ({text('#live-prob')}); countdown {first!r}, 3 s later {later!r}; status {text('#live-status')!r}")
     if js("return document.getElementById('alarm-panel').hidden") or first == later:
         failures.append(f"the live alarm did not stay with a running countdown: {first!r} then {later!r}")
+    # The generated recording is a watch's: no phone-in-pocket note.
+    if text("#live-note"):
+        failures.append(f"a watch recording got the phone-in-pocket note: {text('#live-note')!r}")
     call("POST", f"{s}/element/{find('#im-ok')}/click", {})
     log, hidden = text("#alarm-log"), js("return document.getElementById('alarm-panel').hidden")
     print(f"[e2e] live: after I'm OK: panel hidden {hidden}, log {log!r}")

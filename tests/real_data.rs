@@ -185,3 +185,60 @@ fn older_adults_load_as_accelerometer_only_daily_living() {
             .all(|t| t.gyro_missing && !t.is_fall() && t.skeleton.is_none())
     );
 }
+
+/// How often live mode's phone-in-pocket note (`fallkd_core::wear`) fires on the archive's watch
+/// recordings, worn on the wrist: on 10 s stretches (5 s apart; a shorter recording is one
+/// stretch), by group. A guard written before the rule was run on the data: at most 10 % of the
+/// stretches of each group. Printed for docs/browser.md.
+#[test]
+#[ignore = "needs the real data: FALLKD_SMARTFALLMM"]
+fn the_pocket_note_rarely_fires_on_a_wrist() {
+    use fallkd_core::wear::{PocketRule, wear};
+    let root = root();
+    let (young, _) = load_trials(&root, GyroPolicy::KeepMissing, false, true).unwrap();
+    let (old, _) = load_old_adults(&root, true).unwrap();
+    let rule = PocketRule::default();
+    let mut groups: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+    for t in young.iter().chain(&old) {
+        let group = if t.key.subject > OLD_SUBJECT_OFFSET {
+            "older adults' daily living"
+        } else if t.is_fall() {
+            "young, falls"
+        } else if t.key.activity == 8 {
+            "young, walking"
+        } else {
+            "young, other daily living"
+        };
+        let acc: Vec<[f32; 3]> = t.events.iter().map(|e| [e[0], e[1], e[2]]).collect();
+        let end = t.timestamps.last().copied().unwrap_or(0.0);
+        let mut start = 0.0;
+        loop {
+            let idx: Vec<usize> = (0..acc.len())
+                .filter(|&i| t.timestamps[i] >= start && t.timestamps[i] < start + 10.0)
+                .collect();
+            let ts: Vec<f64> = idx.iter().map(|&i| t.timestamps[i]).collect();
+            if let Some(w) = wear(&idx.iter().map(|&i| acc[i]).collect::<Vec<_>>(), &ts, &rule) {
+                let g = groups.entry(group).or_default();
+                g.0 += 1;
+                g.1 += usize::from(w.pocket);
+            }
+            start += 5.0;
+            if start + 10.0 > end {
+                break;
+            }
+        }
+    }
+    for (group, (n, pocket)) in &groups {
+        println!(
+            "pocket note on the wrist: {group}: {pocket} of {n} stretches ({:.1} %)",
+            100.0 * *pocket as f64 / *n as f64
+        );
+    }
+    for (group, (n, pocket)) in &groups {
+        assert!(
+            *pocket as f64 <= 0.10 * *n as f64,
+            "{group}: the pocket note fires on {pocket} of {n} wrist stretches"
+        );
+    }
+    assert_eq!(groups.len(), 4, "{groups:?}");
+}

@@ -23,5 +23,6 @@ pub mod perturb;
 pub mod provenance;
 pub mod rng;
 pub mod synth;
+pub mod wear;
 
 pub use burn;

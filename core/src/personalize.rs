@@ -22,6 +22,8 @@
 //! Only the timestamp-aware student adapts; its trunk is frozen, so every window's pooled
 //! features are computed once ([`represent`]).
 
+use std::rc::Rc;
+
 use burn::module::Module;
 use burn::nn::{DropoutConfig, Linear};
 use burn::optim::{AdamConfig, GradientsParams};
@@ -30,9 +32,59 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::{EventWindow, relative_times, student_events, window_feature_row_in};
 use crate::error::Error;
+use crate::inference::Pause;
 use crate::model::student::FeatureHead;
 use crate::model::{HostStudent, Student, TimestampAwareStudent};
 use crate::model_file::ModelHeader;
+
+/// The step of [`personalize_files_with`] that reads (and represents) the labelled recordings.
+pub const READING: &str = "reading";
+/// The steps that adapt: each fold of the cross-validation check, then the final fit.
+pub const ADAPTING: &str = "adapting";
+
+/// Hears a step of personalisation: the stage, the steps done, the stage's steps.
+pub type StepReport = Rc<dyn Fn(&str, usize, usize)>;
+
+/// What personalisation tells its caller while it runs, and where it lets the caller's event
+/// loop in (the page's progress bar; nothing natively).
+#[derive(Clone, Default)]
+pub struct Progress {
+    /// Called after each step with the stage ([`READING`] or [`ADAPTING`]), the steps done and
+    /// the stage's steps.
+    pub report: Option<StepReport>,
+    /// Awaited after each step.
+    pub pause: Option<Pause>,
+}
+
+impl Progress {
+    /// Reports a step done, then lets the caller in.
+    async fn step(&self, stage: &str, done: usize, of: usize) {
+        if let Some(r) = &self.report {
+            r(stage, done, of);
+        }
+        self.breathe().await;
+    }
+
+    /// Lets the caller in (its pause decides whether it is time to).
+    async fn breathe(&self) {
+        if let Some(Pause(p)) = &self.pause {
+            p().await;
+        }
+    }
+}
+
+/// Runs `f`, a computation whose hooks never wait (the synchronous calls' empty
+/// [`Progress`]), to its end.
+fn finish_now<T>(f: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(r) => r,
+        std::task::Poll::Pending => Err(Error::Invalid(
+            "personalisation waited on a hook outside an event loop".into(),
+        )),
+    }
+}
 
 /// What adapts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -251,10 +303,11 @@ fn score(logits: &[f32]) -> f64 {
 }
 
 /// Fine-tunes `head` on `recs` (see the module documentation).
-fn fine_tune(
+async fn fine_tune(
     head: &Head,
     recs: &[&LabelledRecording],
     cfg: &PersonalizeConfig,
+    progress: &Progress,
 ) -> Result<Head, Error> {
     let ad = Device::flex().autodiff();
     let base = head.clone().fork(&ad).no_grad();
@@ -309,6 +362,7 @@ fn fine_tune(
         let loss = (bce * weights.clone()).sum() + head.distance(&base) * cfg.anchor as f32;
         let grads = GradientsParams::from_grads(loss.backward(), &head);
         head = optim.step(cfg.lr, head, grads);
+        progress.breathe().await;
     }
     Ok(head.fork(&Device::flex()))
 }
@@ -395,12 +449,13 @@ struct Fit {
 }
 
 /// A head and its threshold fitted to `recs` (with `replay` when no fall is labelled).
-fn fit(
+async fn fit(
     base: &Head,
     base_threshold: f64,
     recs: &[&LabelledRecording],
     replay: &Replay,
     cfg: &PersonalizeConfig,
+    progress: &Progress,
 ) -> Result<Fit, Error> {
     let replaying = !replay.recordings.is_empty() && !recs.iter().any(|r| r.fall);
     let head = if head_adapts(cfg.adapt, recs) {
@@ -408,7 +463,7 @@ fn fit(
         if replaying {
             all.extend(replay.recordings.iter());
         }
-        fine_tune(base, &all, cfg)?
+        fine_tune(base, &all, cfg, progress).await?
     } else {
         base.clone()
     };
@@ -471,6 +526,26 @@ pub fn personalize(
     cfg: &PersonalizeConfig,
     date: &str,
 ) -> Result<Personal, Error> {
+    finish_now(personalize_with(
+        model,
+        header,
+        recordings,
+        cfg,
+        date,
+        &Progress::default(),
+    ))
+}
+
+/// [`personalize`], telling `progress` of each step (`adapting`: each fold of the check, then
+/// the final fit) and letting its pause in between.
+pub async fn personalize_with(
+    model: &Student,
+    header: &ModelHeader,
+    recordings: &[LabelledRecording],
+    cfg: &PersonalizeConfig,
+    date: &str,
+    progress: &Progress,
+) -> Result<Personal, Error> {
     let Some(student) = model.timestamp_aware() else {
         return Err(Error::Invalid(
             "only the timestamp-aware student personalises, not the fixed-rate baseline".into(),
@@ -499,15 +574,17 @@ pub fn personalize(
             recs.iter().enumerate().partition(|(i, _)| i % k == fold);
         let held: Vec<&LabelledRecording> = held.into_iter().map(|(_, r)| *r).collect();
         let rest: Vec<&LabelledRecording> = rest.into_iter().map(|(_, r)| *r).collect();
-        let f = fit(&base, base_threshold, &rest, &replay, cfg)?;
+        let f = fit(&base, base_threshold, &rest, &replay, cfg, progress).await?;
         base_errors += errors(&base, base_threshold, &held)?;
         personal_errors += errors(&f.head, f.threshold, &held)?;
+        progress.step(ADAPTING, fold + 1, k + 1).await;
     }
     let Fit {
         head,
         threshold,
         capped,
-    } = fit(&base, base_threshold, &recs, &replay, cfg)?;
+    } = fit(&base, base_threshold, &recs, &replay, cfg, progress).await?;
+    progress.step(ADAPTING, k + 1, k + 1).await;
     let used = personal_errors <= base_errors;
     let falls = recs.iter().filter(|r| r.fall).count();
     let adapted = if head_adapts(cfg.adapt, &recs) {
@@ -600,6 +677,25 @@ pub fn personalize_files(
     cfg: &PersonalizeConfig,
     date: &str,
 ) -> Result<(Vec<u8>, crate::provenance::Personalization), Error> {
+    finish_now(personalize_files_with(
+        base,
+        files,
+        cfg,
+        date,
+        &Progress::default(),
+    ))
+}
+
+/// [`personalize_files`], telling `progress` of each step (`reading` each labelled recording,
+/// then `adapting`) and letting its pause in between: the page shows a progress bar and stays
+/// responsive.
+pub async fn personalize_files_with(
+    base: &[u8],
+    files: &[LabelledFiles<'_>],
+    cfg: &PersonalizeConfig,
+    date: &str,
+    progress: &Progress,
+) -> Result<(Vec<u8>, crate::provenance::Personalization), Error> {
     let (header, model) = crate::model_file::from_bytes(base, &Device::flex())?;
     let student = model.timestamp_aware().ok_or_else(|| {
         Error::Invalid(
@@ -609,15 +705,16 @@ pub fn personalize_files(
     let host = HostStudent::new(student)?;
     let window = header.window_config();
     let mut recs = Vec::with_capacity(files.len());
-    for f in files {
+    for (i, f) in files.iter().enumerate() {
         let r = crate::inference::prepare_recording(f.acc, f.gyro, &window)?;
         let windows: Vec<EventWindow> = r.windows.iter().map(EventWindow::from).collect();
         recs.push(LabelledRecording {
             windows: represent(&host, &header, &windows)?,
             fall: f.fall,
         });
+        progress.step(READING, i + 1, files.len()).await;
     }
-    let p = personalize(&model, &header, &recs, cfg, date)?;
+    let p = personalize_with(&model, &header, &recs, cfg, date, progress).await?;
     let record = match p.model {
         Student::TimestampAware(m) => m.into_record(),
         Student::FixedRate(m) => m.into_record(),
@@ -885,6 +982,31 @@ mod tests {
             };
             assert_eq!(recording_scores(&head, &[&one]).unwrap()[0], top);
         }
+    }
+
+    #[test]
+    fn progress_hears_every_step_and_the_answer_is_the_same() {
+        let (model, header) = base();
+        let recs = recordings(3, 3, 0);
+        let seen = Rc::new(std::cell::RefCell::new(Vec::new()));
+        let log = Rc::clone(&seen);
+        let progress = Progress {
+            report: Some(Rc::new(move |stage: &str, done, of| {
+                log.borrow_mut().push((stage.to_string(), done, of))
+            })),
+            pause: None,
+        };
+        let cfg = PersonalizeConfig::default();
+        let with = finish_now(personalize_with(
+            &model, &header, &recs, &cfg, "d", &progress,
+        ))
+        .unwrap();
+        let without = personalize(&model, &header, &recs, &cfg, "d").unwrap();
+        assert_eq!(with.report, without.report);
+        // 5 folds of the check, then the final fit.
+        let want: Vec<(String, usize, usize)> =
+            (1..=6).map(|i| (ADAPTING.to_string(), i, 6)).collect();
+        assert_eq!(*seen.borrow(), want);
     }
 
     #[test]

@@ -76,7 +76,7 @@ async function stopLive() {
   live.sensors.stop(); clearInterval(live.timer);
   if (live.countdown) clearInterval(live.countdown);
   try { await live.wakeLock?.release(); } catch (e) { /* already released */ }
-  live = null; $("live").textContent = "Start live mode"; $("live-status").textContent = "Stopped.";
+  live = null; $("live").textContent = "Start live mode"; $("live-status").textContent = "Stopped."; $("live-note").textContent = "";
 }
 
 let live = null;
@@ -105,6 +105,8 @@ $("live").onclick = async () => {
       $("live-prob").innerHTML = p.toFixed(3) + " " + verdict(p, alarm.threshold);
       const delay = model.delay_seconds;
       $("live-status").textContent = `${ts.length} events in the last ${span} s; a window every ${stride} s; alarm: ${alarm.rule}` + (delay > 0 ? `; the window scored ended ${delay} s ago (the model reads ${delay} s past it)` : "") + (wakeLock ? "; the screen stays on" : "");
+      const pocket = app.fk.pocket_note(evs, tss);
+      $("live-note").textContent = pocket ? "Note: " + pocket + "." : "";
       if (alarm.push(end, p) && !live.latched) raiseAlarm(p, recordingCsv(evs, tss));
     } catch (e) { showError(e); } finally { if (live) live.scoring = false; }
   }, 500);

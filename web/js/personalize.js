@@ -46,9 +46,25 @@ $("personalize").onclick = async () => {
     await new Promise((r) => setTimeout(r, 0));
     const t0 = performance.now();
     const base = app.baseBytes || app.fk.default_model();
-    const out = app.fk.personalize(base, labelled.map((r) => r.acc), labelled.map((r) => r.accName),
+    // The progress bar, and a count of the frames the page drew meanwhile (kept for the
+    // end-to-end test: the page stays responsive while it adapts).
+    const bar = $("personal-progress"), step = $("personal-step");
+    const seen = window.personalizeProgress = [];
+    let frames = 0, drawing = true;
+    const draw = () => { if (drawing) { frames++; requestAnimationFrame(draw); } };
+    requestAnimationFrame(draw);
+    bar.hidden = false; bar.value = 0;
+    const stages = { reading: "reading the labelled recordings", adapting: "adapting and checking itself" };
+    const out = await app.fk.personalize(base, labelled.map((r) => r.acc), labelled.map((r) => r.accName),
       labelled.map((r) => r.gyro || null), labelled.map((r) => r.gyroName || ""),
-      Uint8Array.from(labelled.map((r) => r.fall ? 1 : 0)), "auto", new Date().toISOString());
+      Uint8Array.from(labelled.map((r) => r.fall ? 1 : 0)), "auto", new Date().toISOString(),
+      (stage, done, of) => {
+        seen.push([stage, done, of]);
+        bar.max = of; bar.value = done;
+        step.textContent = `${stages[stage] || stage}: ${done} of ${of}`;
+      });
+    drawing = false; window.personalizeFrames = frames;
+    bar.hidden = true; step.textContent = "";
     const rep = JSON.parse(out.report);
     // Kept for the measurement scripts (scripts/e2e.py prints it).
     window.lastPersonalizeMs = performance.now() - t0;
@@ -59,7 +75,7 @@ $("personalize").onclick = async () => {
       $("download-personal").disabled = false; $("reset-personal").disabled = false;
     }
   } catch (e) { showError(e); }
-  finally { app.busy = false; $("personalize").disabled = false; $("personalize").textContent = "Personalise"; }
+  finally { $("personal-progress").hidden = true; app.busy = false; $("personalize").disabled = false; $("personalize").textContent = "Personalise"; }
 };
 
 $("download-personal").onclick = () => {

@@ -595,13 +595,17 @@ impl LiveAlarm {
 /// `base` the model file's bytes; per labelled recording its accelerometer file (`accs[i]`, a
 /// `Uint8Array`, named `acc_names[i]`), its gyroscope file (`gyros[i]`, a `Uint8Array` or null,
 /// named `gyro_names[i]`) and `falls[i]` (1 for a fall); `adapt` is `auto`, `threshold` or `head`;
-/// `date` goes into the provenance. Resolves to `{bytes, report}`: the personal model file (load
-/// it with `Detector.load`) and what was done, as JSON (`adapted`, `recordings`, `falls`,
-/// `windows`, `threshold`, `base_errors`, `personal_errors`, `used`, `why`, `date`). Runs on the
-/// CPU backend (burn's autodiff); nothing leaves the page.
+/// `date` goes into the provenance; `progress`, if given, is called as `progress(stage, done,
+/// of)` after each step (`reading` each labelled recording, then `adapting`: each fold of the
+/// check and the final fit), and the page's event loop gets a turn at least every 40 ms, so that
+/// it can show the progress and stay responsive. Resolves to `{bytes, report}`: the personal
+/// model file (load it with `Detector.load`) and what was done, as JSON (`adapted`,
+/// `recordings`, `falls`, `windows`, `threshold`, `base_errors`, `personal_errors`, `used`,
+/// `why`, `date`, `replayed`). Runs on the CPU backend (burn's autodiff); nothing leaves the
+/// page.
 #[allow(clippy::too_many_arguments)]
 #[wasm_bindgen]
-pub fn personalize(
+pub async fn personalize(
     base: Vec<u8>,
     accs: js_sys::Array,
     acc_names: Vec<String>,
@@ -610,8 +614,11 @@ pub fn personalize(
     falls: Vec<u8>,
     adapt: String,
     date: String,
+    progress: Option<js_sys::Function>,
 ) -> Result<JsValue, JsError> {
-    use fallkd_core::personalize::{Adapt, LabelledFiles, PersonalizeConfig, personalize_files};
+    use fallkd_core::personalize::{
+        Adapt, LabelledFiles, PersonalizeConfig, Progress, personalize_files_with,
+    };
     let n = falls.len();
     if accs.length() as usize != n
         || acc_names.len() != n
@@ -650,7 +657,22 @@ pub fn personalize(
         adapt,
         ..Default::default()
     };
-    let (model, report) = personalize_files(&base, &files, &cfg, &date).map_err(err)?;
+    let progress = Progress {
+        report: progress.map(|f| {
+            Rc::new(move |stage: &str, done: usize, of: usize| {
+                let _ = f.call3(
+                    &JsValue::NULL,
+                    &stage.into(),
+                    &JsValue::from(done as u32),
+                    &JsValue::from(of as u32),
+                );
+            }) as fallkd_core::personalize::StepReport
+        }),
+        pause: Some(sliced_pause()),
+    };
+    let (model, report) = personalize_files_with(&base, &files, &cfg, &date, &progress)
+        .await
+        .map_err(err)?;
     let out = js_sys::Object::new();
     let _ = js_sys::Reflect::set(
         &out,
@@ -663,6 +685,21 @@ pub fn personalize(
         &serde_json::to_string(&report).map_err(err)?.into(),
     );
     Ok(out.into())
+}
+
+/// Live mode's note when the motion looks like a phone in a trouser pocket rather than a watch
+/// on the wrist (core's `wear`), or `undefined`: read from the last 10 s of `events` (6 channels
+/// each, accelerometer first, as live mode buffers them) at `timestamps` (seconds).
+#[wasm_bindgen]
+pub fn pocket_note(events: &[f32], timestamps: &[f64]) -> Option<String> {
+    use fallkd_core::wear::{PocketRule, pocket_note};
+    let n = timestamps.len().min(events.len() / 6);
+    let end = *timestamps[..n].last()?;
+    let from = timestamps[..n].partition_point(|&t| t < end - 10.0);
+    let acc: Vec<[f32; 3]> = (from..n)
+        .map(|i| [events[6 * i], events[6 * i + 1], events[6 * i + 2]])
+        .collect();
+    pocket_note(&acc, &timestamps[from..n], &PocketRule::default())
 }
 
 /// The bundled default student's file (the base a personal model adapts when no other model was

@@ -256,11 +256,11 @@ async fn personalising_in_the_page_gives_the_native_model() {
             falls,
             adapt,
             date,
+            None,
         )
-        .unwrap()
     };
     // Daily living alone: the fall windows shipped with the model join in, as natively.
-    let adl = personalize(names[..9].to_vec());
+    let adl = personalize(names[..9].to_vec()).await.unwrap();
     let adl_report: serde_json::Value = serde_json::from_str(
         &js_sys::Reflect::get(&adl, &"report".into())
             .unwrap()
@@ -281,7 +281,7 @@ async fn personalising_in_the_page_gives_the_native_model() {
         "page {adl_threshold}, native {}",
         want.adl_only.threshold
     );
-    let out = personalize(names);
+    let out = personalize(names).await.unwrap();
     let bytes =
         js_sys::Uint8Array::new(&js_sys::Reflect::get(&out, &"bytes".into()).unwrap()).to_vec();
     let report: serde_json::Value = serde_json::from_str(
@@ -313,9 +313,46 @@ async fn personalising_in_the_page_gives_the_native_model() {
         .chain((9..=14).map(|a| format!("S01A{a:02}T02.csv")))
         .collect();
     let t0 = js_sys::Date::now();
-    personalize(names);
+    personalize(names).await.unwrap();
     console_log!(
         "personalising 20 labelled recordings in the page: {:.0} ms",
         js_sys::Date::now() - t0
     );
+}
+
+/// Live mode's phone-in-pocket note (core's `wear`) through the page's binding: a phone upright
+/// in a pocket while its wearer walks gets the note, a watch on a hanging arm does not, and only
+/// the last 10 s count.
+#[wasm_bindgen_test]
+fn the_pocket_note_reads_the_last_ten_seconds() {
+    // `secs` seconds at 50 Hz of walking with gravity along `down`, as live mode buffers events
+    // (6 channels, accelerometer first), starting at `t0`.
+    let walk = |down: [f32; 3], secs: usize, t0: f64| {
+        let (mut ev, mut ts) = (Vec::new(), Vec::new());
+        for i in 0..secs * 50 {
+            let t = i as f32 / 50.0;
+            let b = 1.0 + 0.3 * (2.0 * std::f32::consts::PI * 2.0 * t).sin();
+            ev.extend(down.map(|d| 9.81 * b * d));
+            ev.extend([0.0; 3]);
+            ts.push(t0 + f64::from(t));
+        }
+        (ev, ts)
+    };
+    let (ev, ts) = walk([0.0, -1.0, 0.0], 12, 0.0);
+    let note = fallkd_web::pocket_note(&ev, &ts).expect("a phone in a pocket");
+    assert!(note.contains("phone in a trouser pocket"), "{note}");
+    let (ev, ts) = walk([1.0, 0.0, 0.0], 12, 0.0);
+    assert_eq!(fallkd_web::pocket_note(&ev, &ts), None);
+    // 12 s on the wrist, then 12 s in the pocket: the note; the other way round: none.
+    let (mut ev, mut ts) = walk([1.0, 0.0, 0.0], 12, 0.0);
+    let (ev2, ts2) = walk([0.0, 1.0, 0.0], 12, 12.0);
+    ev.extend(&ev2);
+    ts.extend(&ts2);
+    assert!(fallkd_web::pocket_note(&ev, &ts).is_some());
+    let (mut ev, mut ts) = walk([0.0, 1.0, 0.0], 12, 0.0);
+    let (ev2, ts2) = walk([1.0, 0.0, 0.0], 12, 12.0);
+    ev.extend(&ev2);
+    ts.extend(&ts2);
+    assert_eq!(fallkd_web::pocket_note(&ev, &ts), None);
+    assert_eq!(fallkd_web::pocket_note(&[], &[]), None);
 }
