@@ -1,12 +1,13 @@
 //! Fall windows shipped with a model, the safeguard of personalisation for a wearer who labels
-//! no fall (issue #33; results/personalize/RULE.md, round 4).
+//! no fall (issue #33; results/personalize/RULE.md, rounds 4 and 5).
 //!
 //! `fallkd export` keeps, for each fall recording of the run's validation subjects, the window
 //! the model scores highest, as personalisation sees a window ([`WindowRep`]: the frozen trunk's
 //! pooled features and the scaled window features). When a wearer labels only daily living,
-//! [`crate::personalize`] keeps every replayed fall the base model catches still caught: the
-//! personal threshold stays at or under [`threshold_cap`], and a head fine-tuned without a
-//! labelled fall learns from the replayed falls as falls.
+//! [`crate::personalize`] keeps the replayed falls the base model catches still caught, all but a
+//! share (`PersonalizeConfig::replay_tolerance`, 5 % by default; rounds 4 and 5): the personal
+//! threshold stays at or under [`threshold_cap`], and a head fine-tuned without a labelled fall
+//! learns from the replayed falls as falls.
 
 use serde::{Deserialize, Serialize};
 

@@ -13,8 +13,10 @@
 //!
 //! Safeguards:
 //! - with no labelled fall, the fall windows the model file carries
-//!   ([`crate::fall_replay`]) stay caught: the threshold stays at or under the lowest score of
-//!   those the base model catches, and a fine-tuned head learns from them as falls;
+//!   ([`crate::fall_replay`]) stay caught, all but a share
+//!   [`PersonalizeConfig::replay_tolerance`] of those the base model catches: the threshold stays
+//!   at or under their scores ([`crate::fall_replay::threshold_cap`]), and a fine-tuned head
+//!   learns from them as falls;
 //! - the adapted model is scored by cross-validation on the wearer's own labels
 //!   (recordings held out in turn, adapted on the rest); when it makes more errors than the
 //!   base model there, the base model is kept and the report says why.
@@ -126,12 +128,16 @@ pub struct PersonalizeConfig {
     pub replay: bool,
     /// The share of the replayed falls the base model catches that the personal threshold may
     /// pass ([`crate::fall_replay::threshold_cap`]).
-    #[serde(default)]
+    #[serde(default = "replay_tolerance")]
     pub replay_tolerance: f64,
 }
 
 fn yes() -> bool {
     true
+}
+
+fn replay_tolerance() -> f64 {
+    PersonalizeConfig::default().replay_tolerance
 }
 
 impl Default for PersonalizeConfig {
@@ -600,7 +606,9 @@ pub async fn personalize_with(
     let kept = match capped {
         Some(c) => format!(
             "; with no labelled fall the threshold stays at {c:.3}, so that the fall windows \
-             shipped with the model that the base model catches still alarm"
+             shipped with the model that the base model catches still alarm (all but {:.0} % \
+             of them)",
+            100.0 * cfg.replay_tolerance
         ),
         None => String::new(),
     };

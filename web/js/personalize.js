@@ -41,6 +41,7 @@ $("forget-labels").onclick = () => { labelled.length = 0; saveLabels(); showLabe
 
 $("personalize").onclick = async () => {
   if (app.busy || !app.fk) return;
+  let drawing = false;
   app.busy = true; showError(""); $("personalize").disabled = true; $("personalize").textContent = "Personalising…";
   try {
     await new Promise((r) => setTimeout(r, 0));
@@ -50,7 +51,8 @@ $("personalize").onclick = async () => {
     // end-to-end test: the page stays responsive while it adapts).
     const bar = $("personal-progress"), step = $("personal-step");
     const seen = window.personalizeProgress = [];
-    let frames = 0, drawing = true;
+    let frames = 0;
+    drawing = true;
     const draw = () => { if (drawing) { frames++; requestAnimationFrame(draw); } };
     requestAnimationFrame(draw);
     bar.hidden = false; bar.value = 0;
@@ -63,19 +65,18 @@ $("personalize").onclick = async () => {
         bar.max = of; bar.value = done;
         step.textContent = `${stages[stage] || stage}: ${done} of ${of}`;
       });
-    drawing = false; window.personalizeFrames = frames;
-    bar.hidden = true; step.textContent = "";
+    window.personalizeFrames = frames;
     const rep = JSON.parse(out.report);
     // Kept for the measurement scripts (scripts/e2e.py prints it).
     window.lastPersonalizeMs = performance.now() - t0;
-    $("personal-report").textContent = `${rep.used ? "Personal model in use" : "Base model kept"}: ${rep.adapted} from ${rep.recordings} labelled recordings (${rep.falls} falls${rep.replayed ? `; ${rep.replayed} fall windows shipped with the model joined in, so that it keeps catching falls` : ""}), threshold ${rep.threshold.toFixed(3)}; ${rep.why} (${(window.lastPersonalizeMs / 1000).toFixed(1)} s in this browser).`;
+    $("personal-report").textContent = `${rep.used ? "Personal model in use" : "Base model kept"}: ${rep.adapted} from ${rep.recordings} labelled recordings (${rep.falls} falls${rep.replayed && rep.used ? `; ${rep.replayed} fall windows shipped with the model joined in, so that it keeps catching falls` : ""}), threshold ${rep.threshold.toFixed(3)}; ${rep.why} (${(window.lastPersonalizeMs / 1000).toFixed(1)} s in this browser).`;
     if (rep.used) {
       useModel(out.bytes, "personal model");
       keepPersonal(out.bytes);
       $("download-personal").disabled = false; $("reset-personal").disabled = false;
     }
   } catch (e) { showError(e); }
-  finally { $("personal-progress").hidden = true; app.busy = false; $("personalize").disabled = false; $("personalize").textContent = "Personalise"; }
+  finally { drawing = false; $("personal-progress").hidden = true; $("personal-step").textContent = ""; app.busy = false; $("personalize").disabled = false; $("personalize").textContent = "Personalise"; }
 };
 
 $("download-personal").onclick = () => {

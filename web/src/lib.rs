@@ -597,8 +597,9 @@ impl LiveAlarm {
 /// named `gyro_names[i]`) and `falls[i]` (1 for a fall); `adapt` is `auto`, `threshold` or `head`;
 /// `date` goes into the provenance; `progress`, if given, is called as `progress(stage, done,
 /// of)` after each step (`reading` each labelled recording, then `adapting`: each fold of the
-/// check and the final fit), and the page's event loop gets a turn at least every 40 ms, so that
-/// it can show the progress and stay responsive. Resolves to `{bytes, report}`: the personal
+/// check and the final fit), and the page's event loop gets a turn after a step or an Adam step
+/// once 40 ms have passed since the last, so that it can show the progress and stay responsive
+/// (reading one long recording is one step). Resolves to `{bytes, report}`: the personal
 /// model file (load it with `Detector.load`) and what was done, as JSON (`adapted`,
 /// `recordings`, `falls`, `windows`, `threshold`, `base_errors`, `personal_errors`, `used`,
 /// `why`, `date`, `replayed`). Runs on the CPU backend (burn's autodiff); nothing leaves the

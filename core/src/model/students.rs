@@ -27,16 +27,16 @@ pub enum StudentConfig {
 fn fixed_rate_config<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<FixedRateStudentConfig, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Either {
-        Nested(FixedRateStudentConfig),
-        Flat(FlatFixedRateConfig),
+    use serde::de::Error as _;
+    let v = serde_json::Value::deserialize(d)?;
+    // The flat form has no `trunk`; anything else reads as the nested form, so that its errors
+    // name the key at fault.
+    if v.get("trunk").is_none() && v.get("embed_dim").is_some() {
+        return FlatFixedRateConfig::deserialize(v)
+            .map(Into::into)
+            .map_err(D::Error::custom);
     }
-    Ok(match Either::deserialize(d)? {
-        Either::Nested(c) => c,
-        Either::Flat(f) => f.into(),
-    })
+    FixedRateStudentConfig::deserialize(v).map_err(D::Error::custom)
 }
 
 impl StudentConfig {
@@ -177,10 +177,10 @@ mod tests {
             .with_gram_tokens(8)
             .fixed_rate();
         assert_eq!(old.to_string(), want.to_string());
-        // Neither form: refused.
-        assert!(
-            serde_json::from_value::<StudentConfig>(serde_json::json!({"kind": "fixed-rate"}))
-                .is_err()
-        );
+        // Neither form: refused, naming what is missing.
+        let e = serde_json::from_value::<StudentConfig>(serde_json::json!({"kind": "fixed-rate"}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("trunk"), "{e}");
     }
 }

@@ -28,8 +28,9 @@ pub struct Args {
     /// What adapts.
     #[arg(long, value_enum, default_value_t = Adapt::Auto)]
     pub adapt: Adapt,
-    /// With no labelled fall, keep the fall windows shipped with the model alarming (the
-    /// threshold stays at or under their lowest score; results/personalize/RULE.md, round 4).
+    /// With no labelled fall, keep the fall windows shipped with the model that the base model
+    /// catches alarming, all but `--replay-tolerance` of them (the threshold stays at or under
+    /// their scores; results/personalize/RULE.md, rounds 4 and 5).
     #[arg(long, value_enum, default_value_t = Switch::On)]
     pub replay: Switch,
     /// The share of the replayed falls the base model catches that the threshold may pass.
