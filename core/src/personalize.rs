@@ -464,7 +464,8 @@ async fn fit(
     progress: &Progress,
 ) -> Result<Fit, Error> {
     let replaying = !replay.recordings.is_empty() && !recs.iter().any(|r| r.fall);
-    let head = if head_adapts(cfg.adapt, recs) {
+    let adapts = head_adapts(cfg.adapt, recs);
+    let head = if adapts {
         let mut all = recs.to_vec();
         if replaying {
             all.extend(replay.recordings.iter());
@@ -481,7 +482,12 @@ async fn fit(
     let mut threshold = choose_threshold(&scores, base_threshold, cfg.max_threshold);
     let mut capped = None;
     if replaying {
-        let adapted = recording_scores(&head, &replay.recordings.iter().collect::<Vec<_>>())?;
+        // The base head scores the replay as it did when the replay was read.
+        let adapted = if adapts {
+            recording_scores(&head, &replay.recordings.iter().collect::<Vec<_>>())?
+        } else {
+            replay.base_scores.clone()
+        };
         if let Some(cap) = crate::fall_replay::threshold_cap(
             &replay.base_scores,
             &adapted,

@@ -104,6 +104,40 @@ impl LoadReport {
     }
 }
 
+/// The recordings of `dir`: the archive's layout (`accelerometer/watch/NAME.csv`, with
+/// `gyroscope/watch/NAME.csv` when there is one) or, failing that, every `*.csv` directly in
+/// `dir` as an accelerometer file without a gyroscope.
+pub fn recordings_in(dir: &Path) -> Result<Vec<(std::path::PathBuf, Option<std::path::PathBuf>)>> {
+    let layout = dir.join("accelerometer").join("watch");
+    let (acc_dir, gyro_dir) = if layout.is_dir() {
+        (layout, Some(dir.join("gyroscope").join("watch")))
+    } else {
+        (dir.to_path_buf(), None)
+    };
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&acc_dir)
+        .map_err(|e| anyhow::anyhow!("{}: cannot list the folder: {e}", acc_dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("csv")))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        anyhow::bail!(
+            "{}: no .csv recordings (expected accelerometer/watch/*.csv or *.csv)",
+            dir.display()
+        );
+    }
+    Ok(files
+        .into_iter()
+        .map(|a| {
+            let g = gyro_dir
+                .as_ref()
+                .map(|g| g.join(a.file_name().expect("a file")))
+                .filter(|g| g.is_file());
+            (a, g)
+        })
+        .collect())
+}
+
 /// A file's bytes; the error names the file.
 pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))

@@ -259,19 +259,23 @@ async fn personalising_in_the_page_gives_the_native_model() {
             None,
         )
     };
+    // What the binding resolved to: the personal model file and the report.
+    let opened = |out: &wasm_bindgen::JsValue| {
+        let bytes =
+            js_sys::Uint8Array::new(&js_sys::Reflect::get(out, &"bytes".into()).unwrap()).to_vec();
+        let report: serde_json::Value = serde_json::from_str(
+            &js_sys::Reflect::get(out, &"report".into())
+                .unwrap()
+                .as_string()
+                .unwrap(),
+        )
+        .unwrap();
+        (bytes, report)
+    };
     // Daily living alone: the fall windows shipped with the model join in, as natively.
-    let adl = personalize(names[..9].to_vec()).await.unwrap();
-    let adl_report: serde_json::Value = serde_json::from_str(
-        &js_sys::Reflect::get(&adl, &"report".into())
-            .unwrap()
-            .as_string()
-            .unwrap(),
-    )
-    .unwrap();
+    let (adl_bytes, adl_report) = opened(&personalize(names[..9].to_vec()).await.unwrap());
     assert_eq!(adl_report["replayed"], want.adl_only.replayed);
     assert_eq!(adl_report["used"], want.adl_only.used);
-    let adl_bytes =
-        js_sys::Uint8Array::new(&js_sys::Reflect::get(&adl, &"bytes".into()).unwrap()).to_vec();
     let adl_threshold = CoreDetector::from_bytes(&adl_bytes, &Device::flex())
         .unwrap()
         .header
@@ -281,16 +285,7 @@ async fn personalising_in_the_page_gives_the_native_model() {
         "page {adl_threshold}, native {}",
         want.adl_only.threshold
     );
-    let out = personalize(names).await.unwrap();
-    let bytes =
-        js_sys::Uint8Array::new(&js_sys::Reflect::get(&out, &"bytes".into()).unwrap()).to_vec();
-    let report: serde_json::Value = serde_json::from_str(
-        &js_sys::Reflect::get(&out, &"report".into())
-            .unwrap()
-            .as_string()
-            .unwrap(),
-    )
-    .unwrap();
+    let (bytes, report) = opened(&personalize(names).await.unwrap());
     assert_eq!(report["adapted"], want.adapted.as_str());
     assert_eq!(report["used"], want.used);
     let det = CoreDetector::from_bytes(&bytes, &Device::flex()).unwrap();

@@ -18,7 +18,7 @@ use fallkd_core::provenance::{Figure, Provenance};
 
 use crate::checkpoint::write_atomic;
 use crate::config::RunConfig;
-use crate::dataset::{data_origin, data_root, prepare};
+use crate::dataset::{data_origin, data_root, prepare, recordings_in};
 use crate::model::{Model, load_trained};
 use crate::run_dir::Role;
 use crate::run_dir::{RunDir, RunOrigin};
@@ -164,41 +164,38 @@ fn fall_replay(
     header: &ModelHeader,
 ) -> Result<Option<FallReplay>> {
     let root = data_root(cfg, run.parent().unwrap_or(Path::new(".")))?;
-    let acc_dir = root.join("young").join("accelerometer").join("watch");
-    let gyro_dir = root.join("young").join("gyroscope").join("watch");
-    let mut names: Vec<(TrialKey, String)> = match std::fs::read_dir(&acc_dir) {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok())
-            .filter_map(|e| {
-                let name = e.file_name().to_string_lossy().to_string();
-                TrialKey::parse(&name).map(|k| (k, name))
-            })
-            .filter(|(k, _)| k.is_fall() && val_subjects.contains(&k.subject))
-            .collect(),
+    let young = root.join("young");
+    let files = match recordings_in(&young) {
+        Ok(f) => f,
         Err(e) => {
             eprintln!(
-                "note: {} ({e}): the model carries no fall replay, so personalisation cannot keep \
-                 a wearer's fall sensitivity without labelled falls",
-                acc_dir.display()
+                "note: {e:#}: the model carries no fall replay, so personalisation cannot keep a \
+                 wearer's fall sensitivity without labelled falls"
             );
             return Ok(None);
         }
     };
-    names.sort();
     let window = header.window_config();
     let mut seen = std::collections::HashSet::new();
     let mut falls = Vec::new();
-    for (_, name) in &names {
-        let acc_path = acc_dir.join(name);
+    for (acc_path, gyro_path) in &files {
+        let key = acc_path
+            .file_name()
+            .and_then(|n| TrialKey::parse(&n.to_string_lossy()));
+        if !key.is_some_and(|k| k.is_fall() && val_subjects.contains(&k.subject)) {
+            continue;
+        }
         let acc =
-            std::fs::read(&acc_path).with_context(|| format!("reading {}", acc_path.display()))?;
+            std::fs::read(acc_path).with_context(|| format!("reading {}", acc_path.display()))?;
         if !seen.insert(fallkd_core::provenance::sha256_hex(&acc)) {
             continue;
         }
-        let gyro_path = gyro_dir.join(name);
-        let gyro = std::fs::read(&gyro_path).ok();
+        let gyro = gyro_path.as_ref().and_then(|g| std::fs::read(g).ok());
         let acc_name = acc_path.display().to_string();
-        let gyro_name = gyro_path.display().to_string();
+        let gyro_name = gyro_path
+            .as_ref()
+            .map(|g| g.display().to_string())
+            .unwrap_or_default();
         let r = prepare_recording(
             (&acc_name, &acc),
             gyro.as_deref().map(|g| (gyro_name.as_str(), g)),
@@ -210,7 +207,7 @@ fn fall_replay(
         eprintln!(
             "note: the run's validation subjects {val_subjects:?} have no fall recording under {}: \
              the model carries no fall replay",
-            acc_dir.display()
+            young.display()
         );
         return Ok(None);
     }

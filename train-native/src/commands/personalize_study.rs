@@ -129,27 +129,22 @@ impl Row {
     }
 }
 
-fn recordings(
-    dir: &Path,
-    gyro_dir: Option<&Path>,
-    subject: u32,
-    old: bool,
-) -> Result<Vec<Recording>> {
+/// The recordings of `subject` under `dir` (a `young/` or `old/` folder), by activity and trial.
+fn recordings(dir: &Path, subject: u32, old: bool) -> Result<Vec<Recording>> {
     let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let name = e?.file_name().to_string_lossy().to_string();
-        let Some(key) = fallkd_core::data::trial::TrialKey::parse(&name) else {
+    for (acc, gyro) in crate::dataset::recordings_in(dir)? {
+        let name = acc.file_name().map(|n| n.to_string_lossy().to_string());
+        let Some(key) = name.and_then(|n| fallkd_core::data::trial::TrialKey::parse(&n)) else {
             continue;
         };
         if u32::from(key.subject) != subject {
             continue;
         }
-        let gyro = gyro_dir.map(|g| g.join(&name)).filter(|g| g.is_file());
         out.push(Recording {
             activity: key.activity.into(),
             trial: key.trial.into(),
             fall: !old && key.activity >= 10,
-            acc: dir.join(&name),
+            acc,
             gyro,
         });
     }
@@ -184,12 +179,7 @@ fn wearers(a: &Args) -> Result<Vec<Wearer>> {
             } else {
                 models(&format!("fold-S{s}"))
             },
-            recordings: recordings(
-                &young.join("accelerometer/watch"),
-                Some(&young.join("gyroscope/watch")),
-                s,
-                false,
-            )?,
+            recordings: recordings(&young, s, false)?,
         });
     }
     for s in [1, 9] {
@@ -198,7 +188,7 @@ fn wearers(a: &Args) -> Result<Vec<Wearer>> {
             group: "lockbox",
             old: true,
             models: models("lockbox"),
-            recordings: recordings(&old.join("accelerometer/watch"), None, s, true)?,
+            recordings: recordings(&old, s, true)?,
         });
     }
     Ok(out)
